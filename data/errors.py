@@ -1,0 +1,77 @@
+"""Typed domain errors: each carries a message a dispatcher can act on and the CLI's exit code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DispatchError(Exception):
+    """Base of every error Dispatch reports to a person or a system."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DispatchError):
+    """Bad input from a person or a system: names the record and the field."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, record: str | None = None, field: str | None = None) -> None:
+        prefix = ": ".join(p for p in (record, field) if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.record = record
+        self.field = field
+
+
+class NotFound(DispatchError):
+    exit_code = 2
+
+
+class PermissionDenied(DispatchError):
+    exit_code = 2
+
+
+class IllegalTransition(DispatchError):
+    exit_code = 2
+
+
+class AssignmentRefused(DispatchError):
+    """The technician cannot take the job: missing skill, outside shift, absent."""
+
+    exit_code = 2
+
+
+class SkillMismatch(AssignmentRefused):
+    pass
+
+
+class ShiftConflict(AssignmentRefused):
+    pass
+
+
+class TechnicianAbsent(AssignmentRefused):
+    pass
+
+
+class InsufficientStock(DispatchError):
+    exit_code = 2
+
+
+class Conflict(DispatchError):
+    """Someone else changed the record since it was read: never a silent overwrite."""
+
+    exit_code = 3
+
+    def __init__(self, what: str, changed_by: str, changed_at: datetime | None) -> None:
+        when = changed_at.strftime("%Y-%m-%d %H:%M:%S UTC") if changed_at else "an unknown time"
+        super().__init__(f"{what} was changed by {changed_by} at {when}; reload and try again")
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+
+
+class StaleJob(Conflict):
+    pass

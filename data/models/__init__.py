@@ -1,0 +1,65 @@
+"""Every table of Dispatch; importing this package registers them all on `Base.metadata`."""
+
+from data.models.base import Base, utcnow
+from data.models.customers import Asset, Contact, Contract, Customer, ExternalRef, PriceList, Site
+from data.models.events import Event
+from data.models.jobs import (
+    ACTIVE_STATUSES,
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Job,
+    JobNote,
+    JobSkill,
+    JobStatus,
+    JobType,
+    NoteAuthorKind,
+)
+from data.models.org import Branch, Role, User
+from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
+from data.models.workforce import (
+    Absence,
+    AbsenceKind,
+    ShiftException,
+    ShiftPattern,
+    Skill,
+    Technician,
+    TechnicianSkill,
+    TechnicianStatus,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "OPEN_STATUSES",
+    "TRANSITIONS",
+    "Absence",
+    "AbsenceKind",
+    "Asset",
+    "Base",
+    "Branch",
+    "Contact",
+    "Contract",
+    "Customer",
+    "Event",
+    "ExternalRef",
+    "Job",
+    "JobNote",
+    "JobSkill",
+    "JobStatus",
+    "JobType",
+    "NoteAuthorKind",
+    "Part",
+    "PriceList",
+    "Role",
+    "ShiftException",
+    "ShiftPattern",
+    "Site",
+    "Skill",
+    "StockLevel",
+    "StockLocation",
+    "StockLocationKind",
+    "Technician",
+    "TechnicianSkill",
+    "TechnicianStatus",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,567 @@
+"""Work-order services: create, update, assign/unassign/move, pin, status transitions, notes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.actor import Actor
+from data.availability import absences_overlapping, local_date, shift_on
+from data.db import Database
+from data.errors import (
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    ShiftConflict,
+    SkillMismatch,
+    TechnicianAbsent,
+)
+from data.models.base import utcnow
+from data.models.customers import Asset, Contract, Site
+from data.models.jobs import TRANSITIONS, Job, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
+from data.models.org import Branch, Role
+from data.models.workforce import Skill, Technician, TechnicianStatus
+from data.uow import UnitOfWork
+
+ASSIGNABLE = frozenset({JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED})
+# What a technician's status becomes when their job enters a status.
+TECHNICIAN_STATUS_FOR = {
+    JobStatus.EN_ROUTE: TechnicianStatus.EN_ROUTE,
+    JobStatus.ON_SITE: TechnicianStatus.ON_SITE,
+    JobStatus.PAUSED: TechnicianStatus.AVAILABLE,
+    JobStatus.COMPLETED: TechnicianStatus.AVAILABLE,
+    JobStatus.INCOMPLETE: TechnicianStatus.AVAILABLE,
+}
+
+
+@dataclass
+class JobDraft:
+    """What a person or an import provides to create a job."""
+
+    type: JobType
+    site_code: str
+    summary: str
+    duration_minutes: int
+    priority: int = 3
+    skills: dict[str, int] = field(default_factory=dict)
+    description: str | None = None
+    asset_serial: str | None = None
+    contract_code: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    sla_due: datetime | None = None
+    ref: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class AssignmentResult:
+    job: Job
+    technician: Technician | None
+    warnings: list[str]
+
+
+def _check_draft(draft: JobDraft, record: str) -> None:
+    if not 1 <= draft.priority <= 4:
+        raise InvalidInput("must be 1 (emergency) to 4", record=record, field="priority")
+    if draft.duration_minutes <= 0 or draft.duration_minutes > 24 * 60:
+        raise InvalidInput("must be between 1 and 1440 minutes", record=record, field="duration_minutes")
+    for name, value in (("window_start", draft.window_start), ("window_end", draft.window_end)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput("needs a time zone (e.g. 2026-11-25T09:00:00+02:00)", record=record, field=name)
+    if draft.window_start and draft.window_end and draft.window_end <= draft.window_start:
+        raise InvalidInput("must be after window_start", record=record, field="window_end")
+    if not draft.summary.strip():
+        raise InvalidInput("must not be empty", record=record, field="summary")
+
+
+def skills_by_code(session: Session, codes: list[str], record: str) -> dict[str, Skill]:
+    found = {s.code: s for s in session.scalars(select(Skill).where(Skill.code.in_(codes)))}
+    for code in codes:
+        if code not in found:
+            raise InvalidInput(f"unknown skill '{code}'", record=record, field="skills")
+    return found
+
+
+def contract_for(session: Session, customer_id: int, job_type: JobType, on: datetime) -> Contract | None:
+    """The customer's valid contract that covers this kind of job, if any."""
+    contracts = session.scalars(select(Contract).where(Contract.customer_id == customer_id))
+    day = on.date()
+    for contract in contracts:
+        if contract.valid_on(day) and job_type.value in contract.covered_job_types:
+            return contract
+    return None
+
+
+def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
+    record = f"job {draft.ref or draft.summary!r}"
+    _check_draft(draft, record)
+    s = uow.session
+    site = s.scalar(select(Site).where(Site.code == draft.site_code))
+    if site is None:
+        raise InvalidInput(f"unknown site '{draft.site_code}'", record=record, field="site")
+    asset_id = None
+    if draft.asset_serial:
+        asset = s.scalar(select(Asset).where(Asset.serial == draft.asset_serial, Asset.site_id == site.id))
+        if asset is None:
+            raise InvalidInput(
+                f"no asset with serial '{draft.asset_serial}' at site {site.code}",
+                record=record,
+                field="asset",
+            )
+        asset_id = asset.id
+    created_at = draft.created_at or utcnow()
+    contract = None
+    if draft.contract_code:
+        contract = s.scalar(select(Contract).where(Contract.code == draft.contract_code))
+        if contract is None or contract.customer_id != site.customer_id:
+            raise InvalidInput(
+                f"no contract '{draft.contract_code}' for this customer", record=record, field="contract"
+            )
+    else:
+        contract = contract_for(s, site.customer_id, draft.type, created_at)
+    sla_due = draft.sla_due
+    if sla_due is None and contract is not None:
+        sla_due = created_at + timedelta(hours=contract.sla_response_hours)
+    skills = skills_by_code(s, list(draft.skills), record)
+    job = Job(
+        ref=draft.ref or f"tmp-{uuid.uuid4().hex[:20]}",
+        type=draft.type,
+        status=JobStatus.NEW,
+        priority=draft.priority,
+        summary=draft.summary.strip(),
+        description=draft.description,
+        customer_id=site.customer_id,
+        site_id=site.id,
+        asset_id=asset_id,
+        contract_id=contract.id if contract else None,
+        branch_id=site.branch_id,
+        duration_minutes=draft.duration_minutes,
+        window_start=draft.window_start,
+        window_end=draft.window_end,
+        sla_due=sla_due,
+        created_at=created_at,
+        updated_at=created_at,
+        updated_by=uow.actor.login,
+    )
+    job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in draft.skills.items()]
+    s.add(job)
+    s.flush()
+    if draft.ref is None:
+        job.ref = f"J{job.id:06d}"
+    uow.emit("job.created", "job", job.id, job_payload(job))
+    return job
+
+
+def create_job(db: Database, actor: Actor, draft: JobDraft) -> Job:
+    actor.require_write("create jobs")
+    with UnitOfWork(db, actor) as uow:
+        return create_job_in(uow, draft)
+
+
+def job_payload(job: Job) -> dict[str, Any]:
+    return {
+        "ref": job.ref,
+        "type": job.type,
+        "status": job.status,
+        "priority": job.priority,
+        "summary": job.summary,
+        "customer_id": job.customer_id,
+        "site_id": job.site_id,
+        "branch_id": job.branch_id,
+        "duration_minutes": job.duration_minutes,
+        "window_start": job.window_start,
+        "window_end": job.window_end,
+        "sla_due": job.sla_due,
+        "technician_id": job.technician_id,
+        "planned_start": job.planned_start,
+        "planned_end": job.planned_end,
+        "pinned": job.pinned,
+        "version": job.version,
+    }
+
+
+def find_job(session: Session, ref_or_id: str | int) -> Job:
+    if isinstance(ref_or_id, int) or str(ref_or_id).isdigit():
+        job = session.get(Job, int(ref_or_id))
+    else:
+        job = session.scalar(select(Job).where(Job.ref == str(ref_or_id)))
+    if job is None:
+        raise NotFound(f"job {ref_or_id} does not exist")
+    return job
+
+
+def find_technician(session: Session, code_or_id: str | int) -> Technician:
+    if isinstance(code_or_id, int) or str(code_or_id).isdigit():
+        tech = session.get(Technician, int(code_or_id))
+    else:
+        tech = session.scalar(select(Technician).where(Technician.code == str(code_or_id)))
+    if tech is None:
+        raise NotFound(f"technician {code_or_id} does not exist")
+    return tech
+
+
+def check_skills(job: Job, tech: Technician) -> None:
+    have = tech.skill_levels()
+    for code, level in job.skill_requirements().items():
+        if code not in have:
+            raise SkillMismatch(f"{tech.code} {tech.name} lacks skill '{code}' needed by job {job.ref}")
+        if have[code] < level:
+            raise SkillMismatch(
+                f"{tech.code} {tech.name} has skill '{code}' at level {have[code]}; job {job.ref} needs {level}"
+            )
+
+
+def next_free_start(session: Session, job: Job, tech: Technician, tz: str, after: datetime) -> datetime:
+    """The first moment after the technician's last planned job that day (or their shift start)."""
+    day = local_date(after, tz)
+    shift = shift_on(session, tech, day, tz)
+    if shift is None:
+        raise ShiftConflict(f"{tech.code} {tech.name} has no shift on {day.isoformat()}")
+    start = max(after, shift.start, job.window_start or shift.start)
+    last_end = session.scalar(
+        select(Job.planned_end)
+        .where(
+            Job.technician_id == tech.id,
+            Job.id != job.id,
+            Job.planned_start >= shift.start,
+            Job.planned_start < shift.end,
+        )
+        .order_by(Job.planned_end.desc())
+        .limit(1)
+    )
+    if last_end is not None and last_end > start:
+        start = last_end
+    return start
+
+
+def _refuse_if_unavailable(
+    session: Session, job: Job, tech: Technician, tz: str, start: datetime, end: datetime
+) -> list[str]:
+    warnings: list[str] = []
+    if not tech.active:
+        raise ShiftConflict(f"{tech.code} {tech.name} is not an active technician")
+    day = local_date(start, tz)
+    shift = shift_on(session, tech, day, tz)
+    if shift is None:
+        raise ShiftConflict(f"{tech.code} {tech.name} has no shift on {day.isoformat()}")
+    overtime_limit = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
+    if start < shift.start or end > overtime_limit:
+        raise ShiftConflict(
+            f"{tech.code} {tech.name} works {_hhmm(shift.start, tz)}-{_hhmm(shift.end, tz)} on "
+            f"{day.isoformat()}; job {job.ref} would run {_hhmm(start, tz)}-{_hhmm(end, tz)}"
+        )
+    if end > shift.end:
+        minutes = int((end - shift.end).total_seconds() // 60)
+        warnings.append(f"runs {minutes} min into overtime")
+    for absence in absences_overlapping(session, tech.id, start, end):
+        raise TechnicianAbsent(
+            f"{tech.code} {tech.name} is on {absence.kind.value} from {_hhmm(absence.starts_at, tz, True)} "
+            f"to {_hhmm(absence.ends_at, tz, True)}"
+        )
+    overlapping = session.scalars(
+        select(Job.ref).where(
+            Job.technician_id == tech.id,
+            Job.id != job.id,
+            Job.planned_start < end,
+            Job.planned_end > start,
+            Job.status.not_in([JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.INCOMPLETE]),
+        )
+    ).all()
+    if overlapping:
+        warnings.append(f"overlaps {', '.join(overlapping)} on {tech.code}")
+    if (job.window_start and start < job.window_start) or (job.window_end and end > job.window_end):
+        warnings.append("outside the customer's time window")
+    if job.sla_due and end > job.sla_due:
+        warnings.append(f"misses the SLA due {_hhmm(job.sla_due, tz, True)}")
+    return warnings
+
+
+def _hhmm(at: datetime, tz: str, with_date: bool = False) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = at.astimezone(ZoneInfo(tz))
+    return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+
+
+def assign_in(
+    uow: UnitOfWork,
+    job_ref: str | int,
+    technician: str | int,
+    start: datetime | None = None,
+    *,
+    pinned: bool | None = None,
+    expected_version: int | None = None,
+) -> AssignmentResult:
+    s = uow.session
+    job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
+    if job.status not in ASSIGNABLE:
+        raise IllegalTransition(f"job {job.ref} is {job.status.value}; only new, scheduled or dispatched jobs move")
+    tech = find_technician(s, technician)
+    branch = s.get(Branch, job.branch_id)
+    assert branch is not None
+    check_skills(job, tech)
+    if start is not None and start.tzinfo is None:
+        raise InvalidInput("needs a time zone", record=f"job {job.ref}", field="start")
+    if start is None:
+        start = next_free_start(s, job, tech, branch.timezone, job.planned_start or utcnow())
+    end = start + timedelta(minutes=job.duration_minutes)
+    warnings = _refuse_if_unavailable(s, job, tech, branch.timezone, start, end)
+    previous = job.technician_id
+    moved_to_other = previous is not None and previous != tech.id
+    job.technician_id = tech.id
+    job.planned_start = start
+    job.planned_end = end
+    if pinned is not None:
+        job.pinned = pinned
+    if job.status is JobStatus.NEW or (moved_to_other and job.status is JobStatus.DISPATCHED):
+        job.status = JobStatus.SCHEDULED
+    if tech.branch_id != job.branch_id:
+        warnings.append(f"{tech.code} belongs to another branch")
+    uow.touch(job)
+    uow.emit(
+        "job.assigned",
+        "job",
+        job.id,
+        {
+            "ref": job.ref,
+            "technician_id": tech.id,
+            "technician": tech.code,
+            "previous_technician_id": previous,
+            "planned_start": start,
+            "planned_end": end,
+            "pinned": job.pinned,
+            "status": job.status,
+            "warnings": warnings,
+        },
+    )
+    return AssignmentResult(job, tech, warnings)
+
+
+def assign_job(
+    db: Database,
+    actor: Actor,
+    job_ref: str | int,
+    technician: str | int,
+    start: datetime | None = None,
+    *,
+    pinned: bool | None = None,
+    expected_version: int | None = None,
+) -> AssignmentResult:
+    actor.require_write("assign jobs")
+    with UnitOfWork(db, actor) as uow:
+        return assign_in(uow, job_ref, technician, start, pinned=pinned, expected_version=expected_version)
+
+
+def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | None = None) -> Job:
+    job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+    if job.status not in ASSIGNABLE:
+        raise IllegalTransition(f"job {job.ref} is {job.status.value}; it cannot be unassigned now")
+    if job.technician_id is None:
+        raise IllegalTransition(f"job {job.ref} is not assigned")
+    previous = job.technician_id
+    job.technician_id = None
+    job.planned_start = job.planned_end = None
+    job.pinned = False
+    job.status = JobStatus.NEW
+    uow.touch(job)
+    uow.emit("job.unassigned", "job", job.id, {"ref": job.ref, "previous_technician_id": previous})
+    return job
+
+
+def unassign_job(db: Database, actor: Actor, job_ref: str | int, expected_version: int | None = None) -> Job:
+    actor.require_write("unassign jobs")
+    with UnitOfWork(db, actor) as uow:
+        return unassign_in(uow, job_ref, expected_version)
+
+
+def set_pinned(
+    db: Database, actor: Actor, job_ref: str | int, pinned: bool, expected_version: int | None = None
+) -> Job:
+    actor.require_write("pin jobs")
+    with UnitOfWork(db, actor) as uow:
+        job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+        if pinned and job.technician_id is None:
+            raise IllegalTransition(f"job {job.ref} is not assigned: assign it before pinning")
+        job.pinned = pinned
+        uow.touch(job)
+        uow.emit("job.pinned" if pinned else "job.unpinned", "job", job.id, {"ref": job.ref})
+        return job
+
+
+def change_status_in(
+    uow: UnitOfWork,
+    job_ref: str | int,
+    status: JobStatus,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Job:
+    s = uow.session
+    job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
+    if job.technician_id is not None:
+        uow.actor.require_field(job.technician_id, f"change the status of job {job.ref}")
+    elif uow.actor.role is Role.TECHNICIAN:
+        uow.actor.require_write(f"change the status of job {job.ref}")
+    else:
+        uow.actor.require_write(f"change the status of job {job.ref}")
+    old = job.status
+    if status not in TRANSITIONS[old]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[old])) or "nothing (final)"
+        raise IllegalTransition(f"job {job.ref} cannot go from {old.value} to {status.value}; allowed: {allowed}")
+    when = at or utcnow()
+    needs_tech = {JobStatus.SCHEDULED, JobStatus.DISPATCHED, JobStatus.EN_ROUTE, JobStatus.ON_SITE}
+    if status in needs_tech and job.technician_id is None:
+        raise IllegalTransition(f"job {job.ref} has no technician: assign it first")
+    if status is JobStatus.NEW:
+        job.technician_id = None
+        job.planned_start = job.planned_end = None
+        job.pinned = False
+    if status is JobStatus.ON_SITE:
+        if job.arrived_at is None:
+            job.arrived_at = when
+        if job.actual_start is None:
+            job.actual_start = when
+    if status in (JobStatus.COMPLETED, JobStatus.INCOMPLETE):
+        job.actual_end = when
+    if status is JobStatus.DISPATCHED:
+        job.communicated = True
+    job.status = status
+    uow.touch(job)
+    uow.emit(
+        "job.status_changed",
+        "job",
+        job.id,
+        {
+            "ref": job.ref,
+            "from": old,
+            "to": status,
+            "at": when,
+            "reason": reason,
+            "technician_id": job.technician_id,
+        },
+    )
+    tech_status = TECHNICIAN_STATUS_FOR.get(status)
+    if tech_status is not None and job.technician_id is not None:
+        tech = s.get(Technician, job.technician_id)
+        if tech is not None and tech.status is not tech_status:
+            previous = tech.status
+            tech.status = tech_status
+            uow.emit(
+                "technician.status_changed",
+                "technician",
+                tech.id,
+                {"code": tech.code, "from": previous, "to": tech_status, "job": job.ref},
+            )
+    return job
+
+
+def change_status(
+    db: Database,
+    actor: Actor,
+    job_ref: str | int,
+    status: JobStatus,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Job:
+    with UnitOfWork(db, actor) as uow:
+        return change_status_in(uow, job_ref, status, at=at, reason=reason, expected_version=expected_version)
+
+
+def update_job(
+    db: Database,
+    actor: Actor,
+    job_ref: str | int,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> Job:
+    """Change a job's description fields; planning fields move only through assign/unassign."""
+    actor.require_write("edit jobs")
+    editable = {
+        "summary",
+        "description",
+        "priority",
+        "duration_minutes",
+        "window_start",
+        "window_end",
+        "sla_due",
+    }
+    unknown = set(changes) - editable - {"skills"}
+    with UnitOfWork(db, actor) as uow:
+        job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+        record = f"job {job.ref}"
+        if unknown:
+            raise InvalidInput(
+                f"cannot be edited here (editable: {', '.join(sorted(editable))})",
+                record=record,
+                field=sorted(unknown)[0],
+            )
+        draft = JobDraft(
+            type=job.type,
+            site_code="",
+            summary=changes.get("summary", job.summary),
+            duration_minutes=changes.get("duration_minutes", job.duration_minutes),
+            priority=changes.get("priority", job.priority),
+            window_start=changes.get("window_start", job.window_start),
+            window_end=changes.get("window_end", job.window_end),
+        )
+        _check_draft(draft, record)
+        for name, value in changes.items():
+            if name == "skills":
+                skills = skills_by_code(uow.session, list(value), record)
+                job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in value.items()]
+            else:
+                setattr(job, name, value)
+        if job.planned_start is not None and "duration_minutes" in changes:
+            job.planned_end = job.planned_start + timedelta(minutes=job.duration_minutes)
+        uow.touch(job)
+        uow.emit("job.updated", "job", job.id, {"ref": job.ref, "changes": changes})
+        return job
+
+
+def add_note(
+    db: Database,
+    actor: Actor,
+    job_ref: str | int,
+    body: str,
+    *,
+    author_kind: NoteAuthorKind | None = None,
+    at: datetime | None = None,
+) -> JobNote:
+    if not body.strip():
+        raise InvalidInput("a note needs some text", record=f"job {job_ref}", field="body")
+    with UnitOfWork(db, actor) as uow:
+        job = find_job(uow.session, job_ref)
+        if actor.role is Role.TECHNICIAN:
+            actor.require_field(job.technician_id or -1, f"add notes to job {job.ref}")
+        else:
+            actor.require_write("add notes")
+        kind = author_kind or (
+            NoteAuthorKind.TECHNICIAN if actor.role is Role.TECHNICIAN else NoteAuthorKind.DISPATCHER
+        )
+        note = JobNote(
+            job_id=job.id, author=actor.login, author_kind=kind, body=body.strip(), created_at=at or utcnow()
+        )
+        uow.session.add(note)
+        uow.session.flush()
+        uow.emit(
+            "job.note_added",
+            "job",
+            job.id,
+            {
+                "ref": job.ref,
+                "note_id": note.id,
+                "author": actor.login,
+                "author_kind": kind,
+                "body": note.body,
+            },
+        )
+        return note

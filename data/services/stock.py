@@ -1,0 +1,82 @@
+"""Stock services: parts moving between the warehouse and vans, receipts, and use on a job."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.actor import Actor
+from data.db import Database
+from data.errors import InsufficientStock, InvalidInput, NotFound
+from data.models.stock import Part, StockLevel, StockLocation
+from data.uow import UnitOfWork
+
+
+def find_part(session: Session, sku: str) -> Part:
+    part = session.scalar(select(Part).where(Part.sku == sku))
+    if part is None:
+        raise NotFound(f"part {sku} does not exist")
+    return part
+
+
+def find_location(session: Session, code: str) -> StockLocation:
+    loc = session.scalar(select(StockLocation).where(StockLocation.code == code))
+    if loc is None:
+        raise NotFound(f"stock location {code} does not exist")
+    return loc
+
+
+def level(session: Session, location: StockLocation, part: Part) -> StockLevel:
+    row = session.get(StockLevel, (location.id, part.id))
+    if row is None:
+        row = StockLevel(location_id=location.id, part_id=part.id, quantity=0)
+        session.add(row)
+    return row
+
+
+def take_in(uow: UnitOfWork, location: StockLocation, part: Part, quantity: int, reason: str) -> None:
+    """Remove stock from a location inside a larger change (e.g. a completion using van parts)."""
+    row = level(uow.session, location, part)
+    if row.quantity < quantity:
+        raise InsufficientStock(
+            f"{location.code} holds {row.quantity} x {part.sku} ({part.name}); {quantity} needed for {reason}"
+        )
+    row.quantity -= quantity
+
+
+def move_stock(
+    db: Database,
+    actor: Actor,
+    sku: str,
+    quantity: int,
+    *,
+    from_location: str | None,
+    to_location: str | None,
+    reason: str,
+) -> None:
+    """Move parts between locations; a missing side means received from a supplier or written off."""
+    actor.require_write("move stock")
+    if quantity <= 0:
+        raise InvalidInput("must be a positive whole number", record=f"stock move of {sku}", field="quantity")
+    if from_location is None and to_location is None:
+        raise InvalidInput("needs a source or a destination", record=f"stock move of {sku}", field="location")
+    with UnitOfWork(db, actor) as uow:
+        part = find_part(uow.session, sku)
+        src = find_location(uow.session, from_location) if from_location else None
+        dst = find_location(uow.session, to_location) if to_location else None
+        if src is not None:
+            take_in(uow, src, part, quantity, reason)
+        if dst is not None:
+            level(uow.session, dst, part).quantity += quantity
+        uow.emit(
+            "stock.moved",
+            "part",
+            part.id,
+            {
+                "sku": sku,
+                "quantity": quantity,
+                "from": src.code if src else None,
+                "to": dst.code if dst else None,
+                "reason": reason,
+            },
+        )

@@ -1,0 +1,269 @@
+"""One builder per business rule of the routing model; each says in its name what it adds.
+
+Cost units inside OR-Tools: 1 unit = 1/3600 of a currency unit, so a cost per hour is exactly a
+coefficient per second (a technician at 40/h costs 40 units per driving second).
+"""
+
+from __future__ import annotations
+
+from ortools.constraint_solver import pywrapcp
+
+from optimizer.model import Plan
+from optimizer.routing_model import CHURN, PIN_PENALTY_FACTOR, TIME, WORK, RoutingContext
+from optimizer.screening import effective_windows
+
+UNITS_PER_CURRENCY = 3600
+
+
+def per_second(cost_per_hour: float) -> int:
+    """Currency per hour -> integer cost units per second."""
+    return max(0, round(cost_per_hour))
+
+
+def _travel_node_matrix(ctx: RoutingContext) -> list[list[int]]:
+    net = ctx.network
+    loc_idx = [net.index[loc] for loc in ctx.node_location]
+    rows = [net.seconds_matrix[i] for i in loc_idx]
+    matrix = [[row[j] for j in loc_idx] for row in rows]
+    for v in range(len(ctx.technicians)):
+        start = ctx.manager.GetStartIndex(v)
+        end = ctx.manager.GetEndIndex(v)
+        # An idle technician does not drive home from home: the start->end arc of an empty route is free.
+        matrix[ctx.manager.IndexToNode(start)][ctx.manager.IndexToNode(end)] = 0
+    return matrix
+
+
+def add_travel_seconds_cost(ctx: RoutingContext, travel_matrix: list[list[int]]) -> None:
+    """Arc cost = driving seconds x the technician's hourly cost x the travel weight."""
+    by_coefficient: dict[int, int] = {}
+    for v, tech in enumerate(ctx.technicians):
+        coefficient = max(1, per_second(tech.cost_per_hour * ctx.problem.weights.travel))
+        if coefficient not in by_coefficient:
+            scaled = [[c * coefficient for c in row] for row in travel_matrix]
+            by_coefficient[coefficient] = ctx.routing.RegisterTransitMatrix(scaled)
+        ctx.routing.SetArcCostEvaluatorOfVehicle(by_coefficient[coefficient], v)
+
+
+def add_service_and_travel_transits(ctx: RoutingContext, travel_matrix: list[list[int]]) -> None:
+    """Register 'service at from-node + travel' per class of technicians sharing service durations."""
+    n = len(ctx.node_location)
+    job_pos = {job.id: i for i, job in enumerate(ctx.jobs)}
+    by_key: dict[tuple[int, ...], int] = {}
+    for tech in ctx.technicians:
+        service = [0] * n
+        for i, job in enumerate(ctx.jobs):
+            service[i] = job.duration_for(tech)
+        for started in tech.started_jobs:
+            if started.job_id in job_pos:
+                job = ctx.jobs[job_pos[started.job_id]]
+                end = started.expected_end if started.expected_end is not None else started.started_at + job.duration
+                service[job_pos[started.job_id]] = max(0, end - started.started_at)
+        key = tuple(service)
+        if key not in by_key:
+            matrix = [[service[i] + c for c in travel_matrix[i]] for i in range(n)]
+            by_key[key] = ctx.routing.RegisterTransitMatrix(matrix)
+        ctx.service_by_vehicle.append(service)
+        ctx.transit_callbacks.append(by_key[key])
+
+
+def add_shift_time_dimension(ctx: RoutingContext) -> None:
+    """Time dimension with waiting allowed (slack); each route starts and ends inside its shift.
+
+    The end is hard-limited to shift end + overtime allowance; ``add_overtime_cost`` prices the excess.
+    """
+    ctx.routing.AddDimensionWithVehicleTransits(ctx.transit_callbacks, ctx.horizon, ctx.horizon, False, TIME)
+    time = ctx.time
+    for v, tech in enumerate(ctx.technicians):
+        start_var = time.CumulVar(ctx.routing.Start(v))
+        end_var = time.CumulVar(ctx.routing.End(v))
+        if tech.started_jobs:
+            first = min(s.started_at for s in tech.started_jobs)
+            start_var.SetRange(0, max(0, first))
+        elif tech.earliest_departure <= tech.latest_end:
+            start_var.SetRange(tech.earliest_departure, tech.latest_end)
+        else:
+            start_var.SetRange(tech.latest_end, tech.latest_end)
+        end_var.SetRange(0, max(tech.latest_end, 0))
+        # Leave as late as possible, come home as early as possible: no idle minutes billed at the depot.
+        ctx.routing.AddVariableMaximizedByFinalizer(start_var)
+        ctx.routing.AddVariableMinimizedByFinalizer(end_var)
+
+
+def add_time_windows(ctx: RoutingContext) -> None:
+    """Start of service inside one of the job's windows: the outer range, minus the gaps between windows."""
+    time = ctx.time
+    for i, job in enumerate(ctx.jobs):
+        index = ctx.job_index(i)
+        var = time.CumulVar(index)
+        if job.id in ctx.screening.started_by:
+            continue  # add_started_jobs fixes it
+        windows = sorted(effective_windows(job, ctx.horizon), key=lambda w: w.start)
+        var.SetRange(windows[0].start, windows[-1].end)
+        for before, after in zip(windows, windows[1:], strict=False):
+            if after.start - before.end > 1:
+                var.RemoveInterval(before.end + 1, after.start - 1)
+        ctx.routing.AddVariableMinimizedByFinalizer(var)
+
+
+def add_skill_restrictions(ctx: RoutingContext) -> None:
+    """Only technicians holding every required skill at the minimum level (and able to reach it) may visit."""
+    all_vehicles = len(ctx.technicians)
+    for i, job in enumerate(ctx.jobs):
+        allowed = ctx.screening.candidates[job.id]
+        if len(allowed) < all_vehicles:
+            # -1 keeps 'not performed' possible; the disjunction decides whether dropping is worth it.
+            ctx.routing.VehicleVar(ctx.job_index(i)).SetValues([-1, *allowed])
+
+
+def add_priority_penalties(ctx: RoutingContext) -> None:
+    """Every job may be dropped at a price that grows with its priority (1 = most urgent = dearest).
+
+    Pinned and started jobs cost ten times a priority-1 drop, so they stay unless truly impossible.
+    """
+    weights = ctx.problem.weights
+    top = round(weights.penalty_for(1) * UNITS_PER_CURRENCY)
+    for i, job in enumerate(ctx.jobs):
+        penalty = round(weights.penalty_for(job.priority) * UNITS_PER_CURRENCY)
+        if job.pinned_technician or job.pinned_start is not None or job.id in ctx.screening.started_by:
+            penalty = max(penalty, top) * PIN_PENALTY_FACTOR
+        ctx.routing.AddDisjunction([ctx.job_index(i)], penalty)
+
+
+def add_sla_deadlines(ctx: RoutingContext) -> None:
+    """Soft SLA: each second the start passes ``sla_due`` costs the job's lateness rate (hard ones are windows)."""
+    time = ctx.time
+    for i, job in enumerate(ctx.jobs):
+        if job.sla_due is None or job.sla_hard or job.id in ctx.screening.started_by:
+            continue
+        coefficient = per_second(job.lateness_cost_per_hour * ctx.problem.weights.lateness)
+        if coefficient > 0:
+            time.SetCumulVarSoftUpperBound(ctx.job_index(i), max(0, job.sla_due), coefficient)
+
+
+def add_overtime_cost(ctx: RoutingContext) -> None:
+    """Coming home after shift end costs the technician's overtime rate per second (hard cap set by the shift)."""
+    time = ctx.time
+    for v, tech in enumerate(ctx.technicians):
+        coefficient = per_second(tech.overtime_cost_per_hour * ctx.problem.weights.overtime)
+        if tech.overtime_allowance_minutes > 0 and coefficient > 0:
+            time.SetCumulVarSoftUpperBound(ctx.routing.End(v), tech.shift_end, coefficient)
+
+
+def add_breaks(ctx: RoutingContext) -> None:
+    """Breaks as fixed-duration intervals; they may fall while driving or waiting but never during service."""
+    solver = ctx.routing.solver()
+    time = ctx.time
+    size = ctx.routing.Size()
+    for v, tech in enumerate(ctx.technicians):
+        if not tech.breaks:
+            continue
+        intervals = [
+            solver.FixedDurationIntervalVar(b.earliest_start, b.latest_start, b.duration, False, f"break {tech.id} #{k}")
+            for k, b in enumerate(tech.breaks)
+        ]
+        service = ctx.service_by_vehicle[v]
+        visit_transits = [service[ctx.manager.IndexToNode(index)] for index in range(size)]
+        time.SetBreakIntervalsOfVehicle(intervals, v, visit_transits)
+        ctx.break_intervals[v] = intervals
+
+
+def add_workload_balance(ctx: RoutingContext) -> None:
+    """A 'work' dimension (service + travel, no waiting): hard max working minutes per technician, and a
+    global span cost on it so the longest working day is what the balance weight prices."""
+    capacities = [
+        t.max_working_minutes * 60 if t.max_working_minutes is not None else ctx.horizon for t in ctx.technicians
+    ]
+    ctx.routing.AddDimensionWithVehicleTransitAndCapacity(ctx.transit_callbacks, 0, capacities, True, WORK)
+    coefficient = per_second(ctx.problem.weights.balance_per_hour)
+    if coefficient > 0:
+        ctx.routing.GetDimensionOrDie(WORK).SetGlobalSpanCostCoefficient(coefficient)
+
+
+def add_pins(ctx: RoutingContext) -> None:
+    """Pinned technician: only that vehicle (screening already narrowed candidates); pinned start: fixed cumul."""
+    time = ctx.time
+    for i, job in enumerate(ctx.jobs):
+        if job.pinned_start is not None and job.id not in ctx.screening.started_by:
+            time.CumulVar(ctx.job_index(i)).SetValue(job.pinned_start)
+
+
+def add_started_jobs(ctx: RoutingContext) -> None:
+    """Work under way is first on its technician's route, in the given order, at its actual start time."""
+    time = ctx.time
+    positions = {job.id: i for i, job in enumerate(ctx.jobs)}
+    for v, tech in enumerate(ctx.technicians):
+        previous = ctx.routing.Start(v)
+        for started in sorted(tech.started_jobs, key=lambda s: s.started_at):
+            if started.job_id not in positions:
+                continue
+            index = ctx.job_index(positions[started.job_id])
+            time.CumulVar(index).SetValue(started.started_at)
+            ctx.routing.VehicleVar(index).SetValue(v)
+            ctx.routing.NextVar(previous).SetValue(index)
+            previous = index
+
+
+def add_churn_costs(ctx: RoutingContext, reference: Plan) -> None:
+    """Re-planning: moving an appointment the customer already heard about costs extra.
+
+    Another technician costs ``churn_reassign`` (a per-vehicle unary 'churn' dimension priced by span);
+    shifting the start by more than ``churn_free_minutes`` costs ``churn_shift_per_hour`` (soft bounds).
+    """
+    weights = ctx.problem.weights
+    assigned = {job_id: tech_id for job_id, (tech_id, _) in reference.assignment().items()}
+    time = ctx.time
+    nodes = len(ctx.node_location)
+    reassign_units = round(weights.churn_reassign * UNITS_PER_CURRENCY)
+    shift_coefficient = per_second(weights.churn_shift_per_hour)
+    free = weights.churn_free_minutes * 60
+    communicated = [
+        (i, job) for i, job in enumerate(ctx.jobs) if job.communicated_start is not None and job.id in assigned
+    ]
+    if not communicated:
+        return
+    for i, job in communicated:
+        index = ctx.job_index(i)
+        assert job.communicated_start is not None
+        if shift_coefficient > 0 and job.id not in ctx.screening.started_by:
+            upper = job.communicated_start + free
+            if not time.HasCumulVarSoftUpperBound(index) or time.GetCumulVarSoftUpperBound(index) > upper:
+                time.SetCumulVarSoftUpperBound(index, upper, shift_coefficient)
+            time.SetCumulVarSoftLowerBound(index, max(0, job.communicated_start - free), shift_coefficient)
+    if reassign_units <= 0:
+        return
+    tech_ids = [t.id for t in ctx.technicians]
+    callbacks: list[int] = []
+    for tech_id in tech_ids:
+        vector = [0] * nodes  # indexed by node; job i is node i
+        for i, job in communicated:
+            if assigned[job.id] != tech_id:
+                vector[i] = reassign_units
+        callbacks.append(ctx.routing.RegisterUnaryTransitVector(vector))
+    total = reassign_units * len(communicated) + 1
+    ctx.routing.AddDimensionWithVehicleTransits(callbacks, 0, total, True, CHURN)
+    ctx.routing.GetDimensionOrDie(CHURN).SetSpanCostCoefficientForAllVehicles(1)
+
+
+def build_travel_and_transits(ctx: RoutingContext) -> None:
+    matrix = _travel_node_matrix(ctx)
+    add_travel_seconds_cost(ctx, matrix)
+    add_service_and_travel_transits(ctx, matrix)
+
+
+__all__ = [
+    "add_breaks",
+    "add_churn_costs",
+    "add_overtime_cost",
+    "add_pins",
+    "add_priority_penalties",
+    "add_service_and_travel_transits",
+    "add_shift_time_dimension",
+    "add_skill_restrictions",
+    "add_sla_deadlines",
+    "add_started_jobs",
+    "add_time_windows",
+    "add_travel_seconds_cost",
+    "add_workload_balance",
+    "build_travel_and_transits",
+    "pywrapcp",
+]
