@@ -158,7 +158,9 @@ def add_breaks(ctx: RoutingContext) -> None:
         if not tech.breaks:
             continue
         intervals = [
-            solver.FixedDurationIntervalVar(b.earliest_start, b.latest_start, b.duration, False, f"break {tech.id} #{k}")
+            solver.FixedDurationIntervalVar(
+                b.earliest_start, b.latest_start, b.duration, False, f"break {tech.id} #{k}"
+            )
             for k, b in enumerate(tech.breaks)
         ]
         service = ctx.service_by_vehicle[v]

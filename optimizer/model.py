@@ -145,9 +145,7 @@ class Job:
             return list(windows)
         if not windows:
             return [TimeWindow(self.earliest_start, 10**9)]
-        return [
-            TimeWindow(max(w.start, self.earliest_start), w.end) for w in windows if w.end >= self.earliest_start
-        ]
+        return [TimeWindow(max(w.start, self.earliest_start), w.end) for w in windows if w.end >= self.earliest_start]
 
 
 DEFAULT_UNASSIGNED_PENALTY: dict[int, float] = {1: 100_000.0, 2: 20_000.0, 3: 5_000.0, 4: 1_000.0}

@@ -25,9 +25,11 @@ def effective_windows(job: Job, horizon: int) -> list[TimeWindow]:
     """Start-of-service windows after earliest start, pinned start and hard SLA; [] means infeasible."""
     windows = job.start_windows() or [TimeWindow(0, horizon)]
     if job.pinned_start is not None:
-        windows = [TimeWindow(job.pinned_start, job.pinned_start)] if any(
-            w.start <= job.pinned_start <= w.end for w in windows
-        ) else []
+        windows = (
+            [TimeWindow(job.pinned_start, job.pinned_start)]
+            if any(w.start <= job.pinned_start <= w.end for w in windows)
+            else []
+        )
     if job.sla_hard and job.sla_due is not None:
         windows = [TimeWindow(w.start, min(w.end, job.sla_due)) for w in windows if w.start <= job.sla_due]
     return [TimeWindow(max(0, w.start), min(horizon, w.end)) for w in windows if w.end >= w.start]
@@ -79,9 +81,7 @@ def screen(problem: Problem, network: Network, horizon: int) -> Screening:
         qualified = [i for i, t in enumerate(problem.technicians) if job.qualified(t)]
         if not qualified:
             needs = ", ".join(f"{s}>={lvl}" for s, lvl in sorted(job.required_skills.items()))
-            result.excluded.append(
-                Unassigned(job.id, UnassignedReason.NO_QUALIFIED_TECHNICIAN, f"nobody has {needs}")
-            )
+            result.excluded.append(Unassigned(job.id, UnassignedReason.NO_QUALIFIED_TECHNICIAN, f"nobody has {needs}"))
             continue
         working = [i for i in qualified if on_shift(problem.technicians[i])]
         if not working:

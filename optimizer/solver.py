@@ -162,11 +162,15 @@ def extract_plan(ctx: RoutingContext, solution: pywrapcp.Assignment) -> Plan:
     routing, manager, time = ctx.routing, ctx.manager, ctx.time
     routes: list[Route] = []
     for v, tech in enumerate(ctx.technicians):
-        breaks = sorted(
-            (PlacedBreak(solution.StartValue(iv), solution.StartValue(iv) + iv.DurationMin()))
-            for iv in ctx.break_intervals.get(v, [])
-            if solution.PerformedValue(iv)
-        ) if v in ctx.break_intervals else []
+        breaks = (
+            sorted(
+                (PlacedBreak(solution.StartValue(iv), solution.StartValue(iv) + iv.DurationMin()))
+                for iv in ctx.break_intervals.get(v, [])
+                if solution.PerformedValue(iv)
+            )
+            if v in ctx.break_intervals
+            else []
+        )
         index = routing.Start(v)
         route_start = solution.Value(time.CumulVar(index))
         prev_node = manager.IndexToNode(index)

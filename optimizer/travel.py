@@ -163,7 +163,9 @@ class OsrmTravel:
         for i, row in enumerate(durations):
             if any(v is None for v in row):
                 j = row.index(None)
-                raise TravelError(f"OSRM found no route between location {i} and {j} ({locations[i]} -> {locations[j]})")
+                raise TravelError(
+                    f"OSRM found no route between location {i} and {j} ({locations[i]} -> {locations[j]})"
+                )
             out.append([round(float(v)) for v in row])
         return out
 

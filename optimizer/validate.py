@@ -158,7 +158,9 @@ def _check_breaks(tech: Technician, route: Route, breaks: list[PlacedBreak], out
     for rule, placed in zip(rules, breaks, strict=True):
         if not (rule.earliest_start <= placed.start <= rule.latest_start):
             out.append(
-                Violation("break", tech.id, f"break at {placed.start} outside [{rule.earliest_start}, {rule.latest_start}]")
+                Violation(
+                    "break", tech.id, f"break at {placed.start} outside [{rule.earliest_start}, {rule.latest_start}]"
+                )
             )
         if placed.end - placed.start != rule.duration:
             out.append(Violation("break", tech.id, f"break lasts {placed.end - placed.start} s, needs {rule.duration}"))
