@@ -218,26 +218,33 @@ def check_skills(job: Job, tech: Technician) -> None:
 
 
 def next_free_start(session: Session, job: Job, tech: Technician, tz: str, after: datetime) -> datetime:
-    """The first moment after the technician's last planned job that day (or their shift start)."""
+    """The first slot that fits the job after `after`: past the technician's last planned job that day,
+    inside their shift, rolling on to their next rostered day (two weeks at most)."""
+    after = max(after, job.window_start) if job.window_start else after
+    duration = timedelta(minutes=job.duration_minutes)
     day = local_date(after, tz)
-    shift = shift_on(session, tech, day, tz)
-    if shift is None:
-        raise ShiftConflict(f"{tech.code} {tech.name} has no shift on {day.isoformat()}")
-    start = max(after, shift.start, job.window_start or shift.start)
-    last_end = session.scalar(
-        select(Job.planned_end)
-        .where(
-            Job.technician_id == tech.id,
-            Job.id != job.id,
-            Job.planned_start >= shift.start,
-            Job.planned_start < shift.end,
-        )
-        .order_by(Job.planned_end.desc())
-        .limit(1)
-    )
-    if last_end is not None and last_end > start:
-        start = last_end
-    return start
+    for _ in range(14):
+        shift = shift_on(session, tech, day, tz)
+        if shift is not None and not absences_overlapping(session, tech.id, shift.start, shift.end):
+            start = max(after, shift.start)
+            last_end = session.scalar(
+                select(Job.planned_end)
+                .where(
+                    Job.technician_id == tech.id,
+                    Job.id != job.id,
+                    Job.planned_start >= shift.start,
+                    Job.planned_start < shift.end,
+                    Job.status.not_in([JobStatus.CANCELLED]),
+                )
+                .order_by(Job.planned_end.desc())
+                .limit(1)
+            )
+            if last_end is not None and last_end > start:
+                start = last_end
+            if start + duration <= shift.end:
+                return start
+        day += timedelta(days=1)
+    raise ShiftConflict(f"{tech.code} {tech.name} has no free slot for job {job.ref} in the next 14 days")
 
 
 def _refuse_if_unavailable(
@@ -297,6 +304,7 @@ def assign_in(
     *,
     pinned: bool | None = None,
     expected_version: int | None = None,
+    not_before: datetime | None = None,
 ) -> AssignmentResult:
     s = uow.session
     job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
@@ -309,7 +317,7 @@ def assign_in(
     if start is not None and start.tzinfo is None:
         raise InvalidInput("needs a time zone", record=f"job {job.ref}", field="start")
     if start is None:
-        start = next_free_start(s, job, tech, branch.timezone, job.planned_start or utcnow())
+        start = next_free_start(s, job, tech, branch.timezone, not_before or utcnow())
     end = start + timedelta(minutes=job.duration_minutes)
     warnings = _refuse_if_unavailable(s, job, tech, branch.timezone, start, end)
     previous = job.technician_id
@@ -352,10 +360,14 @@ def assign_job(
     *,
     pinned: bool | None = None,
     expected_version: int | None = None,
+    not_before: datetime | None = None,
 ) -> AssignmentResult:
+    """Assign (or move) a job; without a start, the technician's next free slot after `not_before` (now)."""
     actor.require_write("assign jobs")
     with UnitOfWork(db, actor) as uow:
-        return assign_in(uow, job_ref, technician, start, pinned=pinned, expected_version=expected_version)
+        return assign_in(
+            uow, job_ref, technician, start, pinned=pinned, expected_version=expected_version, not_before=not_before
+        )
 
 
 def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | None = None) -> Job:
