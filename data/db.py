@@ -65,12 +65,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session; its transaction is rolled back at the end."""
+        """A read session; closing it ends the transaction and detaches (without expiring) what it loaded."""
         with self._read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,396 @@
+"""The planning adapter: a branch's day in the database becomes an optimizer Problem, and a Plan comes
+back as assignments written through the job services (one transaction, with events).
+
+The optimizer stays pure; this module is the only place that knows both vocabularies
+(job ref <-> optimizer job id, technician code <-> optimizer technician id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from data.actor import Actor
+from data.availability import absences_overlapping, local_day_bounds, shift_on
+from data.db import Database
+from data.errors import InvalidInput, NotFound
+from data.models.base import utcnow
+from data.models.customers import Site
+from data.models.jobs import Job, JobSkill, JobStatus
+from data.models.org import Branch
+from data.models.workforce import Technician, TechnicianSkill
+from data.services.jobs import assign_in, unassign_in
+from data.uow import UnitOfWork
+from optimizer import diff as plan_diff
+from optimizer import explain as plan_explain
+from optimizer import replan as plan_replan
+from optimizer import suggest as plan_suggest
+from optimizer.model import (
+    BreakRule,
+    Location,
+    Plan,
+    Problem,
+    Route,
+    StartedJob,
+    TimeWindow,
+    Visit,
+)
+from optimizer.model import Job as OptJob
+from optimizer.model import Technician as OptTechnician
+from optimizer.network import Network
+from optimizer.solver import SolutionProgress, solve
+
+PLANNABLE = (JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED)
+STARTED = (JobStatus.ON_SITE, JobStatus.PAUSED)
+# A live position older than this is not trusted as "where the technician is now".
+POSITION_FRESH = timedelta(minutes=30)
+
+
+@dataclass
+class PlanningDay:
+    """One branch's day as the optimizer sees it, plus what is needed to write the answer back."""
+
+    branch_code: str
+    timezone: str
+    day: date
+    problem: Problem
+    current: Plan
+    job_versions: dict[str, int] = field(default_factory=dict)
+    now_offset: int | None = None
+
+    def at(self, seconds: int) -> datetime:
+        return self.problem.horizon_start + timedelta(seconds=seconds)
+
+    def offset(self, when: datetime) -> int:
+        return int((when - self.problem.horizon_start).total_seconds())
+
+
+def _branch(session: Session, code: str | None) -> Branch:
+    stmt = select(Branch).order_by(Branch.id)
+    if code:
+        stmt = stmt.where(Branch.code == code)
+    branch = session.scalars(stmt).first()
+    if branch is None:
+        raise NotFound(f"branch {code} does not exist" if code else "no branch exists yet")
+    return branch
+
+
+def branch_codes(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(Branch.code).order_by(Branch.code)))
+
+
+def load_day(db: Database, day: date, branch_code: str | None = None, now: datetime | None = None) -> PlanningDay:
+    """Read the branch's technicians on shift and its open jobs for `day` into a Problem and current Plan."""
+    with db.read() as session:
+        branch = _branch(session, branch_code)
+        horizon_start, horizon_end = local_day_bounds(day, branch.timezone)
+        offset = lambda when: int((when - horizon_start).total_seconds())  # noqa: E731
+        now_off = offset(now) if now is not None and horizon_start <= now < horizon_end else None
+
+        technicians: list[OptTechnician] = []
+        techs = session.scalars(
+            select(Technician)
+            .where(Technician.branch_id == branch.id, Technician.active.is_(True))
+            .options(selectinload(Technician.skills).joinedload(TechnicianSkill.skill))
+            .order_by(Technician.code)
+        ).all()
+        codes_by_id = {t.id: t.code for t in techs}
+        for tech in techs:
+            shift = shift_on(session, tech, day, branch.timezone)
+            if shift is None:
+                continue
+            start, end = offset(shift.start), offset(shift.end)
+            available_from: int | None = None
+            for absence in absences_overlapping(session, tech.id, shift.start, shift.end):
+                a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
+                if a_start <= start and a_end >= end:
+                    start = end  # away all day
+                elif a_start <= start:
+                    available_from = max(available_from or start, a_end)
+                else:
+                    end = min(end, a_start)
+            if end <= start:
+                continue
+            home = Location(tech.home_lat, tech.home_lon)
+            live_location = None
+            if (
+                now is not None
+                and tech.last_lat is not None
+                and tech.last_lon is not None
+                and tech.last_seen_at is not None
+                and now - tech.last_seen_at <= POSITION_FRESH
+            ):
+                live_location = Location(tech.last_lat, tech.last_lon)
+            if now_off is not None:
+                available_from = max(available_from or start, now_off)
+            middle = (start + end) // 2
+            breaks = (
+                [BreakRule(middle - 90 * 60, middle + 60 * 60, shift.break_minutes * 60)]
+                if shift.break_minutes and end - start >= 6 * 3600
+                else []
+            )
+            technicians.append(
+                OptTechnician(
+                    id=tech.code,
+                    start_location=home,
+                    end_location=home,
+                    shift_start=start,
+                    shift_end=end,
+                    skills=tech.skill_levels(),
+                    breaks=breaks,
+                    max_working_minutes=tech.max_daily_minutes,
+                    overtime_allowance_minutes=tech.overtime_allowance_minutes,
+                    cost_per_hour=float(tech.hourly_cost),
+                    overtime_cost_per_hour=float(tech.hourly_cost) * 1.5,
+                    available_from=available_from if available_from and available_from > start else None,
+                    current_location=live_location,
+                )
+            )
+        on_shift = {t.id for t in technicians}
+
+        jobs = session.execute(
+            select(Job, Site.lat, Site.lon)
+            .join(Site, Site.id == Job.site_id)
+            .where(
+                Job.branch_id == branch.id,
+                or_(
+                    and_(
+                        Job.status.in_(PLANNABLE + STARTED + (JobStatus.EN_ROUTE,)),
+                        Job.planned_start >= horizon_start,
+                        Job.planned_start < horizon_end,
+                    ),
+                    and_(
+                        Job.status == JobStatus.NEW,
+                        Job.technician_id.is_(None),
+                        or_(Job.window_start.is_(None), Job.window_start < horizon_end),
+                        or_(Job.window_end.is_(None), Job.window_end > horizon_start),
+                    ),
+                ),
+            )
+            .options(selectinload(Job.required_skills).joinedload(JobSkill.skill))
+            .order_by(Job.planned_start, Job.id)
+        ).all()
+
+        opt_jobs: list[OptJob] = []
+        versions: dict[str, int] = {}
+        routes: dict[str, list[Visit]] = {t.id: [] for t in technicians}
+        by_code = {t.id: t for t in technicians}
+        for job, lat, lon in jobs:
+            tech_code = codes_by_id.get(job.technician_id) if job.technician_id else None
+            windows = []
+            if job.window_start or job.window_end:
+                w_start = offset(job.window_start) if job.window_start else 0
+                w_end = offset(job.window_end) if job.window_end else offset(horizon_end)
+                # Windows bound the start of service: the job must also finish inside the customer's window.
+                w_end -= job.duration_minutes * 60
+                if w_end < w_start:
+                    w_end = w_start
+                windows.append(TimeWindow(w_start, w_end))
+            opt = OptJob(
+                id=job.ref,
+                location=Location(lat, lon),
+                duration=job.duration_minutes * 60,
+                required_skills=job.skill_requirements(),
+                time_windows=windows,
+                priority=job.priority,
+                sla_due=offset(job.sla_due) if job.sla_due else None,
+                earliest_start=now_off if now_off is not None else None,
+            )
+            if job.planned_start is not None and job.communicated:
+                opt.communicated_start = offset(job.planned_start)
+            if tech_code is not None and tech_code in on_shift:
+                if job.status in STARTED:
+                    started_at = offset(job.actual_start or job.arrived_at or job.planned_start or horizon_start)
+                    by_code[tech_code].started_jobs.append(
+                        StartedJob(job.ref, started_at, max(started_at + opt.duration, now_off or 0))
+                    )
+                    opt.earliest_start = None
+                elif job.status is JobStatus.EN_ROUTE or job.pinned:
+                    opt.pinned_technician = tech_code
+                    if job.pinned and job.planned_start is not None:
+                        opt.pinned_start = offset(job.planned_start)
+                        opt.earliest_start = None
+                if job.planned_start is not None:
+                    start = offset(job.planned_start)
+                    routes[tech_code].append(Visit(job.ref, start, start, start + opt.duration, 0))
+            elif job.status in (*STARTED, JobStatus.EN_ROUTE):
+                continue  # under way with someone not on shift today: not ours to plan
+            opt_jobs.append(opt)
+            versions[job.ref] = job.version
+
+    problem = Problem(
+        horizon_start=horizon_start, technicians=technicians, jobs=opt_jobs, name=f"{branch.code} {day.isoformat()}"
+    )
+    current = _plan_from_visits(problem, routes)
+    return PlanningDay(branch.code, branch.timezone, day, problem, current, versions, now_off)
+
+
+def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
+    """The plan as it stands in the database, with travel filled in from the problem's network."""
+    network = Network.for_problem(problem)
+    jobs = {j.id: j for j in problem.jobs}
+    out: list[Route] = []
+    for tech in problem.technicians:
+        visits = sorted(routes.get(tech.id, []), key=lambda v: v.start)
+        here = tech.route_start_location
+        timed: list[Visit] = []
+        travel_total = 0
+        for v in visits:
+            travel = network.seconds(here, jobs[v.job_id].location)
+            timed.append(Visit(v.job_id, v.start, v.start, v.end, travel))
+            travel_total += travel
+            here = jobs[v.job_id].location
+        end_travel = network.seconds(here, tech.route_end_location)
+        start = (timed[0].start - timed[0].travel_seconds) if timed else tech.earliest_departure
+        end = (timed[-1].end + end_travel) if timed else start
+        out.append(Route(tech.id, start, end, timed, [], travel_total + end_travel, end_travel))
+    assigned = {v.job_id for r in out for v in r.visits}
+    from optimizer.model import Unassigned, UnassignedReason
+
+    unassigned = [
+        Unassigned(j.id, UnassignedReason.DAY_FULL, "not planned yet") for j in problem.jobs if j.id not in assigned
+    ]
+    return Plan(problem.horizon_start, out, unassigned)
+
+
+@dataclass
+class Suggestion:
+    technician: str
+    start: datetime
+    added_travel_minutes: float
+    lateness_minutes: float
+    overtime_minutes: float
+    cost: float
+
+
+def suggest_for_job(
+    db: Database, job_ref: str, day: date | None = None, now: datetime | None = None, k: int = 5
+) -> list[Suggestion]:
+    """Who can take this job: the k cheapest feasible insertions into the branch's current day."""
+    with db.read() as session:
+        job = session.scalar(select(Job).where(Job.ref == job_ref))
+        if job is None:
+            raise NotFound(f"job {job_ref} does not exist")
+        branch = session.get(Branch, job.branch_id)
+        assert branch is not None
+        branch_code, tz = branch.code, branch.timezone
+    if day is None:
+        from data.availability import local_date
+
+        day = local_date(job.planned_start or now or utcnow(), tz)
+    planning = load_day(db, day, branch_code, now)
+    if not any(j.id == job_ref for j in planning.problem.jobs):
+        raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
+    options = plan_suggest.suggest(planning.problem, planning.current, job_ref, k)
+    return [
+        Suggestion(
+            technician=o.technician_id,
+            start=planning.at(o.start),
+            added_travel_minutes=round(o.added_travel_seconds / 60, 1),
+            lateness_minutes=round(o.lateness_seconds / 60, 1),
+            overtime_minutes=round(o.overtime_seconds / 60, 1),
+            cost=round(o.cost, 2),
+        )
+        for o in options
+    ]
+
+
+def schedule_day(
+    db: Database,
+    day: date,
+    branch_code: str | None = None,
+    *,
+    now: datetime | None = None,
+    time_limit: float = 10.0,
+    on_progress: Callable[[SolutionProgress], None] | None = None,
+) -> tuple[PlanningDay, Plan]:
+    """Optimise the branch's day, warm-started from the plan as it stands."""
+    planning = load_day(db, day, branch_code, now)
+    if not planning.problem.technicians or not planning.problem.jobs:
+        return planning, planning.current
+    plan = solve(
+        planning.problem,
+        time_limit=time_limit,
+        warm_start=planning.current,
+        churn_reference=planning.current,
+        on_solution=on_progress,
+    )
+    return planning, plan
+
+
+def replan_day(
+    db: Database,
+    day: date,
+    branch_code: str | None,
+    change: plan_replan.Change | None,
+    *,
+    now: datetime | None = None,
+    time_limit: float = 5.0,
+) -> tuple[PlanningDay, Plan, plan_diff.PlanDiff]:
+    """Re-optimise the rest of the day after a change, keeping started work and told appointments."""
+    planning = load_day(db, day, branch_code, now)
+    if change is None:
+        change = plan_replan.JobCancelled("__none__")
+    if isinstance(change, plan_replan.JobCancelled) and change.job_id == "__none__":
+        new_plan = solve(
+            planning.problem, time_limit=time_limit, warm_start=planning.current, churn_reference=planning.current
+        )
+    else:
+        # Started work comes from the jobs' real statuses (load_day), not from planned times.
+        new_plan = plan_replan.replan(planning.problem, planning.current, change, time_limit=time_limit)
+    return planning, new_plan, plan_diff.diff(planning.current, new_plan)
+
+
+def explain_plan(planning: PlanningDay, plan: Plan) -> plan_explain.Explanation:
+    return plan_explain.explain(planning.problem, plan)
+
+
+@dataclass
+class ApplyResult:
+    assigned: list[str]
+    moved: list[str]
+    unassigned: list[str]
+    warnings: list[str]
+
+
+def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
+    """Write the plan's changes as one transaction; a job changed meanwhile by someone else aborts it all."""
+    actor.require_write("apply a plan")
+    before = planning.current.assignment()
+    after = plan.assignment()
+    started = {s.job_id for t in planning.problem.technicians for s in t.started_jobs}
+    result = ApplyResult([], [], [], [])
+    with UnitOfWork(db, actor) as uow:
+        for job_id, (tech, visit) in sorted(after.items(), key=lambda kv: kv[1][1].start):
+            if job_id in started:
+                continue
+            old = before.get(job_id)
+            if old is not None and old[0] == tech and old[1].start == visit.start:
+                continue
+            res = assign_in(
+                uow, job_id, tech, planning.at(visit.start), expected_version=planning.job_versions.get(job_id)
+            )
+            (result.moved if old is not None else result.assigned).append(job_id)
+            result.warnings += [f"{job_id}: {w}" for w in res.warnings if not w.startswith("overlaps")]
+        for job_id in before:
+            if job_id not in after and job_id not in started:
+                unassign_in(uow, job_id, planning.job_versions.get(job_id))
+                result.unassigned.append(job_id)
+        uow.emit(
+            "plan.applied",
+            "branch",
+            planning.branch_code,
+            {
+                "day": planning.day,
+                "assigned": result.assigned,
+                "moved": result.moved,
+                "unassigned": result.unassigned,
+                "travel_seconds": plan.objective.travel_seconds,
+            },
+        )
+    return result

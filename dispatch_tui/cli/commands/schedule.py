@@ -1,0 +1,184 @@
+"""`dispatch schedule`: batch planning from a problem file (no database) or from the database's day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day
+from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
+from optimizer.io import dump_plan
+from optimizer.model import Plan
+from optimizer.solver import SolutionProgress, solve, solve_partitioned
+from optimizer.validate import validate
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+        disable=not out.is_terminal,
+    )
+
+
+def _solve_all(days: list[PlanningDay], time_limit: float) -> list[Plan]:
+    """One branch: live progress from the solver; several: solved side by side in processes."""
+    todo = [d for d in days if d.problem.technicians and d.problem.jobs]
+    plans: dict[str, Plan] = {d.branch_code: d.current for d in days}
+    with _progress() as progress:
+        if len(todo) == 1:
+            only = todo[0]
+            task = progress.add_task(f"Planning {only.branch_code}", detail="searching", total=None)
+
+            def update(p: SolutionProgress) -> None:
+                progress.update(task, detail=f"{p.solutions} solutions, cost {p.cost:,}")
+
+            plans[only.branch_code] = solve(
+                only.problem,
+                time_limit=time_limit,
+                warm_start=only.current,
+                churn_reference=only.current,
+                on_solution=update,
+            )
+        elif todo:
+            progress.add_task(f"Planning {len(todo)} branches in parallel", detail="", total=None)
+            for d, plan in zip(todo, solve_partitioned([d.problem for d in todo], time_limit=time_limit), strict=True):
+                plans[d.branch_code] = plan
+    return [plans[d.branch_code] for d in days]
+
+
+def _summary(planning: PlanningDay, plan: Plan) -> dict[str, object]:
+    report = validate(planning.problem, plan)
+    why = {u.job_id: u.text for u in explain_plan(planning, plan).unassigned}
+    loads = []
+    for tech in planning.problem.technicians:
+        route = plan.route_of(tech.id)
+        visits = route.visits if route else []
+        work = sum(v.end - v.start for v in visits)
+        span = max(tech.shift_end - tech.shift_start, 1)
+        loads.append(
+            {
+                "technician": tech.id,
+                "jobs": len(visits),
+                "work_minutes": work // 60,
+                "travel_minutes": (route.travel_seconds if route else 0) // 60,
+                "load_percent": round(100 * work / span),
+                "first": planning.at(visits[0].start).isoformat() if visits else None,
+                "last_end": planning.at(visits[-1].end).isoformat() if visits else None,
+            }
+        )
+    return {
+        "branch": planning.branch_code,
+        "day": planning.day.isoformat(),
+        "jobs": len(planning.problem.jobs),
+        "assigned": len(plan.assignment()),
+        "unassigned": [
+            {"job": u.job_id, "reason": u.reason.value, "why": why.get(u.job_id, u.detail)} for u in plan.unassigned
+        ],
+        "travel_minutes": plan.objective.travel_seconds // 60,
+        "overtime_minutes": plan.objective.overtime_seconds // 60,
+        "lateness_minutes": plan.objective.lateness_seconds // 60,
+        "violations": [str(v) for v in report.violations],
+        "solve": {"status": plan.stats.status, "seconds": plan.stats.wall_seconds},
+        "technicians": loads,
+    }
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    out.print(
+        f"[bold]{summary['branch']}[/] {summary['day']}: {summary['assigned']}/{summary['jobs']} jobs assigned, "
+        f"travel {summary['travel_minutes']} min, overtime {summary['overtime_minutes']} min, "
+        f"lateness {summary['lateness_minutes']} min"
+    )
+    table = Table("Technician", "Jobs", "Work", "Travel", "Load", "First", "Last end", box=None)
+    for row in summary["technicians"]:  # type: ignore[attr-defined]
+        bar = "█" * (row["load_percent"] // 10) + "░" * (10 - min(10, row["load_percent"] // 10))
+        table.add_row(
+            row["technician"],
+            str(row["jobs"]),
+            f"{row['work_minutes']} min",
+            f"{row['travel_minutes']} min",
+            f"{bar} {row['load_percent']}%",
+            (row["first"] or "")[11:16],
+            (row["last_end"] or "")[11:16],
+        )
+    out.print(table)
+    unassigned = summary["unassigned"]
+    if unassigned:
+        out.print("[bold]Unassigned[/]")
+        for u in unassigned:  # type: ignore[attr-defined]
+            out.print(f"  {u['job']}: {u['why']}", markup=False, highlight=False)
+    for v in summary["violations"]:  # type: ignore[attr-defined]
+        out.print(f"[red]violation:[/] {v}")
+
+
+@handles_errors
+def schedule(
+    problem: Path | None = typer.Option(None, "--problem", help="Plan a problem JSON file (no database)."),
+    out_path: Path | None = typer.Option(None, "--out", help="Write the plan JSON here."),
+    day: datetime | None = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="Plan this day from the database."),
+    branch: str | None = typer.Option(None, "--branch", help="Only this branch (default: every branch)."),
+    apply: bool = typer.Option(False, "--apply", help="Write the assignments (one transaction, with events)."),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Seconds of search per branch."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Plan a day: skills, windows, shifts, breaks, priorities, SLAs and workload balance."""
+    if problem is not None:
+        if day is not None or apply:
+            raise typer.BadParameter("--problem plans a file; --date/--apply plan the database", param_hint="--problem")
+        from dispatch_tui.cli.schedule_file import schedule_from_file
+
+        raise typer.Exit(schedule_from_file(problem, out_path, time_limit, as_json))
+    if day is None:
+        raise typer.BadParameter("give --date YYYY-MM-DD (database) or --problem FILE", param_hint="--date")
+    database = db()
+    who = actor() if apply else None
+    when: date = day.date()
+    codes = [branch] if branch else branch_codes(database)
+    days = [load_day(database, when, code) for code in codes]
+    plans = _solve_all(days, time_limit)
+    summaries = [_summary(d, p) for d, p in zip(days, plans, strict=True)]
+    applied = []
+    if apply:
+        assert who is not None
+        for d, p in zip(days, plans, strict=True):
+            result = apply_plan(database, who, d, p)
+            applied.append(
+                {
+                    "branch": d.branch_code,
+                    "assigned": result.assigned,
+                    "moved": result.moved,
+                    "unassigned": result.unassigned,
+                    "warnings": result.warnings,
+                }
+            )
+    if out_path is not None:
+        import json
+
+        out_path.write_text(
+            json.dumps({d.branch_code: dump_plan(p) for d, p in zip(days, plans, strict=True)}, indent=2)
+        )
+    if as_json:
+        print_json({"branches": summaries, "applied": applied if apply else None})
+        return
+    for s in summaries:
+        _print_summary(s)
+    for a in applied:
+        out.print(
+            f"[green]applied[/] {a['branch']}: {len(a['assigned'])} assigned, {len(a['moved'])} moved, "
+            f"{len(a['unassigned'])} unassigned"
+        )
+    if not apply:
+        out.print("[dim]dry run: nothing written (use --apply)[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedule")(schedule)
