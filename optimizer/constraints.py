@@ -6,9 +6,12 @@ coefficient per second (a technician at 40/h costs 40 units per driving second).
 
 from __future__ import annotations
 
+import itertools
+
 from ortools.constraint_solver import pywrapcp
 
 from optimizer.model import Plan
+from optimizer.objective import balance_target_seconds
 from optimizer.routing_model import CHURN, PIN_PENALTY_FACTOR, TIME, WORK, RoutingContext
 from optimizer.screening import effective_windows
 
@@ -34,14 +37,17 @@ def _travel_node_matrix(ctx: RoutingContext) -> list[list[int]]:
 
 
 def add_travel_seconds_cost(ctx: RoutingContext, travel_matrix: list[list[int]]) -> None:
-    """Arc cost = driving seconds x the technician's hourly cost x the travel weight."""
-    by_coefficient: dict[int, int] = {}
-    for v, tech in enumerate(ctx.technicians):
-        coefficient = max(1, per_second(tech.cost_per_hour * ctx.problem.weights.travel))
-        if coefficient not in by_coefficient:
-            scaled = [[c * coefficient for c in row] for row in travel_matrix]
-            by_coefficient[coefficient] = ctx.routing.RegisterTransitMatrix(scaled)
-        ctx.routing.SetArcCostEvaluatorOfVehicle(by_coefficient[coefficient], v)
+    """Arc cost = driving seconds x the technicians' mean hourly cost x the travel weight.
+
+    One matrix for all: a matrix per hourly rate costs about half a second each to build at 1,000
+    jobs, and the rate spread rarely changes who should drive where. The reported objective uses
+    each technician's own rate.
+    """
+    techs = ctx.technicians
+    mean_rate = sum(t.cost_per_hour for t in techs) / max(1, len(techs))
+    coefficient = max(1, per_second(mean_rate * ctx.problem.weights.travel))
+    scaled = [[c * coefficient for c in row] for row in travel_matrix]
+    ctx.routing.SetArcCostEvaluatorOfAllVehicles(ctx.routing.RegisterTransitMatrix(scaled))
 
 
 def add_service_and_travel_transits(ctx: RoutingContext, travel_matrix: list[list[int]]) -> None:
@@ -49,6 +55,8 @@ def add_service_and_travel_transits(ctx: RoutingContext, travel_matrix: list[lis
     n = len(ctx.node_location)
     job_pos = {job.id: i for i, job in enumerate(ctx.jobs)}
     by_key: dict[tuple[int, ...], int] = {}
+    base_service: list[int] | None = None
+    base_rows: list[list[int]] = []
     for tech in ctx.technicians:
         service = [0] * n
         for i, job in enumerate(ctx.jobs):
@@ -60,7 +68,15 @@ def add_service_and_travel_transits(ctx: RoutingContext, travel_matrix: list[lis
                 service[job_pos[started.job_id]] = max(0, end - started.started_at)
         key = tuple(service)
         if key not in by_key:
-            matrix = [[service[i] + c for c in travel_matrix[i]] for i in range(n)]
+            if base_service is None:
+                base_service = service
+                base_rows = [[service[i] + c for c in travel_matrix[i]] for i in range(n)]
+                matrix = base_rows
+            else:  # share the rows that do not differ (building rows is what costs time at 1,000 jobs)
+                matrix = [
+                    base_rows[i] if service[i] == base_service[i] else [service[i] + c for c in travel_matrix[i]]
+                    for i in range(n)
+                ]
             by_key[key] = ctx.routing.RegisterTransitMatrix(matrix)
         ctx.service_by_vehicle.append(service)
         ctx.transit_callbacks.append(by_key[key])
@@ -80,13 +96,14 @@ def add_shift_time_dimension(ctx: RoutingContext) -> None:
             first = min(s.started_at for s in tech.started_jobs)
             start_var.SetRange(0, max(0, first))
         elif tech.earliest_departure <= tech.latest_end:
-            start_var.SetRange(tech.earliest_departure, tech.latest_end)
+            # Fixed departure time (waiting happens at the first stop), so overtime can be a soft bound on
+            # the route's span; the plan reports the leave-just-in-time departure instead.
+            start_var.SetValue(tech.earliest_departure)
         else:
             start_var.SetRange(tech.latest_end, tech.latest_end)
         end_var.SetRange(0, max(tech.latest_end, 0))
-        # Leave as late as possible, come home as early as possible: no idle minutes billed at the depot.
-        ctx.routing.AddVariableMaximizedByFinalizer(start_var)
-        ctx.routing.AddVariableMinimizedByFinalizer(end_var)
+        # No finalizer on start/end cumuls: walking a 60,000-value domain from the top exhausts the
+        # restore search once breaks are in the model. The plan reports leave-just-in-time departures.
 
 
 def add_time_windows(ctx: RoutingContext) -> None:
@@ -99,10 +116,9 @@ def add_time_windows(ctx: RoutingContext) -> None:
             continue  # add_started_jobs fixes it
         windows = sorted(effective_windows(job, ctx.horizon), key=lambda w: w.start)
         var.SetRange(windows[0].start, windows[-1].end)
-        for before, after in zip(windows, windows[1:], strict=False):
+        for before, after in itertools.pairwise(windows):
             if after.start - before.end > 1:
                 var.RemoveInterval(before.end + 1, after.start - 1)
-        ctx.routing.AddVariableMinimizedByFinalizer(var)
 
 
 def add_skill_restrictions(ctx: RoutingContext) -> None:
@@ -141,12 +157,23 @@ def add_sla_deadlines(ctx: RoutingContext) -> None:
 
 
 def add_overtime_cost(ctx: RoutingContext) -> None:
-    """Coming home after shift end costs the technician's overtime rate per second (hard cap set by the shift)."""
+    """Coming home after shift end costs the technician's overtime rate per second (hard cap set by the shift).
+
+    Large-problem mode (see ``solver.solve``) leaves this out of the search: any clock-time cost makes
+    OR-Tools' local search about ten times slower, and at 1,000 jobs that costs more travel than it saves
+    overtime. The hard cap still holds and the reported objective still prices overtime.
+    """
+    if not ctx.exact_breaks:
+        return
     time = ctx.time
     for v, tech in enumerate(ctx.technicians):
         coefficient = per_second(tech.overtime_cost_per_hour * ctx.problem.weights.overtime)
         if tech.overtime_allowance_minutes > 0 and coefficient > 0:
-            time.SetCumulVarSoftUpperBound(ctx.routing.End(v), tech.shift_end, coefficient)
+            if tech.started_jobs or tech.earliest_departure > tech.latest_end:
+                time.SetCumulVarSoftUpperBound(ctx.routing.End(v), tech.shift_end, coefficient)
+            else:
+                bound = max(0, tech.shift_end - tech.earliest_departure)
+                time.SetSoftSpanUpperBoundForVehicle(pywrapcp.BoundCost(bound, coefficient), v)
 
 
 def add_breaks(ctx: RoutingContext) -> None:
@@ -167,18 +194,37 @@ def add_breaks(ctx: RoutingContext) -> None:
         visit_transits = [service[ctx.manager.IndexToNode(index)] for index in range(size)]
         time.SetBreakIntervalsOfVehicle(intervals, v, visit_transits)
         ctx.break_intervals[v] = intervals
+        # Decide break starts explicitly (earliest first): propagation alone cannot place them, and
+        # without a decision the search that restores a warm-start plan fails.
+        for interval in intervals:
+            ctx.routing.AddIntervalToAssignment(interval)
+            ctx.routing.AddVariableMinimizedByFinalizer(interval.SafeStartExpr(0).Var())
+
+
+def add_break_reserve(ctx: RoutingContext) -> None:
+    """Large problems: keep each technician's break time free by ending the day that much earlier."""
+    time = ctx.time
+    for v, tech in enumerate(ctx.technicians):
+        reserve = sum(b.duration for b in tech.breaks)
+        if reserve:
+            end_var = time.CumulVar(ctx.routing.End(v))
+            end_var.SetMax(max(end_var.Min(), tech.latest_end - reserve))
 
 
 def add_workload_balance(ctx: RoutingContext) -> None:
     """A 'work' dimension (service + travel, no waiting): hard max working minutes per technician, and a
-    global span cost on it so the longest working day is what the balance weight prices."""
+    soft upper bound at the fair share (``balance_target_seconds``) so each hour above it costs the
+    balance weight (linear, so the objective can be recomputed exactly from a plan)."""
     capacities = [
         t.max_working_minutes * 60 if t.max_working_minutes is not None else ctx.horizon for t in ctx.technicians
     ]
     ctx.routing.AddDimensionWithVehicleTransitAndCapacity(ctx.transit_callbacks, 0, capacities, True, WORK)
     coefficient = per_second(ctx.problem.weights.balance_per_hour)
     if coefficient > 0:
-        ctx.routing.GetDimensionOrDie(WORK).SetGlobalSpanCostCoefficient(coefficient)
+        work = ctx.routing.GetDimensionOrDie(WORK)
+        target = balance_target_seconds(ctx.problem)
+        for v in range(len(ctx.technicians)):
+            work.SetCumulVarSoftUpperBound(ctx.routing.End(v), target, coefficient)
 
 
 def add_pins(ctx: RoutingContext) -> None:

@@ -6,6 +6,7 @@ Every error names the record (job or technician id) and the field, e.g.
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -191,7 +192,7 @@ def _job(raw: dict[str, Any], clock: _Clock) -> Job:
     try:
         windows = [_window(w, clock, f"time_windows[{k}]") for k, w in enumerate(raw.get("time_windows", []))]
         ordered = sorted(windows, key=lambda w: w.start)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if b.start <= a.end:
                 raise ProblemError("time_windows overlap; merge them", field="time_windows")
         sla = raw.get("sla")
@@ -392,6 +393,7 @@ def dump_plan(plan: Plan) -> dict[str, Any]:
             "unassigned_by_priority": {str(k): v for k, v in sorted(o.unassigned_by_priority.items())},
             "longest_day_seconds": o.longest_day_seconds,
             "balance_seconds": o.balance_seconds,
+            "above_fair_share_seconds": o.above_fair_share_seconds,
             "total_cost": o.total_cost,
         },
         "stats": {
@@ -450,6 +452,7 @@ def load_plan(source: str | Path | dict[str, Any]) -> Plan:
             unassigned_by_priority={int(k): int(v) for k, v in o.get("unassigned_by_priority", {}).items()},
             longest_day_seconds=int(o.get("longest_day_seconds", 0)),
             balance_seconds=int(o.get("balance_seconds", 0)),
+            above_fair_share_seconds=int(o.get("above_fair_share_seconds", 0)),
             total_cost=float(o.get("total_cost", 0.0)),
         )
         s = data.get("stats", {})

@@ -224,7 +224,7 @@ class Visit:
     travel_seconds: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class PlacedBreak:
     start: int
     end: int
@@ -260,6 +260,9 @@ class ObjectiveBreakdown:
     unassigned_by_priority: dict[int, int] = field(default_factory=dict)
     longest_day_seconds: int = 0
     balance_seconds: int = 0
+    """Longest minus shortest working day (service + travel) among technicians with work."""
+    above_fair_share_seconds: int = 0
+    """Working time above the fair share, summed over technicians: what the balance weight prices."""
     total_cost: float = 0.0
 
 

@@ -37,6 +37,8 @@ class RoutingContext:
     transit_callbacks: list[int] = field(default_factory=list)
     """vehicle -> registered transit callback (service at the from-node + travel)."""
     break_intervals: dict[int, list[pywrapcp.IntervalVar]] = field(default_factory=dict)
+    exact_breaks: bool = True
+    """False: breaks are reserved (shorter day) and placed when routes are timed; see ``solver.solve``."""
 
     @property
     def technicians(self) -> list[Technician]:

@@ -39,12 +39,14 @@ def on_shift(tech: Technician) -> bool:
     return tech.earliest_departure < tech.latest_end
 
 
-def can_reach(job: Job, tech: Technician, network: Network, horizon: int) -> bool:
+def can_reach(
+    job: Job, tech: Technician, network: Network, horizon: int, windows: list[TimeWindow] | None = None
+) -> bool:
     """Could this technician, alone with this job, start it inside a window and get home by the hard end?"""
     arrival = tech.earliest_departure + network.seconds(tech.route_start_location, job.location)
     home = network.seconds(job.location, tech.route_end_location)
     duration = job.duration_for(tech)
-    for window in effective_windows(job, horizon):
+    for window in windows if windows is not None else effective_windows(job, horizon):
         start = max(arrival, window.start)
         if start <= window.end and start + duration + home <= tech.latest_end:
             return True
@@ -93,7 +95,8 @@ def screen(problem: Problem, network: Network, horizon: int) -> Screening:
                 )
             )
             continue
-        reachable = [i for i in working if can_reach(job, problem.technicians[i], network, horizon)]
+        windows = effective_windows(job, horizon)
+        reachable = [i for i in working if can_reach(job, problem.technicians[i], network, horizon, windows)]
         if not reachable:
             result.excluded.append(
                 Unassigned(

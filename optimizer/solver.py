@@ -7,6 +7,7 @@ the routes (``optimizer.objective``), never taken from the solver's bookkeeping.
 
 from __future__ import annotations
 
+import copy
 import os
 import time as wallclock
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer import constraints as c
 from optimizer.errors import SolverFailure
+from optimizer.greedy import greedy_plan
 from optimizer.model import (
     PlacedBreak,
     Plan,
@@ -29,9 +31,12 @@ from optimizer.model import (
 )
 from optimizer.network import Network
 from optimizer.objective import objective_of
+from optimizer.repair import repair_insertions
 from optimizer.routing_model import RoutingContext, build_context
 from optimizer.screening import screen
+from optimizer.timeline import RouteClock
 
+GREEDY = "greedy"
 FIRST_SOLUTION = {
     "parallel_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
     "local_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION,
@@ -61,10 +66,16 @@ class SolutionProgress:
     elapsed_seconds: float
 
 
-def build_model(problem: Problem, network: Network, churn_reference: Plan | None = None) -> RoutingContext:
+EXACT_BREAKS_MAX_JOBS = 150
+
+
+def build_model(
+    problem: Problem, network: Network, churn_reference: Plan | None = None, exact_breaks: bool | None = None
+) -> RoutingContext:
     """Screen the jobs, then add every rule to a fresh routing model."""
     screening = screen(problem, network, _horizon_for(problem))
     ctx = build_context(problem, network, screening)
+    ctx.exact_breaks = exact_breaks if exact_breaks is not None else len(problem.jobs) <= EXACT_BREAKS_MAX_JOBS
     c.build_travel_and_transits(ctx)
     c.add_shift_time_dimension(ctx)
     c.add_time_windows(ctx)
@@ -74,7 +85,10 @@ def build_model(problem: Problem, network: Network, churn_reference: Plan | None
     c.add_overtime_cost(ctx)
     c.add_pins(ctx)
     c.add_started_jobs(ctx)
-    c.add_breaks(ctx)
+    if ctx.exact_breaks:
+        c.add_breaks(ctx)
+    else:
+        c.add_break_reserve(ctx)
     c.add_workload_balance(ctx)
     if churn_reference is not None:
         c.add_churn_costs(ctx, churn_reference)
@@ -95,6 +109,10 @@ def search_parameters(
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     params.log_search = log
+    # The per-route LP/MIP cumul schedulers cost seconds per insertion once breaks and soft bounds are in the
+    # model (40 jobs: 2 s to a first plan instead of 0.1 s). Finalizers place the times instead; the validator
+    # and the recomputed objective keep us honest about the result.
+    params.disable_scheduling_beware_this_may_degrade_performance = True
     return params
 
 
@@ -105,16 +123,28 @@ def solve(
     warm_start: Plan | None = None,
     churn_reference: Plan | None = None,
     on_solution: Callable[[SolutionProgress], None] | None = None,
-    first_solution: str = "parallel_cheapest_insertion",
+    first_solution: str = GREEDY,
     network: Network | None = None,
+    exact_breaks: bool | None = None,
 ) -> Plan:
-    """Plan the day. ``warm_start`` seeds the search with an existing plan's routes (those still
-    feasible); ``churn_reference`` prices changes to communicated appointments (see ``replan``)."""
+    """Plan the day.
+
+    The first plan comes from ``greedy_plan`` (milliseconds; OR-Tools' construction heuristics need
+    minutes on a 1,000-job windowed day) unless ``first_solution`` names an OR-Tools strategy; guided
+    local search then improves it until ``time_limit`` seconds.
+
+    Breaks are OR-Tools break intervals (travel-aware, exact) up to ``EXACT_BREAKS_MAX_JOBS`` jobs; above
+    that OR-Tools' break reasoning is too slow for a live console, so each day reserves its break time
+    and the break is placed when the routes are timed (a job that no longer fits is reported unassigned).
+
+    ``warm_start`` seeds the search with an existing plan's routes and times (when OR-Tools accepts
+    them); ``churn_reference`` prices changes to communicated appointments (see ``replan``)."""
     began = wallclock.perf_counter()
     network = network if network is not None else Network.for_problem(problem)
-    ctx = build_model(problem, network, churn_reference)
+    ctx = build_model(problem, network, churn_reference, exact_breaks)
     routing = ctx.routing
-    params = search_parameters(time_limit, first_solution)
+    strategy = first_solution if first_solution != GREEDY else "local_cheapest_insertion"
+    params = search_parameters(time_limit, strategy)
     stats = SolveStats()
 
     def record() -> None:
@@ -128,13 +158,21 @@ def solve(
     routing.AddAtSolutionCallback(record)
     routing.CloseModelWithParameters(params)
     initial = _initial_assignment(ctx, warm_start) if warm_start is not None else None
+    if initial is None and first_solution == GREEDY:
+        seed = greedy_plan(problem, network, ctx.screening, reserve_breaks=not ctx.exact_breaks)
+        initial = _initial_assignment(ctx, seed)
     if initial is not None:
+        stats.first_solution_seconds = round(wallclock.perf_counter() - began, 3)
+        remaining = max(0.05, time_limit - (wallclock.perf_counter() - began))
+        params.time_limit.FromMilliseconds(int(remaining * 1000))
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
     else:
         solution = routing.SolveWithParameters(params)
     if solution is None:
         raise SolverFailure(f"OR-Tools found no plan (status {STATUS_NAMES.get(routing.status(), routing.status())})")
     plan = extract_plan(ctx, solution)
+    if not ctx.exact_breaks:
+        plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=max(0.5, time_limit * 0.05))
     stats.status = STATUS_NAMES.get(routing.status(), str(routing.status()))
     stats.wall_seconds = round(wallclock.perf_counter() - began, 3)
     plan.stats = stats
@@ -142,6 +180,88 @@ def solve(
 
 
 def _initial_assignment(ctx: RoutingContext, plan: Plan) -> pywrapcp.Assignment | None:
+    """Routes, visit times and break starts of ``plan`` as an OR-Tools assignment (None if not usable).
+
+    Times and breaks are given explicitly: OR-Tools cannot place breaks by propagation alone, and
+    its restore search gives up on a route it could in fact serve.
+    """
+    if not ctx.exact_breaks:
+        return _route_assignment(ctx, plan)
+    exact = _timed_assignment(ctx, plan)
+    if exact is not None and ctx.routing.RestoreAssignment(exact) is not None:
+        return exact
+    # Some routes OR-Tools will not restore (its break reasoning is stricter than the plan's timing):
+    # keep the routes it accepts one by one and leave the rest of the jobs to the search.
+    kept = copy.deepcopy(plan)
+    for route in kept.routes:
+        if not route.visits:
+            continue
+        alone = copy.deepcopy(plan)
+        for other in alone.routes:
+            if other.technician_id != route.technician_id:
+                other.visits, other.breaks = [], []
+        single = _timed_assignment(ctx, alone)
+        if single is None or ctx.routing.RestoreAssignment(single) is None:
+            route.visits, route.breaks = [], []
+    repaired = _timed_assignment(ctx, kept)
+    if repaired is not None and ctx.routing.RestoreAssignment(repaired) is not None:
+        return repaired
+    return _route_assignment(ctx, plan)
+
+
+def _timed_assignment(ctx: RoutingContext, plan: Plan) -> pywrapcp.Assignment | None:
+    routing, time = ctx.routing, ctx.time
+    positions = {job.id: i for i, job in enumerate(ctx.jobs)}
+    assignment = routing.solver().Assignment()
+    placed: set[int] = set()
+    for v, tech in enumerate(ctx.technicians):
+        route = plan.route_of(tech.id)
+        visits = [x for x in (route.visits if route else []) if x.job_id in positions]
+        started = [s.job_id for s in sorted(tech.started_jobs, key=lambda s: s.started_at) if s.job_id in positions]
+        if [x.job_id for x in visits[: len(started)]] != started:
+            return None
+        previous = routing.Start(v)
+        start_time = route.start if route is not None and visits else time.CumulVar(previous).Min()
+        assignment.Add(time.CumulVar(previous))
+        assignment.SetValue(time.CumulVar(previous), start_time)
+        for visit in visits:
+            index = ctx.job_index(positions[visit.job_id])
+            if not routing.IsVehicleAllowedForIndex(v, index):
+                return None
+            assignment.Add(routing.NextVar(previous))
+            assignment.SetValue(routing.NextVar(previous), index)
+            assignment.Add(time.CumulVar(index))
+            assignment.SetValue(time.CumulVar(index), visit.start)
+            placed.add(index)
+            previous = index
+        end = routing.End(v)
+        assignment.Add(routing.NextVar(previous))
+        assignment.SetValue(routing.NextVar(previous), end)
+        assignment.Add(time.CumulVar(end))
+        assignment.SetValue(time.CumulVar(end), route.end if route is not None and visits else start_time)
+        intervals = ctx.break_intervals.get(v, [])
+        taken = sorted(route.breaks) if route is not None and visits else []
+        for k, interval in enumerate(intervals):
+            assignment.Add(interval)
+            if k < len(taken) and interval.StartMin() <= taken[k].start <= interval.StartMax():
+                begin = taken[k].start
+            elif visits:
+                return None
+            else:
+                begin = interval.StartMin()
+            assignment.SetStartRange(interval, begin, begin)
+            assignment.SetDurationRange(interval, interval.DurationMin(), interval.DurationMin())
+            assignment.SetEndRange(interval, begin + interval.DurationMin(), begin + interval.DurationMin())
+            assignment.SetPerformedRange(interval, 1, 1)
+    for i in range(len(ctx.jobs)):
+        index = ctx.job_index(i)
+        if index not in placed:
+            assignment.Add(routing.NextVar(index))
+            assignment.SetValue(routing.NextVar(index), index)
+    return assignment
+
+
+def _route_assignment(ctx: RoutingContext, plan: Plan) -> pywrapcp.Assignment | None:
     positions = {job.id: i for i, job in enumerate(ctx.jobs)}
     routes: list[list[int]] = []
     for tech in ctx.technicians:
@@ -187,6 +307,12 @@ def extract_plan(ctx: RoutingContext, solution: pywrapcp.Assignment) -> Plan:
             visits.append(Visit(ctx.jobs[node].id, arrival, start, end, travel))
             prev_node, prev_end = node, end
             index = solution.Value(routing.NextVar(index))
+        if visits and not tech.started_jobs:
+            # Leave just in time for the first stop (the model's departure is the earliest possible).
+            first = visits[0]
+            before = sum(b.end - b.start for b in breaks if route_start <= b.start < first.start)
+            route_start = max(route_start, first.start - first.travel_seconds - before)
+            visits[0] = Visit(first.job_id, first.start, first.start, first.end, first.travel_seconds)
         end_node = manager.IndexToNode(index)
         end_travel = ctx.travel(prev_node, end_node) if visits else 0
         route_end = solution.Value(time.CumulVar(index)) if visits else route_start
@@ -222,11 +348,44 @@ def extract_plan(ctx: RoutingContext, solution: pywrapcp.Assignment) -> Plan:
                         f"{n} qualified technician(s) could reach it, but their days are full",
                     )
                 )
+    if not ctx.exact_breaks:
+        routes = [_retime_with_breaks(ctx, route, unassigned) for route in routes]
     order = {job.id: k for k, job in enumerate(ctx.problem.jobs)}
     unassigned.sort(key=lambda u: order.get(u.job_id, 0))
     plan = Plan(ctx.problem.horizon_start, routes, unassigned)
     plan.objective = objective_of(ctx.problem, plan)
     return plan
+
+
+def _retime_with_breaks(ctx: RoutingContext, route: Route, unassigned: list[Unassigned]) -> Route:
+    """Reserve mode: time the solver's order with breaks placed; drop what no longer fits."""
+    tech = ctx.problem.technician(route.technician_id)
+    if not route.visits or not tech.breaks:
+        return route
+    jobs = {job.id: job for job in ctx.jobs}
+    clock = RouteClock(tech, ctx.network, ctx.horizon, ctx.problem.weights)
+    for visit in route.visits:
+        trial = clock.copy()
+        if trial.push(jobs[visit.job_id]) and trial.close() is not None:
+            clock = trial
+        else:
+            unassigned.append(
+                Unassigned(
+                    visit.job_id, UnassignedReason.DAY_FULL, f"no room on {tech.id}'s day once the break is placed"
+                )
+            )
+    timing = clock.close()
+    if timing is None or not timing.visits:
+        return Route(tech.id, route.start, route.start)
+    return Route(
+        tech.id,
+        timing.start,
+        timing.end,
+        timing.visits,
+        timing.breaks,
+        timing.travel_seconds,
+        timing.end_travel_seconds,
+    )
 
 
 def _solve_one(args: tuple[Problem, float]) -> Plan:

@@ -11,12 +11,13 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-import httpx
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from optimizer.errors import ProblemError, TravelError
 from optimizer.model import Location
+
+if TYPE_CHECKING:
+    import httpx
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -51,7 +52,26 @@ class HaversineTravel:
         return round(haversine_km(a, b) * self.road_factor / self.speed_kmh * 3600)
 
     def matrix(self, locations: Sequence[Location]) -> list[list[int]]:
-        return [[self.seconds(a, b) for b in locations] for a in locations]
+        # Symmetric: compute the upper triangle once (1,000+ locations is a few million trig calls otherwise).
+        # Same great-circle distance via the 3-D chord (2R asin(chord/2)): no trig inside the loop.
+        n = len(locations)
+        xyz = []
+        for p in locations:
+            lat, lon = math.radians(p.lat), math.radians(p.lon)
+            xyz.append((math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)))
+        factor = 2 * EARTH_RADIUS_KM * self.road_factor / self.speed_kmh * 3600
+        out = [[0] * n for _ in range(n)]
+        asin, sqrt = math.asin, math.sqrt
+        for i in range(n):
+            x1, y1, z1 = xyz[i]
+            row = out[i]
+            for j in range(i + 1, n):
+                x2, y2, z2 = xyz[j]
+                chord = sqrt((x1 - x2) ** 2 + (y1 - y2) ** 2 + (z1 - z2) ** 2)
+                value = round(factor * asin(min(1.0, chord / 2)))
+                row[j] = value
+                out[j][i] = value
+        return out
 
     def describe(self) -> dict[str, object]:
         return {"kind": "haversine", "road_factor": self.road_factor, "speed_kmh": self.speed_kmh}
@@ -137,6 +157,8 @@ class OsrmTravel:
         return result
 
     def _fetch(self, locations: Sequence[Location]) -> list[list[int]]:
+        import httpx  # imported on first use: it is slow to import and most solves never need it
+
         coords = ";".join(f"{p.lon:.6f},{p.lat:.6f}" for p in locations)
         url = f"{self.base_url}/table/v1/{self.profile}/{coords}"
         self.requests_made += 1
@@ -179,7 +201,8 @@ def provider_from_config(config: dict[str, object]) -> TravelProvider:
     if kind == "haversine":
         return HaversineTravel(float(config.get("road_factor", 1.3)), float(config.get("speed_kmh", 40.0)))  # type: ignore[arg-type]
     if kind == "matrix":
-        locs = [Location(float(p["lat"]), float(p["lon"])) for p in config["locations"]]  # type: ignore[union-attr,index]
+        raw_locations: list[dict[str, float]] = config["locations"]  # type: ignore[assignment]
+        locs = [Location(float(p["lat"]), float(p["lon"])) for p in raw_locations]
         return MatrixTravel(locs, config["seconds"])  # type: ignore[arg-type]
     if kind == "osrm":
         cache = config.get("cache_dir")

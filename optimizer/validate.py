@@ -6,6 +6,7 @@ and the objective is recomputed from the routes. Every solver test asserts it fi
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from optimizer.model import Job, ObjectiveBreakdown, PlacedBreak, Plan, Problem, Route, Technician
@@ -65,8 +66,8 @@ def validate(problem: Problem, plan: Plan, network: Network | None = None) -> Va
             out.append(Violation("coverage", job_id, "job not in the problem"))
     for tech in problem.technicians:
         for started in tech.started_jobs:
-            route = plan.route_of(tech.id)
-            ids = [v.job_id for v in route.visits] if route else []
+            own = plan.route_of(tech.id)
+            ids = [v.job_id for v in own.visits] if own else []
             if started.job_id not in ids:
                 out.append(Violation("started", started.job_id, f"started by {tech.id} but not on its route"))
     report.objective = objective_of(problem, plan)
@@ -151,26 +152,39 @@ def _break_seconds_between(breaks: list[PlacedBreak], start: int, end: int) -> i
 
 
 def _check_breaks(tech: Technician, route: Route, breaks: list[PlacedBreak], out: list[Violation]) -> None:
-    rules = sorted(tech.breaks, key=lambda b: b.earliest_start)
-    if len(breaks) != len(rules):
-        out.append(Violation("break", tech.id, f"{len(breaks)} break(s) placed, {len(rules)} required"))
-        return
-    for rule, placed in zip(rules, breaks, strict=True):
-        if not (rule.earliest_start <= placed.start <= rule.latest_start):
-            out.append(
-                Violation(
-                    "break", tech.id, f"break at {placed.start} outside [{rule.earliest_start}, {rule.latest_start}]"
-                )
+    # A break may be skipped only when the working day lies wholly before or after its window
+    # (taken at home); otherwise one placed break must match it in window and duration.
+    unused = list(breaks)
+    for rule in sorted(tech.breaks, key=lambda b: b.earliest_start):
+        match = next(
+            (
+                b
+                for b in unused
+                if rule.earliest_start <= b.start <= rule.latest_start and b.end - b.start == rule.duration
+            ),
+            None,
+        )
+        if match is not None:
+            unused.remove(match)
+            continue
+        if route.end <= rule.latest_start or route.start >= rule.earliest_start + rule.duration:
+            continue
+        out.append(
+            Violation(
+                "break",
+                tech.id,
+                f"no {rule.duration} s break starting in [{rule.earliest_start}, {rule.latest_start}]",
             )
-        if placed.end - placed.start != rule.duration:
-            out.append(Violation("break", tech.id, f"break lasts {placed.end - placed.start} s, needs {rule.duration}"))
-    for a, b in zip(breaks, breaks[1:], strict=False):
+        )
+    for extra in unused:
+        out.append(Violation("break", tech.id, f"break at {extra.start} matches no break rule"))
+    for a, b in itertools.pairwise(breaks):
         if b.start < a.end:
             out.append(Violation("break", tech.id, "breaks overlap"))
     for placed in breaks:
         for visit in route.visits:
             if placed.start < visit.end and visit.start < placed.end:
                 out.append(Violation("break", visit.job_id, f"break of {tech.id} overlaps the visit"))
-    for a, b in zip(route.visits, route.visits[1:], strict=False):
-        if b.start < a.end:
-            out.append(Violation("overlap", b.job_id, f"starts before {a.job_id} ends"))
+    for a_visit, b_visit in zip(route.visits, route.visits[1:], strict=False):
+        if b_visit.start < a_visit.end:
+            out.append(Violation("overlap", b_visit.job_id, f"starts before {a_visit.job_id} ends"))
