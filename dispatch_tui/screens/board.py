@@ -1,0 +1,139 @@
+"""The schedule board view: the branch's day as a Gantt chart, kept live row by row from the event feed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from data.queries.board import BoardDay, board_day, technicians_of_jobs
+from dispatch_tui.context import ConsoleContext
+from dispatch_tui.messages import EventsArrived, ViewRefreshed
+from dispatch_tui.widgets.schedule_board import ScheduleBoard
+from dispatch_tui.widgets.status_line import StatusLine
+from dispatch_tui.widgets.title_bar import TitleBar
+
+NOW_TICK_SECONDS = 30.0
+FULL_REFRESH_SECONDS = 60.0
+LEGEND = (
+    ("scheduled", "job-scheduled"),
+    ("dispatched", "job-dispatched"),
+    ("driving", "job-en_route"),
+    ("on site", "job-on_site"),
+    ("done", "job-completed"),
+)
+
+
+class BoardScreen(Screen[None]):
+    TITLE = "Schedule board"
+    CSS_PATH = "board.tcss"
+    BINDINGS = [Binding("r", "reload", "Reload", id="board.reload", show=False)]
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(name="board")
+        self.ctx = ctx
+        self._dirty_techs: set[int] = set()
+        self._dirty_jobs: set[int] = set()
+        self._full = True
+        self._busy = False
+        self.loaded = asyncio.Event()
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield Static("", id="board-summary", markup=False)
+        yield ScheduleBoard(ascii_only=self.ctx.ascii_only, id="board")
+        yield StatusLine()
+        yield Footer()
+
+    @property
+    def board(self) -> ScheduleBoard:
+        return self.query_one(ScheduleBoard)
+
+    def on_mount(self) -> None:
+        self.board.now = self.ctx.now()
+        self.set_interval(NOW_TICK_SECONDS, self._tick)
+        self.set_interval(FULL_REFRESH_SECONDS, self.action_reload)
+        self.board.focus()
+        self._kick()
+
+    def on_screen_resume(self) -> None:
+        board = self.board.board
+        if board is not None and board.day != self.ctx.day:
+            self.action_reload()
+
+    def _tick(self) -> None:
+        self.board.now = self.ctx.now()
+
+    def action_reload(self) -> None:
+        self._full = True
+        self._kick()
+
+    def reload(self) -> None:
+        """Re-read the whole day (the app calls this when the viewed day or branch changes)."""
+        self.action_reload()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        events = [e for e in message.events if e.type != "technician.position"]
+        if not events:
+            return
+        touched = EventsArrived(events)
+        self._dirty_techs |= {int(x) for x in touched.touched_technicians if x.isdigit()}
+        self._dirty_jobs |= {int(x) for x in touched.touched_jobs if x.isdigit()}
+        self._kick()
+
+    def _kick(self) -> None:
+        if not self._busy:
+            self._busy = True
+            self.run_worker(self._drain(), group="board-refresh")
+
+    async def _drain(self) -> None:
+        """Read and apply what changed, one read at a time, until nothing is pending."""
+        try:
+            while self._full or self._dirty_techs or self._dirty_jobs:
+                ctx = self.ctx
+                if self._full or (self.board.board is not None and self.board.board.day != ctx.day):
+                    self._full = False
+                    self._dirty_techs.clear()
+                    self._dirty_jobs.clear()
+                    day = await asyncio.to_thread(board_day, ctx.db, ctx.branch_code, ctx.day)
+                    self.board.board = day
+                    self._show_summary(day)
+                    self.loaded.set()
+                else:
+                    techs, jobs = set(self._dirty_techs), set(self._dirty_jobs)
+                    self._dirty_techs.clear()
+                    self._dirty_jobs.clear()
+                    rows = await asyncio.to_thread(self._rows_for, techs, jobs)
+                    self.board.update_technicians(rows.technicians)
+                self.app.post_message(ViewRefreshed())
+        finally:
+            self._busy = False
+
+    def _rows_for(self, technician_ids: set[int], job_ids: set[int]) -> BoardDay:
+        """The rows these events touch: named technicians, whoever holds the jobs now, and who held them."""
+        ids = set(technician_ids)
+        ids |= {t for t in technicians_of_jobs(self.ctx.db, job_ids).values() if t is not None}
+        current = self.board.board
+        if current is not None:
+            ids |= {t.id for t in current.technicians if any(j.id in job_ids for j in t.jobs)}
+        return board_day(self.ctx.db, self.ctx.branch_code, self.ctx.day, technician_ids=ids)
+
+    def _show_summary(self, day: BoardDay) -> None:
+        planned = sum(len(t.jobs) for t in day.technicians)
+        text = Text(f" {day.branch_name} · {day.day:%a %d %b} · {len(day.technicians)} techs · ")
+        text.append(f"{planned} planned", style="bold")
+        text.append(" · ")
+        text.append(f"{day.unassigned} unassigned", style="bold #ffaf00" if day.unassigned else "")
+        text.append("   ")
+        for label, key in LEGEND:
+            text.append(" ", style=self.board.get_component_rich_style(f"schedule-board--{key}"))
+            text.append(f" {label} ")
+        text.append("!", style=self.board.get_component_rich_style("schedule-board--p1"))
+        text.append(" P1 · travel ≈ break ")
+        text.append("░", style=self.board.get_component_rich_style("schedule-board--absence"))
+        text.append(" absent")
+        self.query_one("#board-summary", Static).update(text)

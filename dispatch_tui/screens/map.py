@@ -1,0 +1,73 @@
+"""The map view: where every technician is now, the open jobs by priority, and one technician's route."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from data.queries.board import map_state
+from dispatch_tui.context import ConsoleContext
+from dispatch_tui.messages import EventsArrived, TechnicianSelected, ViewRefreshed
+from dispatch_tui.widgets.map_canvas import MapCanvas
+from dispatch_tui.widgets.status_line import StatusLine
+from dispatch_tui.widgets.title_bar import TitleBar
+
+RELOAD_AFTER_JOB_EVENTS_SECONDS = 1.0
+
+
+class MapScreen(Screen[None]):
+    TITLE = "Map"
+    CSS_PATH = "map.tcss"
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(name="map")
+        self.ctx = ctx
+        self._reload_pending = False
+        self.loaded = asyncio.Event()
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        yield MapCanvas(ascii_only=self.ctx.ascii_only, id="map")
+        yield StatusLine()
+        yield Footer()
+
+    @property
+    def canvas(self) -> MapCanvas:
+        return self.query_one(MapCanvas)
+
+    def on_mount(self) -> None:
+        self.canvas.focus()
+        self.run_worker(self._load(), group="map-load")
+
+    def reload(self) -> None:
+        """Re-read the map (the app calls this when the viewed day or branch changes)."""
+        self.run_worker(self._load(), group="map-load")
+
+    async def _load(self) -> None:
+        self._reload_pending = False
+        ctx = self.ctx
+        state = await asyncio.to_thread(map_state, ctx.db, ctx.branch_code, ctx.day)
+        self.canvas.state = state
+        self.loaded.set()
+        self.app.post_message(ViewRefreshed())
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        """Positions and statuses move markers in place; job changes re-read the map once a second at most."""
+        jobs_changed = False
+        for event in message.events:
+            code = event.payload.get("code")
+            if event.type == "technician.position" and isinstance(code, str):
+                self.canvas.move_technician(code, lat=float(event.payload["lat"]), lon=float(event.payload["lon"]))
+            elif event.type == "technician.status_changed" and isinstance(code, str):
+                self.canvas.move_technician(code, status=str(event.payload.get("to")))
+            elif event.subject_type == "job":
+                jobs_changed = True
+        if jobs_changed and not self._reload_pending:
+            self._reload_pending = True
+            self.set_timer(RELOAD_AFTER_JOB_EVENTS_SECONDS, lambda: self.run_worker(self._load(), group="map-load"))
+
+    def on_map_canvas_technician_chosen(self, message: MapCanvas.TechnicianChosen) -> None:
+        self.app.post_message(TechnicianSelected(message.code))

@@ -1,0 +1,139 @@
+"""A DataTable that applies rows by key and repaints only the cells whose text or colour changed.
+
+Live views hand it whole rows (`put`) or the keys that left (`drop`); it keeps every row, shows
+those matching the filter, and keeps them in the order the view asks for. A tick that changes
+nothing costs nothing; one that changes three cells updates three cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+Row = tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int | None = None
+
+
+def _sig(cell: Text) -> tuple[str, str]:
+    return (cell.plain, str(cell.style))
+
+
+class KeyedTable(DataTable[Text]):
+    """Rows keyed by a stable id (the first column shows it); order and filter decided by the owner."""
+
+    DEFAULT_CSS = """
+    KeyedTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._columns = list(columns)
+        self._rows: dict[str, Row] = {}
+        self._order: Callable[[str], Any] = lambda key: key
+        self._filter = ""
+
+    def on_mount(self) -> None:
+        for col in self._columns:
+            self.add_column(col.label, key=col.key, width=col.width)
+
+    # What the owner sets.
+
+    def set_order(self, order: Callable[[str], Any]) -> None:
+        """Row order as a sort key of the row key; applied at once."""
+        self._order = order
+        self._resort()
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows whose text contains `text` (case-insensitive); rebuilds the visible rows."""
+        self._filter = text.strip().lower()
+        keep = self.cursor_key()
+        self.clear()
+        for key in sorted((k for k in self._rows if self._matches(self._rows[k])), key=self._order):
+            self.add_row(*self._rows[key], key=key)
+        self._restore_cursor(keep)
+
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    def put(self, rows: Mapping[str, Row], *, replace_all: bool = False) -> int:
+        """Add or update rows (and with `replace_all`, drop the ones not given). Returns cells touched."""
+        touched = 0
+        added = False
+        if replace_all:
+            touched += self.drop([k for k in self._rows if k not in rows])
+        for key, row in rows.items():
+            old = self._rows.get(key)
+            self._rows[key] = row
+            visible = key in self.rows
+            wanted = self._matches(row)
+            if visible and not wanted:
+                self.remove_row(key)
+                touched += 1
+            elif wanted and not visible:
+                self.add_row(*row, key=key)
+                added = True
+                touched += len(row)
+            elif visible and old is not None:
+                for col, (before, after) in zip(self._columns, zip(old, row, strict=True), strict=True):
+                    if _sig(before) != _sig(after):
+                        self.update_cell(key, col.key, after)
+                        touched += 1
+        if added:
+            self._resort()
+        return touched
+
+    def drop(self, keys: Iterable[str]) -> int:
+        gone = 0
+        for key in list(keys):
+            if self._rows.pop(key, None) is not None and key in self.rows:
+                self.remove_row(key)
+                gone += 1
+        return gone
+
+    def resort(self) -> None:
+        self._resort()
+
+    def cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return key
+
+    def row_of(self, key: str) -> Row | None:
+        return self._rows.get(key)
+
+    @property
+    def all_keys(self) -> list[str]:
+        return list(self._rows)
+
+    # Internals.
+
+    def _matches(self, row: Row) -> bool:
+        return not self._filter or any(self._filter in cell.plain.lower() for cell in row)
+
+    def _resort(self) -> None:
+        if self.row_count < 2:
+            return
+        keep = self.cursor_key()
+        first = self._columns[0].key
+        order = self._order
+        self.sort(first, key=lambda cell: order(cell.plain))
+        self._restore_cursor(keep)
+
+    def _restore_cursor(self, key: str | None) -> None:
+        if key is not None and key in self.rows:
+            self.move_cursor(row=self.get_row_index(key), animate=False)
