@@ -1,0 +1,157 @@
+"""`dispatch db upgrade|backup|restore`: schema migrations and whole-database copies.
+
+SQLite uses the online backup API in both directions: a backup is consistent while consoles keep
+writing, and a restore copies into the live file in one write transaction, so other connections
+simply see the restored data after it commits (no file is swapped under them). Before a restore
+the current contents are saved next to the database, so nothing entered is lost. PostgreSQL uses
+`pg_dump -Fc` and `pg_restore --clean`; stop workers and consoles first, since `pg_restore`
+drops and recreates the tables they are using.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from sqlalchemy.engine import make_url
+
+from data.db import Database
+from data.errors import DispatchError, InvalidInput
+from data.migrate import current_revision, head_revision, upgrade_to_head
+from dispatch_tui.cli.context import EXIT_ERROR, db, fail, handles_errors, out
+
+db_app = typer.Typer(help="Database: upgrade, backup, restore.", no_args_is_help=True)
+
+
+class ToolMissing(DispatchError):
+    exit_code = EXIT_ERROR
+
+
+def _libpq_url(database: Database) -> str:
+    """pg_dump and pg_restore take a libpq URL, without SQLAlchemy's driver suffix."""
+    url = make_url(database.url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissing(
+            f"{name} is not installed or not on PATH; install the PostgreSQL client tools "
+            f"(e.g. apt-get install postgresql-client) matching the server's major version"
+        )
+    return path
+
+
+def _run(cmd: list[str]) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise DispatchError(f"{Path(cmd[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def backup_database(database: Database, target: Path) -> Path:
+    """Copy the whole database to `target` (a SQLite file, or a pg_dump custom-format archive)."""
+    target = target.expanduser().resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if database.is_sqlite:
+        source = database.sqlite_path
+        assert source is not None
+        if target == source.resolve():
+            raise InvalidInput("is the live database itself", record="backup", field="PATH")
+        tmp = target.with_name(target.name + ".partial")
+        tmp.unlink(missing_ok=True)
+        with sqlite3.connect(source) as src, sqlite3.connect(tmp) as dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+        tmp.replace(target)  # a half-written backup never carries the final name
+        return target
+    _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", _libpq_url(database)])
+    return target
+
+
+def _check_sqlite_backup(path: Path) -> None:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        conn.close()
+    except sqlite3.DatabaseError as e:
+        raise InvalidInput(f"{path} is not a SQLite database ({e})", record="restore", field="PATH") from None
+    if not {"jobs", "events", "alembic_version"} <= tables:
+        raise InvalidInput(f"{path} is not a Dispatch backup (no jobs/events tables)", record="restore", field="PATH")
+
+
+def restore_database(database: Database, source: Path) -> Path | None:
+    """Replace the database's contents with a backup; returns where the previous SQLite contents were saved."""
+    source = source.expanduser().resolve()
+    if not source.is_file():
+        raise InvalidInput(f"{source} does not exist", record="restore", field="PATH")
+    saved: Path | None = None
+    if database.is_sqlite:
+        _check_sqlite_backup(source)
+        live = database.sqlite_path
+        assert live is not None
+        if live.exists():
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            saved = backup_database(database, live.with_name(f"{live.stem}.before-restore-{stamp}{live.suffix}"))
+        database.dispose()
+        with sqlite3.connect(source) as src, sqlite3.connect(live, timeout=30) as dst:
+            src.backup(dst)  # one step: all pages copied inside one write transaction
+        src.close()
+        dst.close()
+    else:
+        _run(
+            [
+                _tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                f"--dbname={_libpq_url(database)}",
+                str(source),
+            ]
+        )
+    upgrade_to_head(database)  # an older backup is brought to the current schema
+    return saved
+
+
+@db_app.command("upgrade")
+@handles_errors
+def upgrade_command() -> None:
+    """Apply pending migrations (a new database is migrated on first use anyway)."""
+    database = db()
+    applied = upgrade_to_head(database)
+    state = "upgraded to" if applied else "already at"
+    out.print(f"{database.url}: {state} revision {current_revision(database)} (head {head_revision(database)})")
+
+
+@db_app.command("backup")
+@handles_errors
+def backup_command(path: Path = typer.Argument(..., help="Where to write the backup.")) -> None:
+    """Back the database up while it is in use."""
+    target = backup_database(db(), path)
+    out.print(f"backed up to {target} ({target.stat().st_size:,} bytes)", highlight=False)
+
+
+@db_app.command("restore")
+@handles_errors
+def restore_command(
+    path: Path = typer.Argument(..., help="A backup made by `dispatch db backup`."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Replace the database's contents with a backup (the current contents are kept aside on SQLite)."""
+    database = db()
+    if not yes and not typer.confirm(f"Replace everything in {database.url} with {path}?"):
+        raise fail("restore cancelled", 1)
+    saved = restore_database(database, path)
+    out.print(f"restored {database.url} from {path}", highlight=False)
+    if saved is not None:
+        out.print(f"previous contents saved to {saved}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,349 @@
+"""`dispatch jobs ...`: list, show, create, assign, unassign, change status and annotate work orders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from data.db import Database
+from data.errors import InvalidInput
+from data.models.customers import Site
+from data.models.jobs import Job, JobStatus, JobType
+from data.models.org import Branch
+from data.queries.jobs import JobDetailView, JobListRow, job_detail, list_jobs, parse_statuses
+from data.services.jobs import (
+    JobDraft,
+    add_note,
+    assign_job,
+    change_status,
+    create_job,
+    unassign_job,
+)
+from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
+
+jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
+DEFAULT_TZ = "Europe/Helsinki"
+
+
+def branch_zone(database: Database, branch: str | None = None) -> str:
+    """The time zone people mean when they type a bare time: the branch's, else the first branch's."""
+    with database.read() as session:
+        stmt = select(Branch.timezone).order_by(Branch.code)
+        if branch is not None:
+            stmt = stmt.where(Branch.code == branch)
+        return session.scalar(stmt.limit(1)) or DEFAULT_TZ
+
+
+def site_zone(database: Database, site_code: str) -> str:
+    """The zone of the branch a site belongs to (falls back to the first branch's for an unknown site)."""
+    with database.read() as session:
+        tz = session.scalar(
+            select(Branch.timezone).join(Site, Site.branch_id == Branch.id).where(Site.code == site_code)
+        )
+    return tz or branch_zone(database)
+
+
+def job_zone(database: Database, ref: str) -> str:
+    with database.read() as session:
+        tz = session.scalar(select(Branch.timezone).join(Job, Job.branch_id == Branch.id).where(Job.ref == ref))
+    return tz or branch_zone(database)
+
+
+def parse_day(value: str | None, tz: str) -> date:
+    if value is None or value == "today":
+        return datetime.now(ZoneInfo(tz)).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"'{value}' is not a date (YYYY-MM-DD or 'today')", record="option", field="--date"
+        ) from None
+
+
+def parse_moment(value: str, day: date, tz: str, option: str) -> datetime:
+    """ISO 8601 with an offset (2026-11-25T09:00+02:00) or a local HH:MM on `day` in the branch zone."""
+    text = value.strip()
+    if len(text) <= 5 and ":" in text:
+        try:
+            clock = time.fromisoformat(text.zfill(5))
+        except ValueError:
+            raise InvalidInput(f"'{value}' is not a time (HH:MM)", record="option", field=option) from None
+        return datetime.combine(day, clock, ZoneInfo(tz))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"'{value}' is neither HH:MM nor ISO 8601 (2026-11-25T09:00+02:00)", record="option", field=option
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(
+            f"'{value}' needs an offset, e.g. {text}+02:00, or give HH:MM", record="option", field=option
+        )
+    return moment
+
+
+def parse_skills(value: str | None, record: str = "option", field: str = "--skills") -> dict[str, int]:
+    """'hvac:3;gas:1' (or commas) into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
+    skills: dict[str, int] = {}
+    if not value:
+        return skills
+    for part in value.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code, _, level = part.partition(":")
+        code = code.strip()
+        if not code:
+            raise InvalidInput(f"'{part}' has no skill code", record=record, field=field)
+        try:
+            number = int(level) if level.strip() else 1
+        except ValueError:
+            raise InvalidInput(
+                f"level '{level}' of {code} is not a whole number 1-5", record=record, field=field
+            ) from None
+        if not 1 <= number <= 5:
+            raise InvalidInput(f"level {number} of {code} is not 1-5", record=record, field=field)
+        skills[code] = number
+    return skills
+
+
+def _hhmm(at: datetime | None, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%H:%M") if at else ""
+
+
+def _window(row: JobListRow) -> str:
+    if row.window_start is None and row.window_end is None:
+        return ""
+    return f"{_hhmm(row.window_start, row.timezone)}-{_hhmm(row.window_end, row.timezone)}"
+
+
+def jobs_table(rows: list[JobListRow], title: str, width: int) -> Table:
+    """Dense on a wide terminal; on a narrow one the type and SLA columns give way to the summary."""
+    wide = width >= 120
+    table = Table(title=title, header_style="bold", expand=False, pad_edge=False)
+    table.add_column("ref", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("p", no_wrap=True)
+    if wide:
+        table.add_column("type", no_wrap=True)
+    table.add_column("summary", min_width=14, ratio=2)
+    table.add_column("customer", min_width=10, ratio=1)
+    table.add_column("window" if wide else "win", no_wrap=True)
+    if wide:
+        table.add_column("sla", no_wrap=True)
+    table.add_column("tech", no_wrap=True)
+    if wide:
+        table.add_column("plan", no_wrap=True)
+    for r in rows:
+        plan = f"{_hhmm(r.planned_start, r.timezone)}-{_hhmm(r.planned_end, r.timezone)}" if r.planned_start else ""
+        cells = [r.ref, r.status, str(r.priority)]
+        if wide:
+            cells.append(r.type)
+        cells += [r.summary, r.customer, _window(r)]
+        if wide:
+            cells.append(_hhmm(r.sla_due, r.timezone))
+        tech = (r.technician or "-") + ("*" if r.pinned else "")
+        cells += [tech, plan] if wide else [f"{tech} {_hhmm(r.planned_start, r.timezone)}".strip()]
+        table.add_row(*cells)
+    return table
+
+
+@jobs_app.command("list")
+@handles_errors
+def list_command(
+    day: str | None = typer.Option(None, "--date", help="Local day (YYYY-MM-DD); default today."),
+    branch: str | None = typer.Option(None, "--branch", help="Only this branch code."),
+    status: list[str] | None = typer.Option(None, "--status", help="Only these statuses (repeat or comma-separate)."),
+    unassigned: bool = typer.Option(False, "--unassigned", help="Only jobs without a technician."),
+    technician: str | None = typer.Option(None, "--technician", help="Only this technician's jobs."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """The day's jobs: planned that day, plus open jobs nobody has planned yet."""
+    database = db()
+    when = parse_day(day, branch_zone(database, branch))
+    rows = list_jobs(
+        database, when, branch=branch, statuses=parse_statuses(status), unassigned=unassigned, technician=technician
+    )
+    if as_json:
+        print_json([r.as_dict() for r in rows])
+        return
+    out.print(jobs_table(rows, f"Jobs {when.isoformat()} ({len(rows)}; * = pinned)", out.width))
+
+
+def _print_detail(d: JobDetailView) -> None:
+    j = d.job
+    tz = j.timezone
+    out.print(f"[bold]{j.ref}[/] {j.summary}  [dim]({j.type}, priority {j.priority}, {j.status}, v{j.version})[/]")
+    out.print(f"customer  {j.customer} ({d.customer_code})")
+    out.print(f"site      {d.site_code} {j.address}  ({j.lat:.5f}, {j.lon:.5f})")
+    if d.access_notes:
+        out.print(f"access    {d.access_notes}", markup=False)
+    skills = ", ".join(f"{k}:{v}" for k, v in j.skills.items()) or "-"
+    out.print(f"skills    {skills}   duration {j.duration_minutes} min")
+    if j.window_start or j.window_end:
+        out.print(f"window    {_window(j)}")
+    if j.sla_due:
+        out.print(f"sla due   {j.sla_due.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}")
+    if j.technician:
+        pin = " (pinned)" if j.pinned else ""
+        plan = f"{_hhmm(j.planned_start, tz)}-{_hhmm(j.planned_end, tz)}"
+        out.print(f"assigned  {j.technician} {j.technician_name} {plan}{pin}")
+    if d.asset:
+        a = d.asset
+        warranty = "under warranty" if a["under_warranty"] else "out of warranty"
+        out.print(f"asset     {a['kind']} {a['model']} #{a['serial']} ({warranty})")
+    if d.contract:
+        c = d.contract
+        out.print(f"contract  {c['code']} {c['name']} ({c['sla_response_hours']} h SLA)")
+    if d.follow_up_of:
+        out.print(f"follows   {d.follow_up_of}")
+    if d.notes:
+        out.print("[bold]notes[/]")
+        for n in d.notes:
+            stamp = n.created_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+            out.print(f"  {stamp} {n.author} ({n.author_kind}): {n.body}", markup=False)
+    if d.events:
+        out.print("[bold]history[/]")
+        for e in d.events:
+            at = datetime.fromisoformat(e["at"]).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+            out.print(f"  #{e['seq']} {at} {e['type']} by {e['actor']} ({e['source']})", markup=False)
+
+
+@jobs_app.command("show")
+@handles_errors
+def show_command(
+    ref: str = typer.Argument(..., help="Job ref (e.g. J000123) or id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """One job with its notes and event history."""
+    detail = job_detail(db(), ref)
+    if as_json:
+        print_json(detail.as_dict())
+    else:
+        _print_detail(detail)
+
+
+@jobs_app.command("create")
+@handles_errors
+def create_command(
+    site: str = typer.Option(..., "--site", help="Site code."),
+    summary: str = typer.Option(..., "--summary", help="What is wrong / what to do."),
+    job_type: JobType = typer.Option(JobType.REPAIR, "--type", help="install, repair, maintenance or inspection."),
+    duration: int = typer.Option(60, "--duration", help="Estimated minutes on site."),
+    priority: int = typer.Option(3, "--priority", help="1 (emergency) to 4."),
+    skills: str | None = typer.Option(None, "--skills", help="Required skills, e.g. 'hvac:2;electrical:1'."),
+    description: str | None = typer.Option(None, "--description"),
+    asset: str | None = typer.Option(None, "--asset", help="Serial of the asset at the site."),
+    contract: str | None = typer.Option(None, "--contract", help="Contract code (default: the covering one)."),
+    window_start: str | None = typer.Option(None, "--window-start", help="HH:MM on --date or ISO 8601 with offset."),
+    window_end: str | None = typer.Option(None, "--window-end"),
+    sla_due: str | None = typer.Option(None, "--sla-due", help="Override the SLA deadline."),
+    ref: str | None = typer.Option(None, "--ref", help="Your own reference (default J + id)."),
+    day: str | None = typer.Option(None, "--date", help="Day for bare HH:MM times (default today)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create a job; prints its ref."""
+    database = db()
+    who = actor()
+    tz = site_zone(database, site)
+    when = parse_day(day, tz)
+    draft = JobDraft(
+        type=job_type,
+        site_code=site,
+        summary=summary,
+        duration_minutes=duration,
+        priority=priority,
+        skills=parse_skills(skills),
+        description=description,
+        asset_serial=asset,
+        contract_code=contract,
+        window_start=parse_moment(window_start, when, tz, "--window-start") if window_start else None,
+        window_end=parse_moment(window_end, when, tz, "--window-end") if window_end else None,
+        sla_due=parse_moment(sla_due, when, tz, "--sla-due") if sla_due else None,
+        ref=ref,
+    )
+    job = create_job(database, who, draft)
+    if as_json:
+        print_json({"ref": job.ref, "id": job.id, "sla_due": job.sla_due, "version": job.version})
+    else:
+        out.print(f"created {job.ref}")
+
+
+@jobs_app.command("assign")
+@handles_errors
+def assign_command(
+    ref: str = typer.Argument(..., help="Job ref."),
+    technician: str = typer.Argument(..., help="Technician code."),
+    start: str | None = typer.Option(None, "--start", help="HH:MM (on --date, branch zone) or ISO 8601."),
+    day: str | None = typer.Option(None, "--date", help="Day for a bare HH:MM start (default today)."),
+    pin: bool = typer.Option(False, "--pin", help="Pin it: re-planning will not move it."),
+    expected_version: int | None = typer.Option(
+        None, "--expected-version", help="Refuse (exit 3) if someone changed the job since this version."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Assign (or move) a job to a technician; exit 2 if they cannot take it, 3 on a conflicting change."""
+    database = db()
+    who = actor()
+    tz = job_zone(database, ref)
+    moment = parse_moment(start, parse_day(day, tz), tz, "--start") if start else None
+    result = assign_job(
+        database, who, ref, technician, moment, pinned=True if pin else None, expected_version=expected_version
+    )
+    job = result.job
+    if as_json:
+        print_json(
+            {
+                "ref": job.ref,
+                "technician": technician,
+                "planned_start": job.planned_start,
+                "planned_end": job.planned_end,
+                "pinned": job.pinned,
+                "version": job.version,
+                "warnings": result.warnings,
+            }
+        )
+        return
+    out.print(f"{job.ref} -> {technician} {_hhmm(job.planned_start, tz)}-{_hhmm(job.planned_end, tz)}")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+@jobs_app.command("unassign")
+@handles_errors
+def unassign_command(
+    ref: str = typer.Argument(...),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """Take a job off its technician (back to new)."""
+    job = unassign_job(db(), actor(), ref, expected_version)
+    out.print(f"{job.ref} unassigned")
+
+
+@jobs_app.command("status")
+@handles_errors
+def status_command(
+    ref: str = typer.Argument(...),
+    status: JobStatus = typer.Argument(..., help="new, scheduled, dispatched, en_route, on_site, ..."),
+    reason: str | None = typer.Option(None, "--reason"),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """Move a job through its state machine (illegal moves exit 2 and list the allowed ones)."""
+    job = change_status(db(), actor(), ref, status, reason=reason, expected_version=expected_version)
+    out.print(f"{job.ref} is {job.status.value}")
+
+
+@jobs_app.command("note")
+@handles_errors
+def note_command(ref: str = typer.Argument(...), text: str = typer.Argument(..., help="The note.")) -> None:
+    """Add a dispatcher note to a job."""
+    note = add_note(db(), actor(), ref, text)
+    out.print(f"note {note.id} added to {ref}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs_app, name="jobs")

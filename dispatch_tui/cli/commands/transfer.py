@@ -1,0 +1,77 @@
+"""`dispatch import ...` and `dispatch export ...`: files in and out (CSV, JSON; iCalendar and GeoJSON out)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from data.transfer.csv_formats import Entity
+from data.transfer.exporter import FORMATS, export_text
+from data.transfer.importer import ImportRejected, import_file
+from dispatch_tui.cli.commands.jobs import branch_zone, parse_day
+from dispatch_tui.cli.context import EXIT_BAD_INPUT, actor, db, err, handles_errors, out, print_json
+
+
+@handles_errors
+def import_command(
+    entity: Entity = typer.Argument(..., help="technicians, customers (one row per site) or jobs."),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file."),
+    fmt: str | None = typer.Option(None, "--format", help="csv or json (default: from the file name)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything and report; write nothing."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Land the good rows; write bad ones to --rejects."),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Reject file (default FILE.rejects.csv/json)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import a file in one transaction: any bad row and nothing lands (exit 2), unless --skip-bad."""
+    try:
+        report = import_file(db(), actor(), entity, path, fmt, dry_run=dry_run, skip_bad=skip_bad, rejects=rejects)
+    except ImportRejected as rejected:
+        if as_json:
+            print_json(rejected.report.as_dict())
+        for e in rejected.report.errors:
+            err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"{len(rejected.report.errors)} bad row(s); nothing was imported", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        verb = "would import" if dry_run else "imported"
+        out.print(
+            f"{verb} {report.rows} {entity.value} row(s) from {report.file}: {report.created} created, "
+            f"{report.updated} updated, {report.unchanged} unchanged, {len(report.rejected)} rejected",
+            highlight=False,
+        )
+    for e in report.errors:
+        err.print(f"[yellow]rejected:[/] {e}", highlight=False)
+    if report.rejects_file:
+        err.print(f"rejected rows written to {report.rejects_file}", highlight=False)
+    if dry_run and report.errors:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@handles_errors
+def export_command(
+    entity: Entity = typer.Argument(..., help="technicians, customers or jobs."),
+    fmt: str = typer.Option("csv", "--format", help="csv, json, geojson; jobs also ics (iCalendar)."),
+    out_path: Path | None = typer.Option(None, "--out", help="Write to this file (default: standard output)."),
+    day: str | None = typer.Option(None, "--date", help="Jobs planned on this local day only (YYYY-MM-DD)."),
+) -> None:
+    """Export records; CSV and JSON re-import unchanged (round trip)."""
+    if fmt not in FORMATS[entity]:
+        err.print(f"[bold red]error:[/] {entity.value} export supports {', '.join(FORMATS[entity])}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    database = db()
+    when = parse_day(day, branch_zone(database)) if day else None
+    body = export_text(database, entity, fmt, when)
+    if out_path is None:
+        sys.stdout.write(body)
+        return
+    out_path.write_text(body, encoding="utf-8", newline="")
+    err.print(f"wrote {out_path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("export")(export_command)
