@@ -63,3 +63,8 @@ __all__ = [
     "User",
     "utcnow",
 ]
+from data.models.api_tokens import ApiToken  # noqa: F401
+from data.models.deliveries import *  # noqa: F403
+from data.models.field import *  # noqa: F403
+from data.models.payments import *  # noqa: F403
+from data.models.reminders import ReminderCursor, ReminderSent  # noqa: F401
