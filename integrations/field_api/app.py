@@ -1,0 +1,65 @@
+"""The field API application: technicians' phones and vehicle trackers talk to Dispatch through it."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+
+from data.db import Database
+from integrations.field_api import problems
+from integrations.field_api.routers import jobs, me, positions, sync
+
+DESCRIPTION = """
+The HTTP API behind technicians' phone apps and vehicle trackers.
+
+* **Authentication**: every `/v1` call carries `Authorization: Bearer <token>`, a per-technician token from
+  `dispatch tokens issue TECH`. Missing, invalid or revoked tokens get **401**.
+* **Errors** are JSON `{"error": {"code", "message", "field"}}`: 403 another technician's job, 404 unknown job,
+  409 illegal transition or concurrent change, 422 invalid input (the `field` names it).
+* **Times** must carry a time zone (ISO 8601 with offset). **Money** travels as decimal strings (`"12.50"`).
+  **Coordinates** are WGS84 degrees.
+* **Offline first**: `POST /v1/sync` applies a batch of the phone's own events once each, in the phone's
+  time order, answering `applied`, `duplicate` or `rejected` per item.
+"""
+
+TAGS = [
+    {"name": "me", "description": "The calling technician, their day and their van"},
+    {"name": "jobs", "description": "Reporting on one of my jobs"},
+    {"name": "positions", "description": "Live position pings"},
+    {"name": "sync", "description": "Offline batches"},
+    {"name": "health", "description": "Liveness for load balancers"},
+]
+
+
+def create_app(db: Database) -> FastAPI:
+    """A field API bound to one database; run it with uvicorn (`dispatch serve`)."""
+    app = FastAPI(
+        title="Dispatch field API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.db = db
+    app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
+    problems.install(app)
+    for module in (me, jobs, positions, sync):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness", response_model=dict[str, str])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for multi-process serving: each process opens the database named in the environment."""
+    import os
+
+    from data.db import open_database
+
+    return create_app(open_database(os.environ.get("DISPATCH_FIELD_API_DATABASE_URL"), migrate=False))

@@ -1,0 +1,1 @@
+"""The field API's routes, one module per area."""

@@ -1,0 +1,1 @@
+"""Customer reminders: appointment reminders and "technician on the way" messages by email and SMS webhook."""
