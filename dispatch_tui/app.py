@@ -1,0 +1,602 @@
+"""The dispatch console: views on single keys and a `:` line, dispatch keys, live updates from the feed.
+
+The app owns what every view shares: who is at the keyboard (title bar), the live feed (coalesced into
+one `EventsArrived` per tick for each view), the current selection (set by views through
+`JobSelected` / `TechnicianSelected`), the dispatch keys acting on it (each one data-service call in a
+thread, refusals shown in place), and the one-step undo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import inspect
+import time as clock
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any, ClassVar
+
+from textual.actions import parse as parse_action
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from data.errors import DispatchError
+from data.feed import EventRecord
+from data.models.jobs import TRANSITIONS, JobStatus
+from data.models.workforce import AbsenceKind
+from data.queries.console import technician_choices
+from dispatch_tui import actions
+from dispatch_tui.commands_palette import ActionsProvider
+from dispatch_tui.context import ConsoleContext
+from dispatch_tui.feed_source import FeedSource
+from dispatch_tui.keymap import WRITE_ACTIONS, bindings
+from dispatch_tui.messages import (
+    ActionDone,
+    DayChosen,
+    EventsArrived,
+    FeedState,
+    FeedStateChanged,
+    JobSelected,
+    Notice,
+    OpenJob,
+    TechnicianSelected,
+    ViewRefreshed,
+)
+from dispatch_tui.screens.help import HelpScreen
+from dispatch_tui.screens.job_detail import JobDetailScreen
+from dispatch_tui.screens.jobs import JobsScreen
+from dispatch_tui.screens.pickers import Choice, CommandPrompt, PickList, TextPrompt
+from dispatch_tui.screens.replan import ReplanScreen
+from dispatch_tui.screens.suggestions import SuggestionsScreen
+from dispatch_tui.screens.technicians import TechniciansScreen
+from dispatch_tui.widgets.command_line import CommandError, parse_command
+
+TICK_SECONDS = 0.25
+"""Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
+A batch arriving after a quiet spell is applied at once (leading edge); later ones wait for the tick."""
+
+VIEW_LABELS = {
+    "technicians": "Techs",
+    "jobs": "Jobs",
+    "board": "Board",
+    "map": "Map",
+    "calendar": "Cal",
+    "deliveries": "Deliv",
+}
+VIEW_KEYS = {"technicians": "1", "jobs": "2", "board": "3", "map": "4", "calendar": "5", "deliveries": "6"}
+# Views other modules provide; each module holds one Screen subclass taking a ConsoleContext.
+PLUGGED_VIEWS = {
+    "board": "dispatch_tui.screens.board",
+    "map": "dispatch_tui.screens.map",
+    "calendar": "dispatch_tui.screens.calendar",
+    "deliveries": "dispatch_tui.screens.deliveries",
+}
+JOB_ACTIONS = frozenset({"assign", "unassign", "move", "pin", "status", "suggest", "note", "open_job"})
+
+
+def _screen_class(module_name: str) -> type[Screen[Any]] | None:
+    """The Screen subclass a view module defines (None when the module is not there or has none)."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            return None
+        raise
+    preferred = getattr(module, "VIEW_SCREEN", None)
+    if isinstance(preferred, type) and issubclass(preferred, Screen):
+        return preferred
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Screen)
+            and value.__module__ == module.__name__
+            and not value.__name__.startswith("_")
+        ):
+            return value
+    return None
+
+
+class DispatchApp(App[None]):
+    """`DispatchApp(context, feed)`: the console on one database, as one user."""
+
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {ActionsProvider}
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [*bindings()]
+    ENABLE_COMMAND_PALETTE = True
+
+    title_text: reactive[str] = reactive("")
+    status_text: reactive[str] = reactive("")
+    status_level: reactive[str] = reactive("info")
+    freshness_text: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        context: ConsoleContext,
+        feed: FeedSource | None = None,
+        *,
+        start_view: str = "technicians",
+        keymap: dict[str, str] | None = None,
+        tick_seconds: float = TICK_SECONDS,
+        background: Sequence[Callable[[asyncio.Event], Awaitable[object]]] = (),
+    ) -> None:
+        super().__init__()
+        self.background = list(background)
+        self.stop_background = asyncio.Event()
+        self.ctx = context
+        self.feed = feed
+        self.start_view = start_view
+        self.user_keymap = keymap or {}
+        self.tick_seconds = tick_seconds
+        self.selected_job: str | None = None
+        self.selected_job_version: int | None = None
+        self.selected_technician: str | None = None
+        self.undo_step: actions.UndoStep | None = None
+        self.feed_state = FeedState("off")
+        self.last_refresh: datetime | None = None
+        self.views: dict[str, Screen[Any]] = {}
+        self.available_views: dict[str, Callable[[], Screen[Any]]] = {}
+        self.current_view = start_view
+        self._pending: list[EventRecord] = []
+        self._last_flush = 0.0
+        self._flush_scheduled = False
+        self.ticks_applied = 0
+
+    # Set-up.
+
+    @property
+    def read_only(self) -> bool:
+        return self.ctx.read_only
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        self.available_views = {"technicians": self._factory(TechniciansScreen, "technicians")}
+        self.available_views["jobs"] = self._factory(JobsScreen, "jobs")
+        for name, module in PLUGGED_VIEWS.items():
+            cls = _screen_class(module)
+            if cls is not None:
+                self.available_views[name] = self._factory(cls, name)
+        for name, factory in self.available_views.items():
+            self.add_mode(name, factory)
+        if self.start_view not in self.available_views:
+            self.start_view = "technicians"
+        self.current_view = self.start_view
+        self._update_title()
+        self.status_text = "? keys · : command · ctrl+p palette" + (
+            " · read-only (supervisor)" if self.read_only else ""
+        )
+        self.switch_mode(self.start_view)
+        if self.feed is not None:
+            self.run_worker(self.feed.run(self.post_message), name="feed", group="feed")
+        for task in self.background:
+            self.run_worker(task(self.stop_background), group="background")
+        self.set_interval(1.0, self._update_freshness)
+
+    def _factory(self, cls: type[Screen[Any]], name: str) -> Callable[[], Screen[Any]]:
+        def make() -> Screen[Any]:
+            screen = cls(self.ctx)  # type: ignore[arg-type]
+            self.views[name] = screen
+            return screen
+
+        return make
+
+    def _update_title(self) -> None:
+        ctx = self.ctx
+        who = f"{ctx.actor.login} · {ctx.actor.role.value} · {ctx.branch.code} · {ctx.day:%a %d %b}"
+        if self.read_only:
+            who += " · READ-ONLY"
+        tabs = " ".join(
+            f"[{VIEW_KEYS[n]} {VIEW_LABELS[n]}]" if n == self.current_view else f"{VIEW_KEYS[n]} {VIEW_LABELS[n]}"
+            for n in VIEW_LABELS
+            if n in self.available_views
+        )
+        self.title_text = f"{who}  {tabs}"
+
+    def _update_freshness(self) -> None:
+        state = self.feed_state
+        feed = f"feed: {state.state}" + (f" (seq {state.last_seq})" if state.state != "off" else "")
+        if state.detail:
+            feed += f" {state.detail[:40]}"
+        if self.last_refresh is None:
+            self.freshness_text = f"loading · {feed}"
+            return
+        age = max(0.0, (self.ctx.now() - self.last_refresh).total_seconds())
+        self.freshness_text = f"updated {age:.1f} s ago · {feed}"
+
+    # The live feed: raw batches are buffered, then handed to each view once per tick.
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        self._pending.extend(message.events)
+        if message.events:
+            self.feed_state = FeedState(self.feed_state.state, message.events[-1].seq, self.feed_state.detail)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            wait = self._last_flush + self.tick_seconds - clock.monotonic()
+            if wait > 0.001:
+                self.set_timer(wait, self._timed_flush)
+            else:
+                self.call_later(self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush_events()
+
+    def on_feed_state_changed(self, message: FeedStateChanged) -> None:
+        self.feed_state = message.state
+        self._update_freshness()
+
+    def flush_events(self) -> int:
+        """Hand everything buffered to every view (visible or not) as one batch; returns how many events."""
+        if not self._pending:
+            return 0
+        batch, self._pending = self._pending, []
+        self._last_flush = clock.monotonic()
+        targets = list(self.views.values())
+        for screen in self.screen_stack:
+            if screen not in targets:
+                targets.append(screen)
+        for screen in targets:
+            screen.post_message(EventsArrived(batch))
+        self.ticks_applied += 1
+        self._update_freshness()
+        return len(batch)
+
+    def on_view_refreshed(self, message: ViewRefreshed) -> None:
+        self.last_refresh = self.ctx.now()
+        self._update_freshness()
+        if message.full:
+            # Thousands of long-lived cells make every full garbage collection walk them all (tens of
+            # milliseconds per repaint at 5,000 jobs); they hold no cycles, so keep the collector off them.
+            gc.freeze()
+
+    def on_notice(self, message: Notice) -> None:
+        self.notice(message.text, message.level)
+
+    def notice(self, text: str, level: str = "info") -> None:
+        self.status_text = text
+        self.status_level = level
+
+    # Selection, set by the views.
+
+    def on_job_selected(self, message: JobSelected) -> None:
+        # Views re-announce their cursor after every live update; the footer is rebuilt only when
+        # what is selected changes (a rebuild restyles every key in it).
+        changed = (message.ref is None) != (self.selected_job is None)
+        self.selected_job = message.ref
+        self.selected_job_version = message.version
+        if changed:
+            self._refresh_keys()
+
+    def on_technician_selected(self, message: TechnicianSelected) -> None:
+        changed = (message.code is None) != (self.selected_technician is None)
+        self.selected_technician = message.code
+        if changed:
+            self._refresh_keys()
+
+    def on_open_job(self, message: OpenJob) -> None:
+        self.open_job(message.ref)
+
+    def on_day_chosen(self, message: DayChosen) -> None:
+        self.set_day(message.day)
+        if message.view:
+            self.action_view(message.view)
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notice(message.text, "ok")
+
+    def _refresh_keys(self) -> None:
+        """Re-evaluate which keys show (the selection or undo changed); nothing to do while closing."""
+        if self.screen_stack:
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITE_ACTIONS and self.read_only:
+            return False
+        if action in JOB_ACTIONS and not self.selected_job:
+            return False
+        if action == "absent" and not self.selected_technician:
+            return False
+        if action == "undo" and self.undo_step is None:
+            return None
+        return True
+
+    async def invoke(self, action: str) -> None:
+        """Run an action by name even when its key is hidden (palette, `:` line); the service decides."""
+        _ns, name, params = parse_action(action)
+        method = getattr(self, f"action_{name}", None)
+        if method is None:
+            self.notice(f"unknown action {name}", "error")
+            return
+        result = method(*params)
+        if inspect.isawaitable(result):
+            await result
+
+    # Views and navigation.
+
+    def action_view(self, name: str) -> None:
+        if name not in self.available_views:
+            self.notice(f"the {name} view is not available in this build", "warning")
+            return
+        if name == self.current_mode and len(self.screen_stack) > 1:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+        self.current_view = name
+        self.switch_mode(name)
+        self._update_title()
+
+    def open_job(self, ref: str) -> None:
+        if ref:
+            self.push_screen(JobDetailScreen(self.ctx, ref))
+
+    def action_open_job(self) -> None:
+        if self.selected_job:
+            self.open_job(self.selected_job)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen, self.read_only))
+
+    def action_command_line(self) -> None:
+        def run(text: str | None) -> None:
+            if text:
+                self.run_worker(self.run_command(text), group="command")
+
+        self.push_screen(CommandPrompt(), run)
+
+    def set_day(self, day: date) -> None:
+        self.ctx.day = day
+        self._reload_views()
+
+    def _reload_views(self) -> None:
+        self._update_title()
+        for screen in self.views.values():
+            reload = getattr(screen, "reload", None)
+            if callable(reload):
+                reload()
+
+    async def run_command(self, text: str) -> None:
+        try:
+            command = parse_command(text)
+        except CommandError as e:
+            self.notice(str(e), "error")
+            return
+        name, args = command.name, command.args
+        if name == "view":
+            self.action_view(args[0])
+        elif name == "job":
+            self.open_job(args[0].upper())
+        elif name == "tech":
+            self.action_view("technicians")
+            self.selected_technician = args[0].upper()
+            screen = self.views.get("technicians")
+            if isinstance(screen, TechniciansScreen):
+                screen.focus_technician(args[0].upper())
+        elif name == "assign":
+            start = self._parse_time(args[2]) if len(args) > 2 else None
+            if isinstance(start, str):
+                self.notice(start, "error")
+                return
+            ref, code = args[0].upper(), args[1].upper()
+            await self.perform(lambda: actions.assign(self.ctx, ref, code, start))
+        elif name == "unassign":
+            ref = args[0].upper()
+            await self.perform(lambda: actions.unassign(self.ctx, ref))
+        elif name == "replan":
+            await self.action_replan()
+        elif name == "branch":
+            self.ctx.switch_branch(args[0].upper())
+            try:
+                _ = self.ctx.branch
+            except DispatchError as e:
+                self.notice(e.message, "error")
+                return
+            self._reload_views()
+        elif name == "day":
+            try:
+                self.set_day(date.fromisoformat(args[0]))
+            except ValueError:
+                self.notice(f"':day {args[0]}': give a date as YYYY-MM-DD", "error")
+        elif name == "undo":
+            await self.action_undo()
+        elif name == "help":
+            self.action_help()
+        elif name == "quit":
+            self.exit()
+
+    # Dispatch by keyboard: each action is one service call in a thread; refusals come back as text.
+
+    async def perform(self, call: Callable[[], actions.Outcome]) -> str | None:
+        """Run one action; on success remember its undo and say what happened, else return the refusal."""
+        try:
+            outcome = await asyncio.to_thread(call)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return e.message
+        had_undo = self.undo_step is not None
+        self.undo_step = outcome.undo
+        if outcome.job is not None and outcome.job[0] == self.selected_job:
+            self.selected_job_version = outcome.job[1]
+        self.notice(outcome.text + (f" · u: {outcome.undo.description}" if outcome.undo else ""), "ok")
+        if had_undo != (self.undo_step is not None):
+            self._refresh_keys()
+        return None
+
+    def _parse_time(self, text: str) -> datetime | str | None:
+        """'HH:MM' on the viewed day in the branch's zone; '' is None; anything else is a message."""
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            clock = time.fromisoformat(text if len(text) > 2 else f"{text}:00")
+        except ValueError:
+            return f"'{text}' is not a time: use HH:MM, e.g. 10:30"
+        return datetime.combine(self.ctx.day, clock, self.ctx.zone)
+
+    async def _choices(self, ref: str) -> list[Choice]:
+        rows = await asyncio.to_thread(technician_choices, self.ctx.db, self.ctx.branch.id, ref)
+        return [
+            Choice(code, f"{code:<6} {name:<22} {skills}" + ("" if ok else "  (lacks skills)"), dim=not ok)
+            for code, name, ok, skills in rows
+        ]
+
+    async def action_assign(self) -> None:
+        await self._pick_technician(move=False)
+
+    async def action_move(self) -> None:
+        await self._pick_technician(move=True)
+
+    def _need_job(self) -> str | None:
+        if not self.selected_job:
+            self.notice("select a job first (2 opens the jobs queue, or :job REF)", "warning")
+        return self.selected_job
+
+    async def _pick_technician(self, move: bool) -> None:
+        ref, version = self._need_job(), self.selected_job_version
+        if not ref:
+            return
+        try:
+            choices = await self._choices(ref)
+            state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+
+        async def submit(code: str, start_text: str) -> str | None:
+            start = self._parse_time(start_text)
+            if isinstance(start, str):
+                return start
+            return await self.perform(lambda: actions.assign(self.ctx, ref, code, start, version))
+
+        default_start = ""
+        if move and state.planned_start is not None:
+            default_start = self.ctx.local(state.planned_start).strftime("%H:%M")
+        title = f"{'Move' if move else 'Assign'} {ref} to (qualified first)"
+        self.push_screen(
+            PickList(
+                title,
+                choices,
+                submit,
+                extra_label="start HH:MM (empty: next free slot)",
+                extra_default=default_start,
+                highlight=state.technician,
+            )
+        )
+
+    async def action_unassign(self) -> None:
+        ref, version = self._need_job(), self.selected_job_version
+        if ref:
+            await self.perform(lambda: actions.unassign(self.ctx, ref, version))
+
+    async def action_pin(self) -> None:
+        ref, version = self._need_job(), self.selected_job_version
+        if ref:
+            await self.perform(lambda: actions.toggle_pin(self.ctx, ref, version))
+
+    async def action_status(self) -> None:
+        ref, version = self._need_job(), self.selected_job_version
+        if not ref:
+            return
+        try:
+            state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+        allowed = sorted(TRANSITIONS[JobStatus(state.status)], key=lambda s: list(JobStatus).index(s))
+        if not allowed:
+            self.notice(f"{ref} is {state.status}: final, no further status", "warning")
+            return
+
+        async def submit(value: str, _extra: str) -> str | None:
+            return await self.perform(lambda: actions.set_status(self.ctx, ref, JobStatus(value), version))
+
+        choices = [Choice(s.value, s.value.replace("_", " ")) for s in allowed]
+        self.push_screen(PickList(f"{ref} is {state.status}: new status", choices, submit, filterable=False))
+
+    async def action_note(self) -> None:
+        ref = self._need_job()
+        if not ref:
+            return
+
+        async def submit(body: str) -> str | None:
+            return await self.perform(lambda: actions.add_note(self.ctx, ref, body))
+
+        self.push_screen(TextPrompt(f"Note on {ref}", placeholder="what the next person should know", submit=submit))
+
+    async def action_absent(self) -> None:
+        code = self.selected_technician
+        if not code:
+            self.notice("select a technician first (1 opens the technicians view)", "warning")
+            return
+        end_of_day = self.ctx.day_bounds()[1] - timedelta(minutes=1)
+
+        async def submit(kind: str, until_text: str) -> str | None:
+            until = self._parse_time(until_text) if until_text.strip() else end_of_day
+            if isinstance(until, str):
+                return until
+            assert until is not None
+            return await self.perform(lambda: actions.mark_absent(self.ctx, code, AbsenceKind(kind), until))
+
+        choices = [Choice(k.value, k.value) for k in AbsenceKind]
+        self.push_screen(
+            PickList(
+                f"{code} is absent from now: why?",
+                choices,
+                submit,
+                extra_label="until HH:MM (empty: end of day)",
+                filterable=False,
+            )
+        )
+
+    async def action_suggest(self) -> None:
+        ref = self._need_job()
+        if not ref:
+            return
+        self.notice(f"asking the scheduler where {ref} could go...")
+        try:
+            found = await asyncio.to_thread(actions.suggestions_for, self.ctx, ref)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+
+        async def choose(s: actions.Suggestion) -> str | None:
+            return await self.perform(lambda: actions.assign(self.ctx, ref, s.technician, s.start))
+
+        self.notice(f"{len(found)} place(s) for {ref}")
+        self.push_screen(SuggestionsScreen(ref, found, self.ctx.zone, choose))
+
+    async def action_replan(self) -> None:
+        technician = self.selected_technician if self.current_view == "technicians" else None
+        self.notice("re-planning the rest of the day...")
+        try:
+            proposal = await asyncio.to_thread(actions.propose_replan, self.ctx, technician)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+
+        async def apply() -> str | None:
+            return await self.perform(lambda: actions.apply_replan(self.ctx, proposal))
+
+        title = f"Re-plan {self.ctx.branch.code} {self.ctx.day:%a %d %b} from {self.ctx.local(self.ctx.now()):%H:%M}"
+        self.push_screen(ReplanScreen(title, proposal, self.ctx.zone, apply))
+
+    async def action_undo(self) -> None:
+        step = self.undo_step
+        if step is None:
+            self.notice("nothing to undo", "warning")
+            return
+        self.undo_step = None
+        refusal = await self.perform(step.call)
+        if refusal is None:
+            self.undo_step = None
+            self.notice(f"undone: {step.description}", "ok")
+        self._refresh_keys()
+
+    async def action_quit(self) -> None:
+        self.stop_background.set()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.stop_background.set()

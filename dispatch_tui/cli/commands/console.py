@@ -1,0 +1,143 @@
+"""`dispatch console` (and bare `dispatch`): open the live console on the configured database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import typer
+
+from data.db import Database
+from data.errors import DispatchError
+from data.models.base import utcnow
+from data.queries.console import branch_info
+from dispatch_tui.cli.context import EXIT_BAD_INPUT, STATE, actor, db, fail, handles_errors
+from dispatch_tui.context import ConsoleContext
+
+DEMO_SPEEDUP = 20.0
+"""The demo's day runs 20 times faster than the wall clock: an eight-hour shift in 24 minutes."""
+DEMO_USER = "dana"
+
+Background = Callable[[asyncio.Event], Awaitable[object]]
+"""A task to run beside the console (the demo's field simulator, the integration worker) until it closes."""
+
+
+def build_context(
+    database: Database,
+    branch: str | None = None,
+    day: date | None = None,
+    *,
+    ascii_only: bool = False,
+    mouse: bool = True,
+) -> ConsoleContext:
+    """The console session for the current user (from --as, $DISPATCH_USER or the OS login)."""
+    who = actor("console")
+    info = branch_info(database, branch)
+    today = day or utcnow().astimezone(ZoneInfo(info.timezone)).date()
+    return ConsoleContext(database, who, info.code, today, ascii_only=ascii_only, mouse=mouse)
+
+
+def open_console(
+    branch: str | None = None,
+    *,
+    mouse: bool = True,
+    ascii_only: bool = False,
+    day: date | None = None,
+    background: Sequence[Background] = (),
+) -> None:
+    """Run the console in this terminal until the user quits (`q`, `:quit` or ctrl+q)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise fail("the console needs an interactive terminal (for scripts, use the other `dispatch` commands)")
+    from dispatch_tui.app import DispatchApp
+    from dispatch_tui.feed_source import LiveFeed
+    from dispatch_tui.keymap import load_overrides
+
+    try:
+        ctx = build_context(db(), branch, day, ascii_only=ascii_only, mouse=mouse)
+        keys = load_overrides()
+    except DispatchError as e:
+        raise fail(e.message, e.exit_code) from None
+    except ValueError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from None
+    app = DispatchApp(ctx, LiveFeed(ctx.db), keymap=keys, background=background)
+    app.run(mouse=mouse)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("console")
+    @handles_errors
+    def console(
+        branch: str | None = typer.Option(None, "--branch", help="Branch code to view (default: the first)."),
+        no_mouse: bool = typer.Option(False, "--no-mouse", help="Ignore the mouse (recommended over SSH)."),
+        ascii_only: bool = typer.Option(False, "--ascii", help="ASCII glyphs only, for poor terminals."),
+        day: str | None = typer.Option(None, "--day", help="Local day to view, YYYY-MM-DD (default: today)."),
+    ) -> None:
+        """Open the live dispatch console: technicians, jobs, board, map, calendar; dispatch by keyboard."""
+        chosen = None
+        if day is not None:
+            try:
+                chosen = date.fromisoformat(day)
+            except ValueError:
+                raise fail(f"--day {day!r}: give a date as YYYY-MM-DD") from None
+        open_console(branch, mouse=not no_mouse, ascii_only=ascii_only, day=chosen)
+
+
+def demo_console_wanted(flag: bool) -> bool:
+    """`dispatch demo` opens the console only for a person at a terminal (never in CI or a pipe)."""
+    return flag and sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+
+
+def open_demo_console(url: str, *, speedup: float = DEMO_SPEEDUP, as_user: str | None = None) -> None:
+    """The console on the demo company, with the field simulator moving the day and the worker delivering.
+
+    The console's clock runs at the simulator's pace, so lateness and "now" match what the field does.
+    """
+    from data.db import open_database
+    from data.services.users import resolve_actor
+    from data.simulator import FieldSimulator
+    from dispatch_tui.app import DispatchApp
+    from dispatch_tui.feed_source import LiveFeed
+
+    database = open_database(url)
+    try:
+        who = resolve_actor(database, as_user or STATE.as_user or DEMO_USER, "console")
+    except DispatchError as e:
+        raise fail(e.message, e.exit_code) from None
+    start = utcnow()
+
+    def simulated_now() -> datetime:
+        return start + (utcnow() - start) * speedup
+
+    info = branch_info(database, None)
+    ctx = ConsoleContext(database, who, info.code, start.astimezone(ZoneInfo(info.timezone)).date(), simulated_now)
+    simulator = FieldSimulator(database, speedup=speedup, start=start)
+    background: list[Background] = [lambda stop: simulator.run(stop, 1.0)]
+    worker = _delivery_worker(database)
+    if worker is not None:
+        background.append(worker)
+    app = DispatchApp(ctx, LiveFeed(database), background=background)
+    try:
+        app.run()
+    finally:
+        database.dispose()
+
+
+def _delivery_worker(database: Database) -> Background | None:
+    """The integration worker's loop, when connectors are configured (none are in a fresh demo)."""
+    try:
+        from integrations.config import load_config
+        from integrations.delivery.worker import Worker
+    except ImportError:
+        return None
+    try:
+        config = load_config()
+    except Exception:  # a broken integrations file must not stop the demo; `dispatch worker` reports it
+        return None
+    if not config.enabled():
+        return None
+    worker = Worker(database, config)
+    return lambda stop: worker.run(stop=stop)

@@ -1,0 +1,114 @@
+"""`dispatch deliveries`: list, inspect, retry, replay (optionally re-mapped) and skip outbox deliveries."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
+from integrations.config import load_config
+from integrations.delivery.store import (
+    DeliveryView,
+    list_deliveries,
+    replay_delivery,
+    retry_delivery,
+    show_delivery,
+    skip_delivery,
+)
+
+deliveries_app = typer.Typer(help="Integration deliveries: the outbox and its dead letters.", no_args_is_help=True)
+
+
+def _when(view: DeliveryView) -> str:
+    return f"{view.updated_at:%Y-%m-%d %H:%M:%S}"
+
+
+@deliveries_app.command("list")
+@handles_errors
+def list_command(
+    status: str | None = typer.Option(None, "--status", help="pending, in_flight, delivered, dead or skipped."),
+    connector: str | None = typer.Option(None, "--connector", help="Only this connector."),
+    limit: int = typer.Option(100, "--limit", min=1, help="At most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+) -> None:
+    """List deliveries, newest first (times in UTC)."""
+    rows = list_deliveries(db(), status=status, connector=connector, limit=limit)
+    if as_json:
+        print_json([r.__dict__ for r in rows])
+        return
+    table = Table("id", "connector", "event", "type", "subject", "status", "tries", "code", "updated (UTC)", "error")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.connector,
+            str(r.event_seq) + (f"/{r.request_index}" if r.request_index else ""),
+            r.event_type,
+            r.subject_key,
+            r.status,
+            str(r.attempts),
+            str(r.last_status_code or ""),
+            _when(r),
+            (r.last_error or "")[:60],
+        )
+    out.print(table)
+
+
+@deliveries_app.command("show")
+@handles_errors
+def show_command(
+    delivery_id: int = typer.Argument(..., help="Delivery id."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
+) -> None:
+    """One delivery with its request and the last response."""
+    d = show_delivery(db(), delivery_id)
+    if as_json:
+        print_json(d.__dict__)
+        return
+    for key, value in d.__dict__.items():
+        if key in ("request", "last_response"):
+            continue
+        out.print(f"{key:>16}: {value if value is not None else ''}", markup=False, highlight=False)
+    out.print("         request:", markup=False)
+    out.print(
+        json.dumps(d.request, indent=2, ensure_ascii=False) if d.request else "(none: mapping failed)", markup=False
+    )
+    out.print("   last response:", markup=False)
+    out.print(d.last_response or "(none)", markup=False, highlight=False)
+
+
+@deliveries_app.command("retry")
+@handles_errors
+def retry_command(delivery_id: int = typer.Argument(..., help="Delivery id.")) -> None:
+    """Send a pending or dead delivery now, with a fresh retry budget."""
+    d = retry_delivery(db(), actor(), delivery_id)
+    out.print(f"delivery {d.id} queued to send now", highlight=False)
+
+
+@deliveries_app.command("replay")
+@handles_errors
+def replay_command(
+    delivery_id: int = typer.Argument(..., help="Delivery id."),
+    remap: bool = typer.Option(False, "--remap", help="Re-map the original event with the current mapping first."),
+    config: str | None = typer.Option(None, "--config", help="integrations.toml to re-map with."),
+) -> None:
+    """Send a delivery again (same idempotency key; a re-mapped request gets a new one)."""
+    settings = load_config(config) if remap else None
+    d = replay_delivery(db(), actor(), delivery_id, remap=remap, config=settings)
+    out.print(f"delivery {d.id} queued to send again (key {d.idempotency_key})", highlight=False)
+
+
+@deliveries_app.command("skip")
+@handles_errors
+def skip_command(
+    delivery_id: int = typer.Argument(..., help="Delivery id."),
+    reason: str = typer.Option("", "--reason", help="Why, for the audit log."),
+) -> None:
+    """Never send this delivery; later ones for the same subject stop waiting for it."""
+    d = skip_delivery(db(), actor(), delivery_id, reason)
+    out.print(f"delivery {d.id} skipped", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(deliveries_app, name="deliveries")

@@ -1,0 +1,87 @@
+"""What every console screen is given: the database, who is at the keyboard, what they are looking at.
+
+Screens take one `ConsoleContext` and nothing else. They read through `ctx.queries` (read models
+that return plain dataclasses, never ORM objects) and change state only through `dispatch_tui.actions`
+(one data-service call per key). Tests build a context with a frozen `clock` and a fake feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from data.actor import WRITE_ROLES, Actor
+from data.db import Database
+from data.models.base import utcnow
+from data.queries import console as console_queries
+from data.queries.console import BranchInfo
+
+
+@dataclass(frozen=True)
+class ReadModels:
+    """The read-model functions screens call; swap one in a test to feed a screen by hand.
+
+    - `branch(db, code)` -> BranchInfo (id, code, name, timezone, depot, service area)
+    - `technician_board(db, branch_id, day, now)` -> list[TechnicianRow], one per technician
+    - `job_queue(db, branch_id, day, now)` -> list[JobRow], open jobs, most urgent first
+    - `job_detail(db, ref, now)` -> JobDetail, everything before a phone call
+    - `day_plan(db, branch_id, day)` -> DayPlan: technicians with shifts, absences, planned jobs
+      and live positions for one local day (what the board, map and calendar draw)
+    """
+
+    branch: Callable[..., BranchInfo] = console_queries.branch_info
+    technician_board: Callable[..., list[console_queries.TechnicianRow]] = console_queries.technician_board
+    job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
+    job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
+    day_plan: Callable[..., console_queries.DayPlan] = console_queries.day_plan
+
+
+@dataclass
+class ConsoleContext:
+    """One console session. `day` and `branch_code` change when the user jumps; the rest is fixed."""
+
+    db: Database
+    actor: Actor
+    branch_code: str
+    day: date
+    clock: Callable[[], datetime] = utcnow
+    """Now, UTC-aware. Frozen in tests so snapshots are stable."""
+    queries: ReadModels = field(default_factory=ReadModels)
+    ascii_only: bool = False
+    """Draw with ASCII glyphs only (poor terminals, some SSH clients)."""
+    mouse: bool = True
+    config_dir: Path | None = None
+    """Where the console keeps the user's saved filters and keys (default: the user config dir)."""
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def read_only(self) -> bool:
+        """Supervisors see everything and change nothing (the services refuse them too)."""
+        return self.actor.role not in WRITE_ROLES
+
+    @cached_property
+    def branch(self) -> BranchInfo:
+        return self.queries.branch(self.db, self.branch_code)
+
+    def switch_branch(self, code: str) -> None:
+        self.branch_code = code
+        self.__dict__.pop("branch", None)
+
+    @property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.branch.timezone)
+
+    def local(self, at: datetime) -> datetime:
+        """An instant in the branch's time zone, for display."""
+        return at.astimezone(self.zone)
+
+    def day_bounds(self) -> tuple[datetime, datetime]:
+        """The UTC instants that open and close the viewed local day."""
+        start = datetime.combine(self.day, datetime.min.time(), self.zone)
+        return start.astimezone(ZoneInfo("UTC")), (start + timedelta(days=1)).astimezone(ZoneInfo("UTC"))

@@ -1,0 +1,82 @@
+"""The console's keys as data: defaults here, overrides from `keys.toml` in the user config dir.
+
+Every action has a stable binding id; a user rebinds it with a line such as `assign = "ctrl+a"` in
+`~/.config/dispatch/keys.toml` (Textual's keymap mechanism applies it). Whether an action changes
+data (`writes`) decides what a read-only supervisor sees.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+from textual.binding import Binding
+
+APP_NAME = "dispatch"
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    id: str
+    key: str
+    action: str
+    description: str
+    writes: bool = False
+    show: bool = True
+
+
+# Keys every view shares (the app's bindings). Views add their own (sort, filter, zoom...).
+APP_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("view.technicians", "1", "view('technicians')", "Techs", show=False),
+    KeySpec("view.jobs", "2", "view('jobs')", "Jobs", show=False),
+    KeySpec("view.board", "3", "view('board')", "Board", show=False),
+    KeySpec("view.map", "4", "view('map')", "Map", show=False),
+    KeySpec("view.calendar", "5", "view('calendar')", "Calendar", show=False),
+    KeySpec("view.deliveries", "6", "view('deliveries')", "Deliveries", show=False),
+    KeySpec("command_line", "colon", "command_line", "Command", show=False),
+    KeySpec("help", "question_mark", "help", "Keys"),
+    KeySpec("job.open", "enter", "open_job", "Detail", show=False),
+    KeySpec("job.assign", "a", "assign", "Assign", writes=True),
+    KeySpec("job.unassign", "x", "unassign", "Unassign", writes=True),
+    KeySpec("job.move", "m", "move", "Move", writes=True),
+    KeySpec("job.pin", "p", "pin", "Pin", writes=True),
+    KeySpec("job.status", "S", "status", "Status", writes=True),
+    KeySpec("job.suggest", "s", "suggest", "Suggest", writes=True),
+    KeySpec("job.note", "n", "note", "Note", writes=True),
+    KeySpec("technician.absent", "A", "absent", "Absent", writes=True),
+    KeySpec("branch.replan", "R", "replan", "Re-plan", writes=True),
+    KeySpec("undo", "u", "undo", "Undo", writes=True),
+    KeySpec("quit", "q", "quit", "Quit", show=False),
+)
+
+WRITE_ACTIONS = frozenset(k.action.split("(")[0] for k in APP_KEYS if k.writes)
+
+
+def bindings(specs: tuple[KeySpec, ...] = APP_KEYS) -> list[Binding]:
+    return [Binding(s.key, s.action, s.description, show=s.show, id=s.id) for s in specs]
+
+
+def keys_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "keys.toml"
+
+
+def load_overrides(path: Path | None = None) -> dict[str, str]:
+    """Binding id -> key(s) from the user's keys.toml; an unknown id or a non-text key is an error."""
+    path = path or keys_file()
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: not valid TOML ({e})") from None
+    known = {s.id for s in APP_KEYS}
+    out: dict[str, str] = {}
+    for name, value in data.items():
+        if name not in known:
+            raise ValueError(f"{path}: unknown key binding '{name}' (known: {', '.join(sorted(known))})")
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{path}: '{name}' must be a key such as \"ctrl+a\"")
+        out[name] = value
+    return out

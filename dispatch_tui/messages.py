@@ -1,0 +1,126 @@
+"""Messages that carry live data and selections between the feed, the app and the screens.
+
+Flow: `FeedSource` posts `EventsArrived` (raw batches) and `FeedStateChanged` to the app. The app
+coalesces raw batches and, once per tick (about 3 Hz), posts ONE `EventsArrived` with everything new
+to each view screen, visible or not. A screen applies it as keyed updates of the rows/blocks the
+events touch (see `touched_jobs` / `touched_technicians`), never as a full reload per event.
+
+Screens post `JobSelected` / `TechnicianSelected` whenever their cursor lands on a job or technician:
+the app remembers the selection, and its dispatch keys (a assign, x unassign, m move, p pin, S status,
+s suggest, n note, enter detail) act on it, so every view gets dispatch by keyboard for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from textual.message import Message
+
+from data.feed import EventRecord
+
+
+class EventsArrived(Message, bubble=False):
+    """New committed events, oldest first (`events[-1].seq` is the newest). Does not bubble."""
+
+    def __init__(self, events: list[EventRecord]) -> None:
+        super().__init__()
+        self.events = events
+
+    @property
+    def touched_jobs(self) -> set[str]:
+        """Ids (as text) of jobs these events changed."""
+        return {e.subject_id for e in self.events if e.subject_type == "job"}
+
+    @property
+    def touched_technicians(self) -> set[str]:
+        """Ids (as text) of technicians these events changed, including through their jobs."""
+        ids = {e.subject_id for e in self.events if e.subject_type == "technician"}
+        for e in self.events:
+            if e.subject_type == "job":
+                for key in ("technician_id", "previous_technician_id"):
+                    value = e.payload.get(key)
+                    if value is not None:
+                        ids.add(str(value))
+        return ids
+
+
+@dataclass
+class FeedState:
+    """What the status line shows about the live feed."""
+
+    state: str  # "live", "connecting", "stopped", "error", "fake"
+    last_seq: int = 0
+    detail: str = ""
+
+
+class FeedStateChanged(Message):
+    def __init__(self, state: FeedState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class JobSelected(Message):
+    """The cursor of a view is on this job (ref like "J000123"); None clears the selection.
+
+    `version` is the job version the view shows: actions pass it to the service so that a job
+    someone else changed meanwhile is refused with "changed by X at T" instead of overwritten.
+    """
+
+    def __init__(self, ref: str | None, version: int | None = None) -> None:
+        super().__init__()
+        self.ref = ref
+        self.version = version
+
+
+class TechnicianSelected(Message):
+    """The cursor of a view is on this technician (code like "T012"); None clears the selection."""
+
+    def __init__(self, code: str | None) -> None:
+        super().__init__()
+        self.code = code
+
+
+class OpenJob(Message):
+    """Ask the app to show the job detail screen."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__()
+        self.ref = ref
+
+
+class DayChosen(Message):
+    """Ask the app to view another local day, optionally switching view ("board", "calendar", ...)."""
+
+    def __init__(self, day: date, view: str | None = None) -> None:
+        super().__init__()
+        self.day = day
+        self.view = view
+
+
+class ActionDone(Message):
+    """A dispatch action succeeded (text for the status line); views may refresh at once."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class ViewRefreshed(Message):
+    """A view just applied fresh rows (the status line's "updated ... ago" restarts).
+
+    `full` is True after a complete (re)load rather than a keyed update.
+    """
+
+    def __init__(self, full: bool = False) -> None:
+        super().__init__()
+        self.full = full
+
+
+class Notice(Message):
+    """A line for the status line: level is "info", "ok", "warning" or "error"."""
+
+    def __init__(self, text: str, level: str = "info") -> None:
+        super().__init__()
+        self.text = text
+        self.level = level

@@ -1,0 +1,200 @@
+"""The jobs queue: late and at-risk jobs first, then unassigned; `/` filters, saved filters in TOML."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tomllib
+from pathlib import Path
+
+import platformdirs
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from dispatch_tui.context import ConsoleContext
+from dispatch_tui.messages import EventsArrived, JobSelected, Notice, OpenJob, ViewRefreshed
+from dispatch_tui.widgets.job_table import JobTable
+from dispatch_tui.widgets.keyed_table import KeyedTable
+from dispatch_tui.widgets.status_line import StatusLine
+from dispatch_tui.widgets.title_bar import TitleBar
+
+FULL_REFRESH_SECONDS = 30.0
+FILTERS_FILE = "filters.toml"
+
+
+class SavedFilters:
+    """Named job-queue filters kept in `filters.toml` (a `[jobs]` table of name = "text")."""
+
+    def __init__(self, config_dir: Path | None = None) -> None:
+        self.path = Path(config_dir or platformdirs.user_config_dir("dispatch")) / FILTERS_FILE
+
+    def load(self) -> dict[str, str]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{self.path}: not valid TOML ({e}); fix or delete it") from None
+        jobs = data.get("jobs", {})
+        return {str(k): str(v) for k, v in jobs.items() if isinstance(v, str)}
+
+    def save(self, name: str, text: str) -> None:
+        filters = self.load()
+        filters[name] = text
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # JSON string escapes are valid TOML basic strings, and quoted keys accept any name.
+        lines = ["[jobs]", *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(filters.items()))]
+        self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+class JobsScreen(Screen[None]):
+    TITLE = "Jobs"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="jobs.filter"),
+        Binding("f", "next_saved_filter", "Saved filter", id="jobs.saved_filter"),
+        Binding("F", "save_filter", "Save filter", id="jobs.save_filter"),
+        Binding("escape", "clear_filter", "Clear", show=False),
+    ]
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(name="jobs")
+        self.ctx = ctx
+        self.saved = SavedFilters(ctx.config_dir)
+        self._dirty: set[int] = set()
+        self._full = True
+        self._busy = False
+        self._ref_of: dict[int, str] = {}
+        self._saved_index = -1
+        self.loaded = asyncio.Event()
+
+    AUTO_FOCUS = "DataTable"
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        box = Input(placeholder="filter jobs (ref, customer, skill, status...); Enter keeps it", id="filter")
+        box.display = False
+        yield box
+        yield JobTable(self.ctx.zone, id="jobs")
+        yield StatusLine()
+        yield Footer()
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    def on_mount(self) -> None:
+        self.set_interval(FULL_REFRESH_SECONDS, self.reload)
+        self._kick()
+
+    def reload(self) -> None:
+        self._full = True
+        self._kick()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        ids = {int(x) for x in message.touched_jobs if x.isdigit()}
+        if ids:
+            self._dirty |= ids
+            self._kick()
+
+    def _kick(self) -> None:
+        if not self._busy:
+            self._busy = True
+            self.run_worker(self._drain(), group="refresh")
+
+    async def _drain(self) -> None:
+        try:
+            while self._full or self._dirty:
+                full, ids = self._full, None if self._full else set(self._dirty)
+                self._full = False
+                self._dirty.clear()
+                ctx = self.ctx
+                now = ctx.now()
+                rows = await asyncio.to_thread(ctx.queries.job_queue, ctx.db, ctx.branch.id, ctx.day, now, ids)
+                if not self.is_attached or not self.query(KeyedTable):
+                    return  # the console is closing
+                if ids is not None:
+                    present = {r.id for r in rows}
+                    self.table.drop_refs(self._ref_of.pop(i) for i in ids - present if i in self._ref_of)
+                self._ref_of.update({r.id: r.ref for r in rows})
+                self.table.show(rows, now, replace_all=full)
+                self.app.post_message(ViewRefreshed(full))
+                self._announce_cursor()  # the selected job's version may have moved on
+                if full:
+                    self.loaded.set()
+        finally:
+            self._busy = False
+
+    def _announce_cursor(self) -> None:
+        ref = self.table.cursor_key()
+        row = self.table.job(ref) if ref else None
+        self.app.post_message(JobSelected(ref, row.version if row else None))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        ref = event.row_key.value
+        row = self.table.job(ref) if ref else None
+        self.app.post_message(JobSelected(ref, row.version if row else None))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.post_message(OpenJob(event.row_key.value))
+
+    def on_screen_resume(self) -> None:
+        self._announce_cursor()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.set_filter("")
+        self.table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = text
+        box.display = bool(text)
+        self.table.set_filter(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.table.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            self.table.focus()
+
+    def action_next_saved_filter(self) -> None:
+        try:
+            saved = self.saved.load()
+        except ValueError as e:
+            self.app.post_message(Notice(str(e), "error"))
+            return
+        if not saved:
+            self.app.post_message(Notice("no saved filters yet: type one with / then press F to save it"))
+            return
+        names = sorted(saved)
+        self._saved_index = (self._saved_index + 1) % len(names)
+        name = names[self._saved_index]
+        self.apply_filter(saved[name])
+        self.app.post_message(Notice(f"filter '{name}': {saved[name]}"))
+
+    def action_save_filter(self) -> None:
+        text = self.table.filter_text
+        if not text:
+            self.app.post_message(Notice("nothing to save: type a filter with / first", "warning"))
+            return
+        from dispatch_tui.screens.pickers import TextPrompt
+
+        def save(name: str | None) -> None:
+            if name:
+                self.saved.save(name, text)
+                self.app.post_message(Notice(f"saved filter '{name}' = {text} ({self.saved.path})", "ok"))
+
+        self.app.push_screen(TextPrompt("Save this filter as", placeholder="e.g. urgent hvac"), save)

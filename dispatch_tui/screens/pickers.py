@@ -1,0 +1,222 @@
+"""Small modal dialogs for dispatch by keyboard: pick from a filtered list, type a line, the `:` prompt.
+
+A dialog that makes a change takes a `submit` coroutine that performs it and returns the service's
+refusal text (or None): a refusal is shown in place, in red, and the dialog stays open to try again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from dispatch_tui.widgets.command_line import CommandLine
+
+Submit = Callable[[str, str], Awaitable[str | None]]
+"""(chosen value, text of the extra field) -> refusal message, or None when done."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    dim: bool = False
+
+
+class PickList(ModalScreen[str | None]):
+    """A titled list with a type-to-filter box and an optional extra field (a start time, an end time)."""
+
+    DEFAULT_CSS = """
+    PickList { align: center middle; }
+    PickList > Vertical { width: 72; max-width: 100%; height: auto; max-height: 90%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    PickList OptionList { height: auto; max-height: 12; }
+    PickList #error { color: $error; height: auto; }
+    PickList #hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        choices: Sequence[Choice],
+        submit: Submit,
+        *,
+        extra_label: str | None = None,
+        extra_default: str = "",
+        filterable: bool = True,
+        highlight: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+        self.submit = submit
+        self.extra_label = extra_label
+        self.extra_default = extra_default
+        self.filterable = filterable
+        self.highlight_value = highlight
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            if self.filterable:
+                yield Input(placeholder="type to filter", id="pick-filter")
+            yield OptionList(id="choices")
+            if self.extra_label:
+                yield Input(value=self.extra_default, placeholder=self.extra_label, id="extra")
+            yield Static("", id="error", markup=False)
+            yield Static("Enter choose · Tab next field · Esc cancel", id="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self._fill("")
+        if self.filterable:
+            self.query_one("#pick-filter", Input).focus()
+        else:
+            self.query_one(OptionList).focus()
+
+    def _fill(self, text: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        needle = text.strip().lower()
+        shown = [c for c in self.choices if not needle or needle in c.label.lower() or needle in c.value.lower()]
+        options.add_options([Option(Text(c.label, style="dim" if c.dim else ""), id=c.value) for c in shown])
+        if shown:
+            index = next((i for i, c in enumerate(shown) if c.value == self.highlight_value), 0)
+            options.highlighted = index
+
+    @on(Input.Changed, "#pick-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted)
+    async def _enter(self, _event: Input.Submitted) -> None:
+        await self._choose()
+
+    @on(OptionList.OptionSelected)
+    async def _selected(self, _event: OptionList.OptionSelected) -> None:
+        await self._choose()
+
+    async def _choose(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is None or self.busy:
+            return
+        value = options.get_option_at_index(options.highlighted).id or ""
+        extra = self.query_one("#extra", Input).value if self.extra_label else ""
+        self.busy = True
+        error_box = self.query_one("#error", Static)
+        error_box.update("working...")
+        try:
+            refusal = await self.submit(value, extra)
+        finally:
+            self.busy = False
+        if refusal:
+            error_box.update(Text(refusal, style="bold red"))
+        else:
+            self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """One line of text (a note, a filter name); with `submit`, a refusal is shown in place."""
+
+    DEFAULT_CSS = """
+    TextPrompt { align: center middle; }
+    TextPrompt > Vertical { width: 72; max-width: 100%; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    TextPrompt #error { color: $error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        placeholder: str = "",
+        submit: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Input(placeholder=self.placeholder, id="text")
+            yield Static("", id="error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if not value:
+            self.dismiss(None)
+            return
+        if self.submit is not None:
+            refusal = await self.submit(value)
+            if refusal:
+                self.query_one("#error", Static).update(Text(refusal, style="bold red"))
+                return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    Confirm { align: center middle; }
+    Confirm > Vertical { width: 60; max-width: 100%; height: auto; border: round $warning;
+        background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "No", show=False),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question), markup=False)
+            yield Static(Text("y yes · n no", style="dim"), markup=False)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class CommandPrompt(ModalScreen[str | None]):
+    """The `:` line at the bottom of the screen (k9s style)."""
+
+    DEFAULT_CSS = """
+    CommandPrompt { align: left bottom; background: transparent; }
+    CommandPrompt > CommandLine { dock: bottom; width: 100%; border: none; height: 1; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        yield CommandLine()
+
+    def on_mount(self) -> None:
+        self.query_one(CommandLine).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,84 @@
+"""`s` on a job: the scheduler's ranked places for it; one key (1-9 or Enter) assigns the chosen one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from dispatch_tui.actions import Suggestion
+
+
+class SuggestionsScreen(ModalScreen[Suggestion | None]):
+    DEFAULT_CSS = """
+    SuggestionsScreen { align: center middle; }
+    SuggestionsScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    SuggestionsScreen OptionList { height: auto; max-height: 12; }
+    SuggestionsScreen #error { color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        *[Binding(str(i), f"pick({i - 1})", f"Pick {i}", show=False) for i in range(1, 10)],
+    ]
+
+    def __init__(
+        self,
+        job_ref: str,
+        suggestions: list[Suggestion],
+        zone: tzinfo,
+        choose: Callable[[Suggestion], Awaitable[str | None]],
+    ) -> None:
+        super().__init__()
+        self.job_ref = job_ref
+        self.suggestions = suggestions
+        self.zone = zone
+        self.choose = choose
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Where could {self.job_ref} go? (cheapest first)", style="bold"))
+            options = [Option(self._line(i, s), id=str(i)) for i, s in enumerate(self.suggestions)]
+            yield OptionList(*options, id="suggestions")
+            if not self.suggestions:
+                yield Static(Text("No technician can take this job today (skills, shifts, windows).", style="yellow"))
+            yield Static("", id="error", markup=False)
+            yield Static(Text("1-9 or Enter assigns · Esc cancels", style="dim"), markup=False)
+
+    def _line(self, i: int, s: Suggestion) -> Text:
+        t = Text()
+        t.append(f"{i + 1}  ", style="bold")
+        t.append(f"{s.technician:<6} {s.start.astimezone(self.zone):%H:%M}  ")
+        t.append(f"+{s.added_travel_minutes} min travel")
+        if s.lateness_minutes:
+            t.append(f"  {s.lateness_minutes} min late", style="red")
+        if s.overtime_minutes:
+            t.append(f"  {s.overtime_minutes} min overtime", style="yellow")
+        t.append(f"  cost {s.cost:.2f}", style="dim")
+        return t
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        await self.action_pick(int(event.option.id or 0))
+
+    async def action_pick(self, index: int) -> None:
+        if not 0 <= index < len(self.suggestions):
+            return
+        chosen = self.suggestions[index]
+        refusal = await self.choose(chosen)
+        if refusal:
+            self.query_one("#error", Static).update(Text(refusal, style="bold red"))
+        else:
+            self.dismiss(chosen)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

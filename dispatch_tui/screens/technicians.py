@@ -1,0 +1,143 @@
+"""The technicians view: every technician's status, current and next job, lateness and load, live."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from dispatch_tui.context import ConsoleContext
+from dispatch_tui.messages import EventsArrived, Notice, OpenJob, TechnicianSelected, ViewRefreshed
+from dispatch_tui.widgets.keyed_table import KeyedTable
+from dispatch_tui.widgets.status_line import StatusLine
+from dispatch_tui.widgets.technician_table import SORTS, TechnicianTable
+from dispatch_tui.widgets.title_bar import TitleBar
+
+FULL_REFRESH_SECONDS = 30.0
+"""Lateness grows with the clock even without events; re-read everything this often (cheap: diffed)."""
+
+
+class TechniciansScreen(Screen[None]):
+    TITLE = "Technicians"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="technicians.filter"),
+        Binding("o", "sort", "Sort", id="technicians.sort"),
+        Binding("escape", "clear_filter", "Clear", show=False),
+    ]
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(name="technicians")
+        self.ctx = ctx
+        self._dirty: set[int] = set()
+        self._full = True
+        self._busy = False
+        self.loaded = asyncio.Event()
+
+    AUTO_FOCUS = "DataTable"
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        box = Input(placeholder="filter technicians (text in any column), Enter to keep", id="filter")
+        box.display = False
+        yield box
+        yield TechnicianTable(self.ctx.zone, self.ctx.ascii_only, id="technicians")
+        yield StatusLine()
+        yield Footer()
+
+    @property
+    def table(self) -> TechnicianTable:
+        return self.query_one(TechnicianTable)
+
+    def on_mount(self) -> None:
+        self.set_interval(FULL_REFRESH_SECONDS, self.reload)
+        self._kick()
+
+    def reload(self) -> None:
+        self._full = True
+        self._kick()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        ids = {int(x) for x in message.touched_technicians if x.isdigit()}
+        if ids:
+            self._dirty |= ids
+            self._kick()
+
+    def _kick(self) -> None:
+        if not self._busy:
+            self._busy = True
+            self.run_worker(self._drain(), group="refresh")
+
+    async def _drain(self) -> None:
+        """Read and apply the changed rows, one read at a time, until nothing is pending."""
+        try:
+            while self._full or self._dirty:
+                full, ids = self._full, None if self._full else set(self._dirty)
+                self._full = False
+                self._dirty.clear()
+                ctx = self.ctx
+                rows = await asyncio.to_thread(
+                    ctx.queries.technician_board, ctx.db, ctx.branch.id, ctx.day, ctx.now(), ids
+                )
+                if not self.is_attached or not self.query(KeyedTable):
+                    return  # the console is closing
+                self.table.show(rows, replace_all=full)
+                self.app.post_message(ViewRefreshed(full))
+                if full:
+                    self.loaded.set()
+                    self._announce_cursor()
+        finally:
+            self._busy = False
+
+    def _announce_cursor(self) -> None:
+        code = self.table.cursor_key()
+        self.app.post_message(TechnicianSelected(code))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.app.post_message(TechnicianSelected(event.row_key.value))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        row = self.table.technician(event.row_key.value or "")
+        if row is not None and (row.current_job or row.next_job):
+            self.app.post_message(OpenJob(row.current_job or row.next_job or ""))
+
+    def on_screen_resume(self) -> None:
+        self._announce_cursor()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.set_filter("")
+        self.table.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.table.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        nxt = SORTS[(SORTS.index(self.table.sort_by) + 1) % len(SORTS)]
+        self.table.sort_on(nxt)
+        self.app.post_message(Notice(f"technicians sorted by {nxt}"))
+
+    def focus_technician(self, code: str) -> None:
+        """Put the cursor on a technician (clearing a filter that hides them)."""
+        if code not in self.table.rows and self.table.filter_text:
+            self.action_clear_filter()
+        if code in self.table.rows:
+            self.table.move_cursor(row=self.table.get_row_index(code), animate=False)
+            self.app.post_message(TechnicianSelected(code))
+        else:
+            self.app.post_message(Notice(f"no technician {code} in {self.ctx.branch.code}", "warning"))
