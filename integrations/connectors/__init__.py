@@ -1,0 +1,1 @@
+"""One module per connected system; each implements `integrations.connector.Connector`."""

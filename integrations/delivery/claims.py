@@ -1,0 +1,262 @@
+"""Lease due deliveries to one worker, and record each answer: delivered, retried later, or dead-lettered.
+
+On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`, so workers never take the same row;
+on SQLite the claim runs inside a `BEGIN IMMEDIATE` transaction (one writer at a time). A delivery
+is due when it is pending and its time has come, or in flight with an expired lease (its worker
+died). It is held back while an earlier delivery of the same connector and subject is unfinished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from data.db import Database
+from data.models.customers import ExternalRef
+from data.models.deliveries import Delivery, DeliveryStatus
+from data.models.types import UTCDateTime
+from data.uow import UnitOfWork
+from integrations.config import DeliverySettings
+from integrations.connector import Outcome, SendResult
+from integrations.connectors.responses import BODY_KEPT_CHARS
+from integrations.delivery import breaker
+from integrations.delivery.backoff import Uniform, retry_delay
+from integrations.delivery.planner import WORKER_ACTOR
+
+UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT)
+_table: Table = Delivery.__table__  # type: ignore[assignment]
+# One statement for a whole batch of answers (executemany); columns a result leaves unset keep their value.
+_RECORD = (
+    update(_table)
+    .where(_table.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        last_status_code=bindparam("b_status_code"),
+        last_response=bindparam("b_response"),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
+        external_id=func.coalesce(bindparam("b_external_id", type_=String()), _table.c.external_id),
+        next_attempt_at=func.coalesce(bindparam("b_next_attempt_at", type_=UTCDateTime()), _table.c.next_attempt_at),
+        locked_by=None,
+        locked_until=None,
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    connector: str
+    event_seq: int
+    event_type: str
+    subject_key: str
+    request: dict[str, Any] | None
+    idempotency_key: str
+    attempts: int
+    budget_from: datetime
+
+
+def _due(now: datetime) -> Any:
+    earlier = aliased(Delivery)
+    blocked = exists().where(
+        earlier.connector == Delivery.connector,
+        earlier.subject_key == Delivery.subject_key,
+        earlier.id < Delivery.id,
+        earlier.status.in_(UNFINISHED),
+    )
+    ready = or_(
+        and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
+        and_(Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_until < now),
+    )
+    return and_(ready, ~blocked)
+
+
+def claim_due(
+    db: Database, worker_id: str, connectors: list[str], now: datetime, limit: int, settings: DeliverySettings
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries of the given connectors (respecting breaker and throttle)."""
+    if not connectors or limit <= 0:
+        return []
+    pg = db.dialect == "postgresql"
+    session = db.write_session()
+    try:
+        breaker.ensure_state_rows(session, connectors)
+        allowed = breaker.allowances(session, connectors, now, settings.lease_seconds)
+        free = [c for c, n in allowed.items() if n == breaker.UNLIMITED]
+        probes = [c for c, n in allowed.items() if n == 1]
+        rows: list[Delivery] = []
+        queries = [(free, limit)] if free else []
+        queries += [([c], 1) for c in probes]
+        for names, n in queries:
+            stmt = select(Delivery).where(Delivery.connector.in_(names), _due(now)).order_by(Delivery.id).limit(n)
+            if pg:
+                stmt = stmt.with_for_update(skip_locked=True, of=Delivery)
+            rows.extend(session.scalars(stmt))
+        until = now + timedelta(seconds=settings.lease_seconds)
+        claimed = []
+        for row in rows:
+            row.status = DeliveryStatus.IN_FLIGHT
+            row.attempts += 1
+            row.locked_by = worker_id
+            row.locked_until = until
+            row.updated_at = now
+            claimed.append(
+                Claimed(
+                    row.id,
+                    row.connector,
+                    row.event_seq,
+                    row.event_type,
+                    row.subject_key,
+                    row.request,
+                    row.idempotency_key,
+                    row.attempts,
+                    row.budget_from,
+                )
+            )
+        session.commit()
+        return claimed
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def record_results(
+    db: Database,
+    worker_id: str,
+    results: list[tuple[Claimed, SendResult]],
+    now: datetime,
+    settings: DeliverySettings,
+    uniform: Uniform,
+) -> dict[str, int]:
+    """Write every answer of a batch in one transaction; returns counts by resulting status."""
+    counts: dict[str, int] = {}
+    if not results:
+        return counts
+    with UnitOfWork(db, WORKER_ACTOR) as uow:
+        ids = [c.id for c, _r in results]
+        mine = select(Delivery.id).where(
+            Delivery.id.in_(ids), Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_by == worker_id
+        )
+        if db.dialect == "postgresql":
+            mine = mine.with_for_update()
+        # A delivery missing here had its lease expire and was taken by another worker: its answer counts.
+        owned = set(uow.session.scalars(mine))
+        params: list[dict[str, Any]] = []
+        by_connector: dict[str, list[SendResult]] = {}
+        for claimed, result in sorted(results, key=lambda r: r[0].id):
+            if claimed.id not in owned:
+                continue
+            status, values = _next_state(claimed, result, now, settings, uniform)
+            params.append(
+                {
+                    "b_id": claimed.id,
+                    "b_status": status.value,
+                    "b_status_code": values.get("last_status_code"),
+                    "b_response": values.get("last_response"),
+                    "b_error": values.get("last_error"),
+                    "b_delivered_at": values.get("delivered_at"),
+                    "b_external_id": values.get("external_id"),
+                    "b_next_attempt_at": values.get("next_attempt_at"),
+                    "b_now": now,
+                }
+            )
+            counts[status.value] = counts.get(status.value, 0) + 1
+            by_connector.setdefault(claimed.connector, []).append(result)
+            if status is DeliveryStatus.DELIVERED and result.external_id:
+                _remember_external_id(uow, claimed, result.external_id, now)
+            if status is DeliveryStatus.DEAD:
+                uow.emit(
+                    "delivery.dead_lettered",
+                    "delivery",
+                    claimed.id,
+                    {
+                        "connector": claimed.connector,
+                        "event_seq": claimed.event_seq,
+                        "event_type": claimed.event_type,
+                        "attempts": claimed.attempts,
+                        "status_code": result.status_code,
+                        "error": values.get("last_error"),
+                    },
+                )
+        if params:
+            uow.session.execute(_RECORD, params)
+        for connector, answers in by_connector.items():
+            breaker.record(uow.session, connector, answers, now, settings)
+    return counts
+
+
+def _next_state(
+    claimed: Claimed, result: SendResult, now: datetime, settings: DeliverySettings, uniform: Uniform
+) -> tuple[DeliveryStatus, dict[str, Any]]:
+    body = result.response_body
+    if body is not None and len(body) > BODY_KEPT_CHARS:
+        body = body[:BODY_KEPT_CHARS]
+    values: dict[str, Any] = {"last_status_code": result.status_code, "last_response": body}
+    if result.outcome is Outcome.DELIVERED:
+        return DeliveryStatus.DELIVERED, {
+            **values,
+            "delivered_at": now,
+            "last_error": None,
+            "external_id": result.external_id,
+        }
+    values["last_error"] = result.message or (f"HTTP {result.status_code}" if result.status_code else "failed")
+    if result.outcome is Outcome.FAILED:
+        return DeliveryStatus.DEAD, values
+    age = (now - claimed.budget_from).total_seconds()
+    if claimed.attempts >= settings.max_attempts or age >= settings.max_age_seconds:
+        values["last_error"] = (
+            f"retry budget spent after {claimed.attempts} attempts over {age:.0f}s: {values['last_error']}"
+        )
+        return DeliveryStatus.DEAD, values
+    delay = retry_delay(
+        claimed.attempts, settings.backoff_base_seconds, settings.backoff_cap_seconds, result.retry_after, uniform
+    )
+    return DeliveryStatus.PENDING, {**values, "next_attempt_at": now + timedelta(seconds=delay)}
+
+
+def _remember_external_id(uow: UnitOfWork, claimed: Claimed, external_id: str, now: datetime) -> None:
+    """Keep the receiver's id for the subject (a job, a customer) so later requests can refer to it."""
+    entity, _, raw_id = claimed.subject_key.partition(":")
+    if not raw_id.isdigit():
+        return
+    ref = uow.session.scalars(
+        select(ExternalRef).where(
+            ExternalRef.entity == entity, ExternalRef.entity_id == int(raw_id), ExternalRef.system == claimed.connector
+        )
+    ).one_or_none()
+    if ref is None:
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(
+                    ExternalRef(
+                        entity=entity,
+                        entity_id=int(raw_id),
+                        system=claimed.connector,
+                        external_id=external_id,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            pass  # the same remote id already belongs to another record: keep the first, never merge silently
+    elif ref.external_id != external_id:
+        ref.external_id = external_id
+        ref.updated_at = now
+
+
+def next_due_at(db: Database, connectors: list[str]) -> datetime | None:
+    """When the earliest pending delivery becomes due (for the worker's sleep)."""
+    with db.read() as session:
+        return session.scalar(
+            select(Delivery.next_attempt_at)
+            .where(Delivery.connector.in_(connectors), Delivery.status == DeliveryStatus.PENDING)
+            .order_by(Delivery.next_attempt_at)
+            .limit(1)
+        )
