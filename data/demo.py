@@ -30,17 +30,28 @@ from data.models import (
     Asset,
     Base,
     Branch,
+    CompletionReport,
     Contact,
     Contract,
     Customer,
+    Expense,
+    InvoiceDraft,
+    InvoiceLine,
+    InvoiceStatus,
     Job,
     JobNote,
     JobSkill,
     JobStatus,
     JobType,
+    MaintenancePlan,
     NoteAuthorKind,
     Part,
+    PartReturn,
+    PartUsed,
     PriceList,
+    ReportOutcome,
+    ReturnDisposition,
+    ReturnStatus,
     Role,
     ShiftException,
     ShiftPattern,
@@ -52,8 +63,22 @@ from data.models import (
     Technician,
     TechnicianSkill,
     TechnicianStatus,
+    Timesheet,
+    TimesheetStatus,
     User,
 )
+from data.services.completion import signature_hash
+from data.services.invoicing import (
+    Cover,
+    ExpenseCharge,
+    PartCharge,
+    PricedVisit,
+    Visit,
+    contract_covers_visit,
+    part_cover,
+    price_visit,
+)
+from data.services.timesheets import Rules, split_overtime
 from data.uow import UnitOfWork
 
 TZ = "Europe/Helsinki"
@@ -575,7 +600,42 @@ TECH_NOTES_INCOMPLETE = (
     "Found a larger fault, quote to be sent.",
 )
 
+# Resolution codes a technician picks on the phone, by what happened on the visit.
+RESOLUTIONS_FIXED: dict[JobType, tuple[str, ...]] = {
+    JobType.REPAIR: ("FIXED", "REPLACED_PART", "ADJUSTED", "RESET_CONTROLLER"),
+    JobType.MAINTENANCE: ("SERVICED",),
+    JobType.INSPECTION: ("INSPECTED_OK", "INSPECTED_REMARKS"),
+    JobType.INSTALL: ("INSTALLED", "COMMISSIONED"),
+}
+RESOLUTIONS_INCOMPLETE = ("PART_ORDERED", "NO_ACCESS", "NEEDS_SECOND_TECHNICIAN", "QUOTE_NEEDED")  # as the notes
+RESOLUTION_TEMPORARY = "TEMPORARY_FIX"
+TECH_NOTES_TEMPORARY = (
+    "Temporary fix in place; the replacement part is on order.",
+    "Running again, but the fault recurs under load: follow-up booked.",
+)
+EXPENSES: tuple[tuple[str, str, str, str], ...] = (
+    ("parking", "Street parking", "3.60", "14.40"),
+    ("parking", "Parking garage", "6.00", "22.00"),
+    ("toll", "Ferry and bridge fees", "8.00", "18.00"),
+    ("materials", "Fittings from the hardware store", "9.90", "64.00"),
+)
+# Preventive plans: (skill, interval months, season months) with the summary from JOB_KINDS where there is one.
+PLAN_RHYTHM: dict[str, tuple[int, tuple[int, ...]]] = {
+    "hvac": (12, (4, 5, 9, 10)),
+    "heat_pump": (12, (5, 6, 8, 9)),
+    "plumbing": (24, ()),
+    "electrical": (60, ()),
+    "gas": (12, (8, 9, 10)),
+    "refrigeration": (6, ()),
+    "elevators": (1, ()),
+}
+# Share of contract visits reached on site after their SLA deadline.
+SLA_LATE_SHARE = 0.08
+# Share of completed visits closed with a temporary fix that needs a follow-up visit.
+NOT_FIXED_SHARE = 0.06
+
 SLA_HOURS = (4, 8, 24, 48)
+BRANCH_TAX_RATE = Decimal("0.255")
 # Most of a service company's day is repairs and maintenance; installations are rarer and long.
 TYPE_WEIGHTS = {JobType.REPAIR: 5, JobType.MAINTENANCE: 4, JobType.INSPECTION: 2, JobType.INSTALL: 1}
 JOB_TYPES = tuple(JobType)
@@ -774,6 +834,9 @@ class _Builder:
     def __init__(self, session: Session, rng: random.Random, today: date, now: datetime | None, report: Progress):
         self.s = session
         self.rng = rng
+        # Visit records (reports, parts, invoices) draw from their own stream, seeded from the main one,
+        # so adding detail to them never reshuffles the company or today's plan.
+        self.field_rng = random.Random(rng.getrandbits(64))
         self.today = today
         self.now = now
         self.report = report
@@ -798,6 +861,24 @@ class _Builder:
         self.today_window: dict[int, tuple[datetime, datetime] | None] = {}
         self._planned: dict[int, tuple[datetime, datetime]] = {}
         self._sites_of: dict[int, _Site] = {}
+        self.van_of: dict[int, int] = {}
+        self.warehouse_of: dict[int, int] = {}  # branch id -> warehouse location id
+        self.return_rows: list[dict[str, Any]] = []
+        self.part_rows: dict[int, dict[str, Any]] = {}
+        self.trade_parts: dict[str, list[int]] = {}
+        self.priced_labour: dict[tuple[int, int, str | None], PricedVisit] = {}
+        self.price_list_rows: dict[int, dict[str, Any]] = {}
+        self.default_price_list = 0
+        self.asset_objs: dict[int, Asset] = {}
+        self.contract_objs: dict[int, Contract] = {}
+        self.job_stubs = {t: Job(type=t) for t in JobType}
+        self.report_rows: list[dict[str, Any]] = []
+        self.report_of_job: dict[int, dict[str, Any]] = {}
+        self.part_used_rows: list[dict[str, Any]] = []
+        self.expense_rows: list[dict[str, Any]] = []
+        self.invoice_rows: list[dict[str, Any]] = []
+        self.invoice_line_rows: list[dict[str, Any]] = []
+        self.day_minutes: dict[tuple[int, date], list[int]] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
     def insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -835,6 +916,14 @@ class _Builder:
         self.insert(Job, self.job_rows)
         self.insert(JobSkill, self.job_skill_rows)
         self.insert(JobNote, self.note_rows)
+        self.insert(CompletionReport, self.report_rows)
+        self.insert(PartUsed, self.part_used_rows)
+        self.insert(PartReturn, self.return_rows)
+        self.insert(Expense, self.expense_rows)
+        self.insert(InvoiceDraft, self.invoice_rows)
+        self.insert(InvoiceLine, self.invoice_line_rows)
+        self.insert(Timesheet, self.timesheets())
+        self.insert(MaintenancePlan, self.maintenance_plans())
         self.report("done", steps, steps)
 
     def branches_and_skills(self) -> None:
@@ -852,7 +941,7 @@ class _Builder:
                     "service_area": {"type": "Polygon", "coordinates": [polygon]},
                     "depot_lat": lat,
                     "depot_lon": lon,
-                    "tax_rate": Decimal("0.255"),
+                    "tax_rate": BRANCH_TAX_RATE,
                     "currency": "EUR",
                     "created_at": self.created,
                 }
@@ -866,7 +955,7 @@ class _Builder:
         self.insert(Skill, skill_rows)
 
     def parts_and_price_lists(self) -> list[int]:
-        part_rows = []
+        part_rows: list[dict[str, Any]] = []
         part_ids: list[int] = []
         for sku, name, cost, price, serial, supplier in PARTS:
             pid = self.ids.take(Part)
@@ -885,12 +974,13 @@ class _Builder:
             )
         self.insert(Part, part_rows)
         self.part_ids = part_ids
+        self.part_rows = {row["id"]: row for row in part_rows}
         lists = [
             ("STD", "Standard", "82.00", "49.00", {}),
             ("CONTRACT", "Service contract", "72.00", "0", {"FLT-F7-592": "24.90", "FLT-M5-287": "13.50"}),
             ("PREMIUM", "Premium 24/7", "96.00", "89.00", {}),
         ]
-        rows = []
+        rows: list[dict[str, Any]] = []
         ids = []
         for code, name, rate, callout, prices in lists:
             pid = self.ids.take(PriceList)
@@ -909,6 +999,8 @@ class _Builder:
                 }
             )
         self.insert(PriceList, rows)
+        self.price_list_rows = {row["id"]: row for row in rows}
+        self.default_price_list = ids[0]
         return ids
 
     def technicians(self, count: int) -> None:
@@ -978,6 +1070,7 @@ class _Builder:
             self.techs.append(tech)
             self.today_window[tid] = self._today_availability(tech, exception_rows, absence_rows, tech_rows[-1])
             van = self.ids.take(StockLocation)
+            self.van_of[tid] = van
             location_rows.append(
                 {
                     "id": van,
@@ -995,6 +1088,7 @@ class _Builder:
                 level_rows.append({"location_id": van, "part_id": pid, "quantity": rng.randint(1, 6)})
         for branch, bid in self.branch_ids.items():
             wh = self.ids.take(StockLocation)
+            self.warehouse_of[bid] = wh
             location_rows.append(
                 {
                     "id": wh,
@@ -1239,6 +1333,7 @@ class _Builder:
                         }
                     )
                     site.assets.append((aid, skill, serial))
+                    self.asset_objs[aid] = Asset(**asset_rows[-1])
                 self.sites.append(site)
                 self.sites_by_branch.setdefault(site.branch, []).append(site)
             if rng.random() < 0.4:
@@ -1247,7 +1342,7 @@ class _Builder:
                 valid_to = valid_from + timedelta(days=365 * rng.choice((1, 2, 3)) - 1)
                 covered = sorted(rng.sample(["repair", "maintenance", "inspection"], k=rng.randint(1, 3)))
                 round_clock = sla == 4
-                contract = {
+                contract: dict[str, Any] = {
                     "id": self.ids.take(Contract),
                     "code": f"K{len(contract_rows) + 1:05d}",
                     "customer_id": cid,
@@ -1263,6 +1358,7 @@ class _Builder:
                     "valid_to": valid_to,
                 }
                 contract_rows.append(contract)
+                self.contract_objs[contract["id"]] = Contract(**contract)
                 self.contracts.setdefault(cid, []).append(contract)
         self.insert(Customer, customer_rows)
         self.insert(Contact, contact_rows)
@@ -1351,6 +1447,7 @@ class _Builder:
 
     def history(self, days: int) -> None:
         rng = self.rng
+        # Visits that need another one: (job id, site, skill, type, duration), served first come first.
         open_incomplete: list[tuple[int, _Site, str, JobType, int]] = []
         for back in range(days, 0, -1):
             day = self.today - timedelta(days=back)
@@ -1363,23 +1460,23 @@ class _Builder:
                 lat, lon = tech.lat, tech.lon
                 for _ in range(rng.randint(3, 5)):
                     follow_up = None
-                    if open_incomplete and rng.random() < 0.15:
-                        follow_up = open_incomplete.pop(0)
-                        _prev_id, site, skill, job_type, duration = follow_up
-                        if skill not in tech.skills:
-                            open_incomplete.append(follow_up)
-                            follow_up = None
+                    if open_incomplete and rng.random() < 0.3:
+                        match = next((k for k, f in enumerate(open_incomplete) if f[2] in tech.skills), None)
+                        if match is not None:
+                            follow_up = open_incomplete.pop(match)
                     if follow_up is None:
                         site = rng.choice(sites)
                         skill, job_type, summary, duration, level = self.pick_kind(tech.skills)
                     else:
-                        summary = "Follow-up: finish the repair"
+                        _prev_id, site, skill, job_type, duration = follow_up
+                        summary = f"Follow-up of J{_prev_id:06d}: finish the repair"
                         level = 1
-                    start = at + timedelta(minutes=travel_minutes(lat, lon, site.lat, site.lon))
+                    travel = travel_minutes(lat, lon, site.lat, site.lon)
+                    start = at + timedelta(minutes=travel)
                     end = start + timedelta(minutes=duration)
                     if end > shift_end:
                         if follow_up is not None:
-                            open_incomplete.append(follow_up)
+                            open_incomplete.insert(0, follow_up)
                         break
                     job_id, ref = self.next_ref()
                     roll = rng.random()
@@ -1392,49 +1489,318 @@ class _Builder:
                     )
                     actual_start = start + timedelta(minutes=rng.randint(-10, 25))
                     actual_end = actual_start + timedelta(minutes=int(duration * rng.uniform(0.75, 1.4)))
-                    created = start - timedelta(days=rng.randint(0, 12), hours=rng.randint(0, 8))
+                    created = start - timedelta(days=rng.randint(0, 12), hours=rng.randint(0, 8), minutes=30)
                     contract = self.contract_covering(site.customer_id, job_type, day)
-                    sla_due = created + timedelta(hours=contract["sla_response_hours"]) if contract else None
+                    sla_due = None
+                    if contract:
+                        sla_due, created = self.sla_for(contract["sla_response_hours"], actual_start)
                     if status is JobStatus.CANCELLED:
                         actual: tuple[datetime | None, datetime | None] = (None, None)
                         tech_id: int | None = None
                         planned = None
                     else:
                         actual, tech_id, planned = (actual_start, actual_end), tech.id, (start, end)
-                    self.job_rows.append(
-                        self.job_row(
-                            job_id=job_id,
-                            ref=ref,
-                            site=site,
-                            skill=skill,
-                            job_type=job_type,
-                            summary=summary,
-                            duration=duration,
-                            priority=rng.choices((1, 2, 3, 4), (1, 3, 8, 3))[0],
-                            created_at=created,
-                            status=status,
-                            contract=contract,
-                            sla_due=sla_due,
-                            tech_id=tech_id,
-                            planned=planned,
-                            actual=actual,
-                            communicated=True,
-                            follow_up_of=follow_up[0] if follow_up else None,
-                            updated_at=actual_end if status is not JobStatus.CANCELLED else created,
-                        )
+                    row = self.job_row(
+                        job_id=job_id,
+                        ref=ref,
+                        site=site,
+                        skill=skill,
+                        job_type=job_type,
+                        summary=summary,
+                        duration=duration,
+                        priority=rng.choices((1, 2, 3, 4), (1, 3, 8, 3))[0],
+                        created_at=created,
+                        status=status,
+                        contract=contract,
+                        sla_due=sla_due,
+                        tech_id=tech_id,
+                        planned=planned,
+                        actual=actual,
+                        communicated=True,
+                        follow_up_of=follow_up[0] if follow_up else None,
+                        updated_at=actual_end if status is not JobStatus.CANCELLED else created,
                     )
+                    self.job_rows.append(row)
                     self.job_skill_rows.append(
                         {"job_id": job_id, "skill_id": self.skill_ids[skill], "min_level": level}
                     )
+                    if follow_up is not None and follow_up[0] in self.report_of_job:
+                        self.report_of_job[follow_up[0]]["follow_up_job_id"] = job_id
+                    note: str | None = None
                     if status is JobStatus.INCOMPLETE:
-                        open_incomplete.append((job_id, site, skill, job_type, duration))
-                        self.note(job_id, tech.code, rng.choice(TECH_NOTES_INCOMPLETE), actual_end)
+                        note = rng.choice(TECH_NOTES_INCOMPLETE)
+                        self.note(job_id, tech.code, note, actual_end)
                     elif status is JobStatus.COMPLETED and rng.random() < 0.5:
-                        self.note(job_id, tech.code, rng.choice(TECH_NOTES_DONE), actual_end)
+                        note = rng.choice(TECH_NOTES_DONE)
+                        self.note(job_id, tech.code, note, actual_end)
                     if status is not JobStatus.CANCELLED:
+                        fixed = self.visit_record(row, tech, skill, day, travel, note)
+                        if not fixed:
+                            open_incomplete.append((job_id, site, skill, job_type, duration))
                         at, lat, lon = actual_end, site.lat, site.lon
             if back % 10 == 0:
                 self.report("history", days - back, days)
+
+    def sla_for(self, sla_hours: int, arrived: datetime) -> tuple[datetime, datetime]:
+        """(sla_due, created_at) of a contract visit reached at `arrived`: most in time, some late."""
+        frng = self.field_rng
+        if frng.random() < SLA_LATE_SHARE:
+            due = arrived - timedelta(minutes=frng.randint(5, 150))
+        else:
+            due = arrived + timedelta(minutes=frng.randint(5, (sla_hours - 1) * 60))
+        due = _ceil_minutes(due, 5) if due > arrived else due.replace(second=0, microsecond=0)
+        return due, due - timedelta(hours=sla_hours)
+
+    def visit_record(
+        self, job: dict[str, Any], tech: _Tech, skill: str, day: date, travel: int, note: str | None
+    ) -> bool:
+        """The completion report, parts, expenses and invoice of one finished history visit; True when fixed."""
+        frng = self.field_rng
+        job_type: JobType = job["type"]
+        start: datetime = job["actual_start"]
+        end: datetime = job["actual_end"]
+        completed = job["status"] is JobStatus.COMPLETED
+        fixed = completed and frng.random() >= NOT_FIXED_SHARE
+        if not completed:
+            code = RESOLUTIONS_INCOMPLETE[TECH_NOTES_INCOMPLETE.index(note)] if note else RESOLUTIONS_INCOMPLETE[0]
+        elif not fixed:
+            code, note = RESOLUTION_TEMPORARY, frng.choice(TECH_NOTES_TEMPORARY)
+        else:
+            code = frng.choice(RESOLUTIONS_FIXED[job_type])
+        labour = int((end - start).total_seconds() // 60)
+        travel = max(5, min(40, travel))
+        signer = None if code == "NO_ACCESS" else f"{frng.choice(FIRST_NAMES)} {frng.choice(LAST_NAMES)}"
+        report_id = self.ids.take(CompletionReport)
+        report = {
+            "id": report_id,
+            "job_id": job["id"],
+            "technician_id": tech.id,
+            "outcome": ReportOutcome.COMPLETED if completed else ReportOutcome.INCOMPLETE,
+            "actual_start": start,
+            "actual_end": end,
+            "labour_minutes": labour,
+            "travel_minutes": travel,
+            "resolution_code": code,
+            "first_time_fix": fixed,
+            "follow_up_job_id": None,
+            "notes": note,
+            "signer_name": signer,
+            "signed_at": end if signer else None,
+            "summary_sha256": signature_hash(f"{job['ref']} {job['summary']}: {code}") if signer else None,
+            "client_event_id": None,
+            "created_at": end,
+        }
+        self.report_rows.append(report)
+        self.report_of_job[job["id"]] = report
+        minutes = self.day_minutes.setdefault((tech.id, day), [0, 0])
+        minutes[0] += labour
+        minutes[1] += travel
+
+        asset = self.asset_objs.get(job["asset_id"]) if job["asset_id"] else None
+        contract = self.contract_objs.get(job["contract_id"]) if job["contract_id"] else None
+        on = end.astimezone(ZONE).date()
+        list_id = contract.price_list_id if contract is not None else None
+        price_list = self.price_list_rows[list_id or self.default_price_list]
+        parts: list[PartCharge] = []
+        wants_parts = {JobType.REPAIR: 0.4, JobType.MAINTENANCE: 0.2, JobType.INSTALL: 0.5}.get(job_type, 0.0)
+        if code != "NO_ACCESS" and frng.random() < wants_parts:
+            trade = self.trade_parts.get(skill)
+            if trade is None:
+                trade = [pid for pid in self.part_ids if _part_skill(self.part_rows[pid]["sku"]) == skill]
+                self.trade_parts[skill] = trade
+            for pid in frng.sample(trade, k=min(len(trade), frng.choice((1, 1, 1, 2)))):
+                part = self.part_rows[pid]
+                quantity = 1 if part["serial_tracked"] else frng.choice((1, 1, 2, 4))
+                warranty = asset is not None and asset.under_warranty(on)
+                self.part_used_rows.append(
+                    {
+                        "id": self.ids.take(PartUsed),
+                        "report_id": report_id,
+                        "part_id": pid,
+                        "quantity": quantity,
+                        "serials": [f"{part['sku']}-{job['id']:06d}-{n}" for n in range(quantity)]
+                        if part["serial_tracked"]
+                        else [],
+                        "from_location_id": self.van_of[tech.id],
+                        "under_warranty": warranty,
+                    }
+                )
+                if warranty:
+                    self.warranty_returns(job, part, self.part_used_rows[-1], end)
+                listed = price_list["part_prices"].get(part["sku"])
+                unit = Decimal(str(listed)) if listed is not None else part["list_price"]
+                cover = part_cover(asset, contract, part["sku"], on)
+                parts.append(PartCharge(part["sku"], part["name"], quantity, unit, cover))
+        expenses: list[ExpenseCharge] = []
+        if frng.random() < 0.07:
+            kind, description, low, high = frng.choice(EXPENSES)
+            cents_low, cents_high = int(Decimal(low) * 100), int(Decimal(high) * 100)
+            amount = Decimal(frng.randint(cents_low, cents_high)) / 100
+            expenses.append(ExpenseCharge(kind, description, amount))
+            self.expense_rows.append(
+                {
+                    "id": self.ids.take(Expense),
+                    "report_id": report_id,
+                    "kind": kind,
+                    "description": description,
+                    "amount": amount,
+                    "receipt_ref": f"RCPT-{job['ref']}-1",
+                }
+            )
+        labour_cover = Cover()
+        if contract is not None and contract_covers_visit(contract, self.job_stubs[job_type], start, TZ):
+            labour_cover = Cover(f"contract {contract.code} covers {job_type.value} within coverage hours")
+        visit = Visit(
+            labour_minutes=labour,
+            labour_rate=price_list["labour_rate"],
+            increment_minutes=price_list["labour_increment_minutes"],
+            minimum_minutes=price_list["labour_minimum_minutes"],
+            callout_fee=price_list["callout_fee"],
+            tax_rate=BRANCH_TAX_RATE,
+            parts=parts,
+            expenses=expenses,
+            labour_cover=labour_cover,
+        )
+        # Most visits are labour only and repeat: price each distinct one once (the result is never mutated).
+        key = None if parts or expenses else (labour, price_list["id"], labour_cover.reason)
+        priced = self.priced_labour.get(key) if key is not None else None
+        if priced is None:
+            priced = price_visit(visit)
+            if key is not None:
+                self.priced_labour[key] = priced
+        invoice_id = self.ids.take(InvoiceDraft)
+        age = (self.today - on).days
+        self.invoice_rows.append(
+            {
+                "id": invoice_id,
+                "ref": f"INV-{job['ref']}",
+                "job_id": job["id"],
+                "customer_id": job["customer_id"],
+                "branch_id": job["branch_id"],
+                "technician_id": tech.id,
+                "currency": price_list["currency"],
+                "subtotal": priced.subtotal,
+                "tax": priced.tax,
+                "total": priced.total,
+                "status": InvoiceStatus.PAID if age > 30 else InvoiceStatus.SENT if age > 2 else InvoiceStatus.DRAFT,
+                "issued_on": on,
+                "created_at": end,
+            }
+        )
+        for position, line in enumerate(priced.lines, start=1):
+            self.invoice_line_rows.append(
+                {
+                    "id": self.ids.take(InvoiceLine),
+                    "invoice_id": invoice_id,
+                    "position": position,
+                    "kind": line.kind,
+                    "description": line.description[:300],
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "amount": line.amount,
+                    "covered": line.covered,
+                    "covered_reason": line.covered_reason,
+                    "tax_rate": line.tax_rate,
+                    "tax_amount": line.tax_amount,
+                }
+            )
+        return fixed
+
+    def warranty_returns(self, job: dict[str, Any], part: dict[str, Any], used: dict[str, Any], at: datetime) -> None:
+        """A part replaced under warranty goes back to the supplier, as the completion service records it."""
+        serials: list[str | None] = list(used["serials"]) or [None] * used["quantity"]
+        age = (self.today - at.astimezone(ZONE).date()).days
+        status = ReturnStatus.CLOSED if age > 30 else ReturnStatus.RECEIVED if age > 3 else ReturnStatus.PENDING
+        for n, serial in enumerate(serials, start=1):
+            self.return_rows.append(
+                {
+                    "id": self.ids.take(PartReturn),
+                    "part_id": part["id"],
+                    "serial": serial,
+                    "job_id": job["id"],
+                    "from_location_id": used["from_location_id"],
+                    "to_location_id": self.warehouse_of.get(job["branch_id"]),
+                    "disposition": ReturnDisposition.SUPPLIER if part["supplier"] else ReturnDisposition.REPAIR,
+                    "supplier": part["supplier"],
+                    "warranty_claim_ref": f"WC-{job['ref']}-{part['sku']}-{n}",
+                    "status": status,
+                    "created_at": at,
+                }
+            )
+
+    def timesheets(self) -> list[dict[str, Any]]:
+        """Closed timesheets for every worked history day, split by the default overtime rules."""
+        rules = Rules()
+        rows: list[dict[str, Any]] = []
+        week_regular: dict[tuple[int, date], int] = {}
+        for (tech_id, day), (worked, travel) in sorted(self.day_minutes.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            monday = day - timedelta(days=day.weekday())
+            before = week_regular.get((tech_id, monday), 0)
+            split = split_overtime(worked + travel, True, before, rules)
+            week_regular[(tech_id, monday)] = before + split.regular
+            closed = _local(day + timedelta(days=1), 6)
+            rows.append(
+                {
+                    "id": self.ids.take(Timesheet),
+                    "technician_id": tech_id,
+                    "day": day,
+                    "worked_minutes": worked,
+                    "travel_minutes": travel,
+                    "break_minutes": 30 if worked + travel > 0 else 0,
+                    "overtime_minutes": split.overtime,
+                    "overtime_breakdown": split.breakdown(rules),
+                    "status": TimesheetStatus.CLOSED,
+                    "closed_by": "system",
+                    "closed_at": closed,
+                    "updated_at": closed,
+                }
+            )
+        return rows
+
+    def maintenance_plans(self) -> list[dict[str, Any]]:
+        """Preventive plans on contract customers' assets (and a few without a contract), due over the next months."""
+        frng = self.field_rng
+        rows: list[dict[str, Any]] = []
+        for site in self.sites:
+            contract = next(
+                (
+                    c
+                    for c in self.contracts.get(site.customer_id, ())
+                    if "maintenance" in c["covered_job_types"] and c["valid_to"] > self.today
+                ),
+                None,
+            )
+            for aid, skill, serial in site.assets:
+                if frng.random() >= (0.7 if contract else 0.08):
+                    continue
+                interval, season = PLAN_RHYTHM[skill]
+                kind = next((k for k in JOB_KINDS[skill] if k[0] is JobType.MAINTENANCE), None)
+                summary = kind[1] if kind else f"Periodic check of the {ASSET_KINDS[skill][0]}"
+                duration = kind[2][0] if kind else 60
+                next_due = self.today + timedelta(days=frng.randint(0, 120))
+                if contract is not None and next_due > contract["valid_to"]:
+                    next_due = self.today + timedelta(days=frng.randint(0, (contract["valid_to"] - self.today).days))
+                rows.append(
+                    {
+                        "id": self.ids.take(MaintenancePlan),
+                        "code": f"MP{len(rows) + 1:05d}",
+                        "site_id": site.id,
+                        "asset_id": aid,
+                        "contract_id": contract["id"] if contract else None,
+                        "job_type": JobType.MAINTENANCE.value,
+                        "summary": f"{summary}: {serial}",
+                        "interval_months": interval,
+                        "season_months": list(season),
+                        "duration_minutes": duration,
+                        "skills": {skill: 1},
+                        "next_due": next_due,
+                        "last_generated": None,
+                        "active": True,
+                        "created_at": self.created,
+                    }
+                )
+        return rows
 
     def note(
         self, job_id: int, author: str, body: str, at: datetime, kind: NoteAuthorKind = NoteAuthorKind.TECHNICIAN
