@@ -7,6 +7,7 @@ The optimizer stays pure; this module is the only place that knows both vocabula
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -286,7 +287,7 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = plan_suggest.suggest(planning.problem, planning.current, job_ref, k)
+    options = plan_suggest.suggest(_live_problem(planning, job_ref), planning.current, job_ref, k)
     return [
         Suggestion(
             technician=o.technician_id,
@@ -298,6 +299,24 @@ def suggest_for_job(
         )
         for o in options
     ]
+
+
+def _live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
+    """During the day, work already on someone's route may run late: its window becomes a soft deadline
+    (lateness priced, not forbidden), so one late appointment does not hide that technician from every
+    suggestion. The job being placed keeps its hard windows."""
+    problem = copy.deepcopy(planning.problem)
+    planned = set(planning.current.assignment())
+    for job in problem.jobs:
+        if job.id == keep_hard or job.id not in planned or not job.time_windows:
+            continue
+        opens = min(w.start for w in job.time_windows)
+        closes = max(w.end for w in job.time_windows)
+        job.earliest_start = max(job.earliest_start or opens, opens)
+        job.sla_due = closes if job.sla_due is None else min(job.sla_due, closes)
+        job.sla_hard = False
+        job.time_windows = []
+    return problem
 
 
 def schedule_day(

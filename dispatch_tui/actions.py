@@ -94,8 +94,17 @@ def assign(
 ) -> Outcome:
     """Assign (or move) a job; `start` None means the technician's next free slot."""
     before = job_state(ctx, ref) if undoable else None
+    # The next free slot is counted from the console's clock on the day being viewed (the demo runs fast).
+    not_before = max(ctx.clock(), ctx.day_bounds()[0])
     result = job_services.assign_job(
-        ctx.db, ctx.actor, ref, technician, start, pinned=pinned, expected_version=expected_version
+        ctx.db,
+        ctx.actor,
+        ref,
+        technician,
+        start,
+        pinned=pinned,
+        expected_version=expected_version,
+        not_before=not_before,
     )
     job = result.job
     verb = "moved" if before is not None and before.technician is not None else "assigned"

@@ -242,6 +242,7 @@ class DispatchApp(App[None]):
         for screen in targets:
             screen.post_message(EventsArrived(batch))
         self.ticks_applied += 1
+        self.last_refresh = self.ctx.now()  # the views now hold everything the feed has delivered
         self._update_freshness()
         return len(batch)
 

@@ -7,9 +7,11 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy.engine import make_url
 
 from data.db import Database
 from data.errors import DispatchError
@@ -91,7 +93,9 @@ def demo_console_wanted(flag: bool) -> bool:
     return flag and sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
 
 
-def open_demo_console(url: str, *, speedup: float = DEMO_SPEEDUP, as_user: str | None = None) -> None:
+def open_demo_console(
+    url: str, *, speedup: float = DEMO_SPEEDUP, as_user: str | None = None, start: datetime | None = None
+) -> None:
     """The console on the demo company, with the field simulator moving the day and the worker delivering.
 
     The console's clock runs at the simulator's pace, so lateness and "now" match what the field does.
@@ -107,16 +111,17 @@ def open_demo_console(url: str, *, speedup: float = DEMO_SPEEDUP, as_user: str |
         who = resolve_actor(database, as_user or STATE.as_user or DEMO_USER, "console")
     except DispatchError as e:
         raise fail(e.message, e.exit_code) from None
-    start = utcnow()
+    wall_start = utcnow()
+    start = start or wall_start
 
     def simulated_now() -> datetime:
-        return start + (utcnow() - start) * speedup
+        return start + (utcnow() - wall_start) * speedup
 
     info = branch_info(database, None)
     ctx = ConsoleContext(database, who, info.code, start.astimezone(ZoneInfo(info.timezone)).date(), simulated_now)
     simulator = FieldSimulator(database, speedup=speedup, start=start)
     background: list[Background] = [lambda stop: simulator.run(stop, 1.0)]
-    worker = _delivery_worker(database)
+    worker = _delivery_worker(database, demo_integrations_config(url))
     if worker is not None:
         background.append(worker)
     app = DispatchApp(ctx, LiveFeed(database), background=background)
@@ -126,15 +131,41 @@ def open_demo_console(url: str, *, speedup: float = DEMO_SPEEDUP, as_user: str |
         database.dispose()
 
 
-def _delivery_worker(database: Database) -> Background | None:
-    """The integration worker's loop, when connectors are configured (none are in a fresh demo)."""
+def demo_integrations_config(url: str) -> Path | None:
+    """The demo's own integrations file beside its database: a JSON Lines sink that receives completions,
+    notes, invoice drafts and timesheets, so deliveries flow visibly with no account anywhere.
+    A user's own configuration ($DISPATCH_INTEGRATIONS_CONFIG) wins."""
+    if os.environ.get("DISPATCH_INTEGRATIONS_CONFIG"):
+        return None
+    database_path = make_url(url).database
+    if not database_path:
+        return None
+    folder = Path(database_path).parent
+    path = folder / "demo-integrations.toml"
+    if not path.exists():
+        path.write_text(
+            "# Written by `dispatch demo`: every completion, note, invoice draft and timesheet goes to a\n"
+            "# JSON Lines file beside the demo database. Add connectors (see integrations.example.toml).\n"
+            "[connectors.demo_outbox]\n"
+            'type = "jsonl"\n'
+            "enabled = true\n"
+            'events = ["job.completed", "job.note_added", "invoice.drafted", "timesheet.closed", '
+            '"job.status_changed"]\n'
+            f'path = "{folder / "demo-outbox.jsonl"}"\n',
+            encoding="utf-8",
+        )
+    return path
+
+
+def _delivery_worker(database: Database, config_file: Path | None = None) -> Background | None:
+    """The integration worker's loop, when connectors are configured."""
     try:
         from integrations.config import load_config
         from integrations.delivery.worker import Worker
     except ImportError:
         return None
     try:
-        config = load_config()
+        config = load_config(config_file)
     except Exception:  # a broken integrations file must not stop the demo; `dispatch worker` reports it
         return None
     if not config.enabled():

@@ -6,8 +6,9 @@ The console reuses `build_demo_database` and `print_summary`, so the demo is one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 from platformdirs import user_data_path
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from data.config import resolve_database_url
 from data.db import create_database_engine, open_database
+from data.demo import TZ as DEMO_TIMEZONE
 from data.demo import DemoSummary, build_demo
 from data.demo import Progress as ProgressCallback
 from data.models.base import Base
@@ -116,6 +118,11 @@ def demo_command(
     clock: bool = typer.Option(
         True, "--clock/--no-clock", help="Let today's jobs so far have happened (completed, on site) by now."
     ),
+    start_time: str = typer.Option(
+        "08:30",
+        "--start-time",
+        help="Local time of day the demo's clock starts at (HH:MM), or 'now' for the real clock.",
+    ),
     console: bool = typer.Option(
         True,
         "--console/--no-console",
@@ -123,6 +130,7 @@ def demo_command(
     ),
 ) -> None:
     """Build the demo company (a separate demo.sqlite unless --db is given) and print what it holds."""
+    sim_start = demo_start(start_time)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -148,19 +156,32 @@ def demo_command(
             customers=customers,
             jobs_today=jobs,
             history_days=history_days,
-            now=datetime.now(UTC) if clock else None,
+            now=sim_start if clock else None,
             progress=step,
         )
     print_summary(result)
-    _open_console(result.url, console)
+    _open_console(result.url, console, sim_start)
 
 
-def _open_console(url: str, wanted: bool) -> None:
+def demo_start(start_time: str, tz: str = DEMO_TIMEZONE) -> datetime:
+    """Today at `start_time` in the demo's zone, so a newcomer sees a working day whatever the hour."""
+    if start_time == "now":
+        return datetime.now(UTC)
+    try:
+        hour, minute = (int(part) for part in start_time.split(":"))
+        at = time(hour, minute)
+    except ValueError:
+        raise typer.BadParameter(f"'{start_time}' is not HH:MM or 'now'", param_hint="--start-time") from None
+    zone = ZoneInfo(tz)
+    return datetime.combine(datetime.now(zone).date(), at, zone).astimezone(UTC)
+
+
+def _open_console(url: str, wanted: bool, start: datetime) -> None:
     """The console's part of the demo (kept in dispatch_tui/cli/commands/console.py)."""
     from dispatch_tui.cli.commands.console import demo_console_wanted, open_demo_console
 
     if demo_console_wanted(wanted):
-        open_demo_console(url)
+        open_demo_console(url, start=start)
 
 
 def register(app: typer.Typer) -> None:
