@@ -1,6 +1,7 @@
-"""Regenerate the schema migration from the models (development aid: `python -m data.migrations.regenerate`).
+"""Write a new migration for model changes: `python -m data.migrations.regenerate "message" [REV_ID]`.
 
-Until the first release the schema is one baseline revision; after it, new revisions are appended.
+It upgrades an empty SQLite file to the current head, then autogenerates what the models add on top,
+so each schema change lands as its own explicit revision (review the file before committing it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def main() -> None:
         db = Database(url, create_database_engine(url))
         cfg = alembic_config(db)
         command.upgrade(cfg, "head")
-        command.revision(cfg, message=message, autogenerate=True)
+        command.revision(cfg, message=message, autogenerate=True, rev_id=sys.argv[2] if len(sys.argv) > 2 else None)
     print("written under", MIGRATIONS_DIR / "versions")
 
 
