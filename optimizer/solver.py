@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer import constraints as c
+from optimizer.decomposed import DECOMPOSE_MIN_JOBS, solve_decomposed
 from optimizer.errors import SolverFailure
 from optimizer.greedy import greedy_plan
 from optimizer.model import (
@@ -126,6 +127,8 @@ def solve(
     first_solution: str = GREEDY,
     network: Network | None = None,
     exact_breaks: bool | None = None,
+    decompose: bool | None = None,
+    processes: int | None = None,
 ) -> Plan:
     """Plan the day.
 
@@ -138,9 +141,26 @@ def solve(
     and the break is placed when the routes are timed (a job that no longer fits is reported unassigned).
 
     ``warm_start`` seeds the search with an existing plan's routes and times (when OR-Tools accepts
-    them); ``churn_reference`` prices changes to communicated appointments (see ``replan``)."""
+    them); ``churn_reference`` prices changes to communicated appointments (see ``replan``).
+
+    Above ``DECOMPOSE_MIN_JOBS`` jobs (or with ``decompose=True``) the day is solved region by region in
+    ``processes`` parallel processes (``optimizer.decomposed.solve_decomposed``); a warm start, a churn
+    reference, an OR-Tools first-solution strategy or ``exact_breaks`` keep the single model.
+
+    ``time_limit`` covers the whole call: model building, search, and the repair pass after it."""
     began = wallclock.perf_counter()
     network = network if network is not None else Network.for_problem(problem)
+    if decompose is None:
+        decompose = (
+            len(problem.jobs) > DECOMPOSE_MIN_JOBS
+            and warm_start is None
+            and churn_reference is None
+            and first_solution == GREEDY
+            and exact_breaks is None
+        )
+    if decompose:
+        left = max(0.5, time_limit - (wallclock.perf_counter() - began))
+        return solve_decomposed(problem, left, processes, network, on_solution=on_solution)
     ctx = build_model(problem, network, churn_reference, exact_breaks)
     routing = ctx.routing
     strategy = first_solution if first_solution != GREEDY else "local_cheapest_insertion"
@@ -156,15 +176,17 @@ def solve(
             on_solution(SolutionProgress(stats.solutions_found, int(routing.CostVar().Max()), elapsed))
 
     routing.AddAtSolutionCallback(record)
+    repair_budget = 0.0 if ctx.exact_breaks else max(0.5, time_limit * 0.05)
     routing.CloseModelWithParameters(params)
     initial = _initial_assignment(ctx, warm_start) if warm_start is not None else None
     if initial is None and first_solution == GREEDY:
         seed = greedy_plan(problem, network, ctx.screening, reserve_breaks=not ctx.exact_breaks)
         initial = _initial_assignment(ctx, seed)
+    # Model building and the greedy seed count against the limit, and so does the repair pass after it.
+    remaining = max(0.05, time_limit - (wallclock.perf_counter() - began) - repair_budget)
+    params.time_limit.FromMilliseconds(int(remaining * 1000))
     if initial is not None:
         stats.first_solution_seconds = round(wallclock.perf_counter() - began, 3)
-        remaining = max(0.05, time_limit - (wallclock.perf_counter() - began))
-        params.time_limit.FromMilliseconds(int(remaining * 1000))
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
     else:
         solution = routing.SolveWithParameters(params)
@@ -172,7 +194,7 @@ def solve(
         raise SolverFailure(f"OR-Tools found no plan (status {STATUS_NAMES.get(routing.status(), routing.status())})")
     plan = extract_plan(ctx, solution)
     if not ctx.exact_breaks:
-        plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=max(0.5, time_limit * 0.05))
+        plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=repair_budget)
     stats.status = STATUS_NAMES.get(routing.status(), str(routing.status()))
     stats.wall_seconds = round(wallclock.perf_counter() - began, 3)
     plan.stats = stats
@@ -390,7 +412,7 @@ def _retime_with_breaks(ctx: RoutingContext, route: Route, unassigned: list[Unas
 
 def _solve_one(args: tuple[Problem, float]) -> Plan:
     problem, time_limit = args
-    return solve(problem, time_limit=time_limit)
+    return solve(problem, time_limit=time_limit, processes=1)  # territories already run side by side
 
 
 def solve_partitioned(
