@@ -17,8 +17,13 @@ from tests.factories import DISPATCHER, build_world, local
 def test_schedule_dry_run_then_apply(sqlite_db: Database) -> None:
     build_world(sqlite_db)
     for i in range(4):
-        create_job(sqlite_db, DISPATCHER, JobDraft(JobType.REPAIR, "S1", f"Job {i}", 60, skills={"hvac": 1},
-                                                   window_start=local(8), window_end=local(16)))
+        create_job(
+            sqlite_db,
+            DISPATCHER,
+            JobDraft(
+                JobType.REPAIR, "S1", f"Job {i}", 60, skills={"hvac": 1}, window_start=local(8), window_end=local(16)
+            ),
+        )
     runner = CliRunner()
     base = ["--db", sqlite_db.url, "--as", "dana", "schedule", "--date", "2026-11-25", "--time-limit", "1"]
     before = len(tail(sqlite_db))
