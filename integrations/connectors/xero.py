@@ -106,25 +106,28 @@ def xero_verdict(response: httpx.Response, what: str) -> SendResult | None:
     return None
 
 
-class XeroConnector:
-    idempotency_key_limit = IDEMPOTENCY_KEY_LIMIT
+class XeroApp:
+    """What Xero's accounting and payroll APIs share: tenant header, Idempotency-Key, OAuth2, lookups."""
 
+    idempotency_key_limit = IDEMPOTENCY_KEY_LIMIT
     default_pull_minutes = 15
+    defaults: Mapping[str, Any] = DEFAULTS
+    default_events: tuple[str, ...] = DEFAULT_EVENTS
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
         self.name = config.name
-        self.settings = {**DEFAULTS, **dict(config.settings)}
+        self.settings = {**self.defaults, **dict(config.settings)}
         if not self.settings.get("tenant_id"):
             raise ConfigError(config.where("tenant_id"), "required setting is missing (GET /connections lists it)")
         self.base = str(self.settings["base_url"]).rstrip("/")
         self.auth = RefreshingOAuth2(str(self.settings["token_url"]), store_for(config), client_auth="basic")
 
     def __repr__(self) -> str:
-        return f"XeroConnector(name={self.name!r}, base={self.base!r})"
+        return f"{type(self).__name__}(name={self.name!r}, base={self.base!r})"
 
     def subscribes(self) -> frozenset[str]:
-        return self.config.events or frozenset(DEFAULT_EVENTS)
+        return self.config.events or frozenset(self.default_events)
 
     def _headers(self, idempotency_key: str | None = None) -> dict[str, str]:
         headers = {"Xero-tenant-id": str(self.settings["tenant_id"]), "Accept": "application/json"}
@@ -136,6 +139,8 @@ class XeroConnector:
         values = self.config.lookups.get(table, {})
         return next((str(values[k]) for k in keys if k in values), None)
 
+
+class XeroConnector(XeroApp):
     async def check(self, client: httpx.AsyncClient) -> str:
         """`dispatch integrations check`: the token works for this tenant."""
         response = await client.get(f"{self.base}/Organisation", headers=self._headers(), auth=self.auth)

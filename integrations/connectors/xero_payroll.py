@@ -29,14 +29,11 @@ from data.models.customers import ExternalRef
 from data.models.org import Branch, Role
 from data.models.workforce import Absence, AbsenceKind, Technician
 from data.services.technicians import mark_absent
-from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
 from integrations.connectors.responses import body_text, guarded, json_body, malformed, send_request
 from integrations.connectors.sources import timesheet_source
-from integrations.connectors.xero import IDEMPOTENCY_KEY_LIMIT, TOKEN_URL, xero_time, xero_verdict
+from integrations.connectors.xero import TOKEN_URL, XeroApp, xero_time, xero_verdict
 from integrations.mapping import ConfigError, MappingError, apply_mapping
-from integrations.oauth import RefreshingOAuth2
-from integrations.secrets import store_for
 
 ABSENCE_SOURCE = "xero"
 DEFAULTS: dict[str, Any] = {
@@ -53,35 +50,9 @@ def hours(minutes: int) -> float:
     return float((Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-class XeroPayrollConnector:
-    idempotency_key_limit = IDEMPOTENCY_KEY_LIMIT
-
-    default_pull_minutes = 15
-
-    def __init__(self, config: ConnectorConfig) -> None:
-        self.config = config
-        self.name = config.name
-        self.settings = {**DEFAULTS, **dict(config.settings)}
-        if not self.settings.get("tenant_id"):
-            raise ConfigError(config.where("tenant_id"), "required setting is missing (GET /connections lists it)")
-        self.base = str(self.settings["base_url"]).rstrip("/")
-        self.auth = RefreshingOAuth2(str(self.settings["token_url"]), store_for(config), client_auth="basic")
-
-    def __repr__(self) -> str:
-        return f"XeroPayrollConnector(name={self.name!r}, base={self.base!r})"
-
-    def subscribes(self) -> frozenset[str]:
-        return self.config.events or frozenset(DEFAULT_EVENTS)
-
-    def _headers(self, key: str | None = None) -> dict[str, str]:
-        headers = {"Xero-tenant-id": str(self.settings["tenant_id"]), "Accept": "application/json"}
-        if key:
-            headers["Idempotency-Key"] = key[:IDEMPOTENCY_KEY_LIMIT]
-        return headers
-
-    def _lookup(self, table: str, *keys: str) -> str | None:
-        values = self.config.lookups.get(table, {})
-        return next((str(values[k]) for k in keys if k in values), None)
+class XeroPayrollConnector(XeroApp):
+    defaults = DEFAULTS
+    default_events = DEFAULT_EVENTS
 
     async def check(self, client: httpx.AsyncClient) -> str:
         """`dispatch integrations check`: the token works and the payroll calendars are readable."""
