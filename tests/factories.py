@@ -127,7 +127,7 @@ def build_world(db: Database) -> World:
                 covered_job_types=["repair", "maintenance"],
                 price_list_id=None,
                 valid_from=date(2026, 1, 1),
-                valid_to=date(2026, 12, 31),
+                valid_to=date(2036, 12, 31),
             )
         )
         for login, role in (("dana", Role.DISPATCHER), ("sam", Role.SUPERVISOR), ("ada", Role.ADMIN)):
