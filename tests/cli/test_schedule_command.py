@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -50,3 +51,37 @@ def test_supervisor_cannot_apply(sqlite_db: Database) -> None:
 def test_schedule_needs_a_source() -> None:
     result = CliRunner().invoke(app, ["schedule"])
     assert result.exit_code == 2
+
+
+def test_database_day_replays_from_a_problem_file(sqlite_db: Database, tmp_path: Path) -> None:
+    build_world(sqlite_db)
+    for i in range(3):
+        create_job(sqlite_db, DISPATCHER, JobDraft(JobType.REPAIR, "S2", f"Job {i}", 45, skills={"hvac": 1}))
+    problem, plan = tmp_path / "day.json", tmp_path / "plan.json"
+    runner = CliRunner()
+    exported = runner.invoke(
+        app,
+        ["--db", sqlite_db.url, "schedule", "--date", "2026-11-25", "--time-limit", "1", "--problem-out", str(problem)],
+    )
+    assert exported.exit_code == 0, exported.output
+    replayed = runner.invoke(app, ["schedule", "--problem", str(problem), "--out", str(plan), "--time-limit", "1"])
+    assert replayed.exit_code == 0, replayed.output
+    routes = json.loads(plan.read_text())["routes"]
+    assert sum(len(r["visits"]) for r in routes) == 3
+
+
+def test_bad_problem_file_names_the_job_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "format": "dispatch.problem/1",
+                "horizon_start": "2026-11-25T00:00:00Z",
+                "technicians": [],
+                "jobs": [{"id": "J1", "location": {"lat": 95, "lon": 1}, "duration_seconds": 60}],
+            }
+        )
+    )
+    result = CliRunner().invoke(app, ["schedule", "--problem", str(bad)])
+    assert result.exit_code == 2
+    assert "job J1: location.lat" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
-from optimizer.io import dump_plan
+from optimizer.io import dump_plan, dump_problem, write_json
 from optimizer.model import Plan
 from optimizer.solver import SolutionProgress, solve, solve_partitioned
 from optimizer.validate import validate
@@ -58,6 +59,7 @@ def _solve_all(days: list[PlanningDay], time_limit: float) -> list[Plan]:
 def _summary(planning: PlanningDay, plan: Plan) -> dict[str, object]:
     report = validate(planning.problem, plan)
     why = {u.job_id: u.text for u in explain_plan(planning, plan).unassigned}
+    zone = ZoneInfo(planning.timezone)  # people read times in the branch's zone
     loads = []
     for tech in planning.problem.technicians:
         route = plan.route_of(tech.id)
@@ -71,8 +73,8 @@ def _summary(planning: PlanningDay, plan: Plan) -> dict[str, object]:
                 "work_minutes": work // 60,
                 "travel_minutes": (route.travel_seconds if route else 0) // 60,
                 "load_percent": round(100 * work / span),
-                "first": planning.at(visits[0].start).isoformat() if visits else None,
-                "last_end": planning.at(visits[-1].end).isoformat() if visits else None,
+                "first": planning.at(visits[0].start).astimezone(zone).isoformat() if visits else None,
+                "last_end": planning.at(visits[-1].end).astimezone(zone).isoformat() if visits else None,
             }
         )
     return {
@@ -115,7 +117,7 @@ def _print_summary(summary: dict[str, object]) -> None:
     if unassigned:
         out.print("[bold]Unassigned[/]")
         for u in unassigned:  # type: ignore[attr-defined]
-            out.print(f"  {u['job']}: {u['why']}", markup=False, highlight=False)
+            out.print(f"  {u['why']}", markup=False, highlight=False)
     for v in summary["violations"]:  # type: ignore[attr-defined]
         out.print(f"[red]violation:[/] {v}")
 
@@ -129,6 +131,9 @@ def schedule(
     apply: bool = typer.Option(False, "--apply", help="Write the assignments (one transaction, with events)."),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Seconds of search per branch."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    problem_out: Path | None = typer.Option(
+        None, "--problem-out", help="Also write the database day as a problem JSON file (replay it with --problem)."
+    ),
 ) -> None:
     """Plan a day: skills, windows, shifts, breaks, priorities, SLAs and workload balance."""
     if problem is not None:
@@ -144,6 +149,10 @@ def schedule(
     when: date = day.date()
     codes = [branch] if branch else branch_codes(database)
     days = [load_day(database, when, code) for code in codes]
+    if problem_out is not None:
+        if len(days) != 1:
+            raise typer.BadParameter("a problem file holds one branch: add --branch", param_hint="--problem-out")
+        write_json(problem_out, dump_problem(days[0].problem))
     plans = _solve_all(days, time_limit)
     summaries = [_summary(d, p) for d, p in zip(days, plans, strict=True)]
     applied = []
