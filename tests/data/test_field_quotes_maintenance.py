@@ -6,12 +6,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from data.db import Database
 from data.errors import IllegalTransition, InvalidInput, PermissionDenied
 from data.feed import tail
-from data.models import Job, JobStatus, JobType
+from data.models import Contract, Job, JobStatus, JobType
 from data.models.field import LineKind, QuoteStatus
 from data.services.jobs import JobDraft, assign_job, create_job
 from data.services.maintenance import PlanInput, add_months, create_plan, generate_due_jobs, into_season
@@ -75,6 +75,9 @@ def test_month_arithmetic() -> None:
 
 def test_generation_is_idempotent_and_within_sla(db: Database) -> None:
     build_world(db)
+    with db.write_session() as s:  # this test's contract ends with the year
+        s.execute(update(Contract).where(Contract.code == "K1").values(valid_to=date(2026, 12, 31)))
+        s.commit()
     create_plan(
         db,
         DISPATCHER,
