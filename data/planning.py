@@ -38,6 +38,8 @@ from optimizer.model import (
     Route,
     StartedJob,
     TimeWindow,
+    Unassigned,
+    UnassignedReason,
     Visit,
 )
 from optimizer.model import Job as OptJob
@@ -251,8 +253,6 @@ def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
         end = (timed[-1].end + end_travel) if timed else start
         out.append(Route(tech.id, start, end, timed, [], travel_total + end_travel, end_travel))
     assigned = {v.job_id for r in out for v in r.visits}
-    from optimizer.model import Unassigned, UnassignedReason
-
     unassigned = [
         Unassigned(j.id, UnassignedReason.DAY_FULL, "not planned yet") for j in problem.jobs if j.id not in assigned
     ]
@@ -319,6 +319,19 @@ def _live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
     return problem
 
 
+def solve_warm(
+    planning: PlanningDay, time_limit: float, on_progress: Callable[[SolutionProgress], None] | None = None
+) -> Plan:
+    """Optimise the day from the plan as it stands, pricing moves of appointments customers were told."""
+    return solve(
+        planning.problem,
+        time_limit=time_limit,
+        warm_start=planning.current,
+        churn_reference=planning.current,
+        on_solution=on_progress,
+    )
+
+
 def schedule_day(
     db: Database,
     day: date,
@@ -332,14 +345,7 @@ def schedule_day(
     planning = load_day(db, day, branch_code, now)
     if not planning.problem.technicians or not planning.problem.jobs:
         return planning, planning.current
-    plan = solve(
-        planning.problem,
-        time_limit=time_limit,
-        warm_start=planning.current,
-        churn_reference=planning.current,
-        on_solution=on_progress,
-    )
-    return planning, plan
+    return planning, solve_warm(planning, time_limit, on_progress)
 
 
 def replan_day(
@@ -354,11 +360,7 @@ def replan_day(
     """Re-optimise the rest of the day after a change, keeping started work and told appointments."""
     planning = load_day(db, day, branch_code, now)
     if change is None:
-        change = plan_replan.JobCancelled("__none__")
-    if isinstance(change, plan_replan.JobCancelled) and change.job_id == "__none__":
-        new_plan = solve(
-            planning.problem, time_limit=time_limit, warm_start=planning.current, churn_reference=planning.current
-        )
+        new_plan = solve_warm(planning, time_limit)
     else:
         # Started work comes from the jobs' real statuses (load_day), not from planned times.
         new_plan = plan_replan.replan(planning.problem, planning.current, change, time_limit=time_limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -134,7 +134,3 @@ def build_world(db: Database) -> World:
             s.add(User(login=login, name=login.title(), role=role))
         s.commit()
         return World(branch.id, {c: t.id for c, t in techs.items()}, [x.code for x in sites])
-
-
-def shift_end(day: date = DAY) -> datetime:
-    return local(16, 0, day) + timedelta(0)

@@ -10,11 +10,11 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day
+from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day, solve_warm
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from optimizer.io import dump_plan, dump_problem, write_json
 from optimizer.model import Plan
-from optimizer.solver import SolutionProgress, solve, solve_partitioned
+from optimizer.solver import SolutionProgress, solve_partitioned
 from optimizer.validate import validate
 
 
@@ -42,13 +42,7 @@ def _solve_all(days: list[PlanningDay], time_limit: float) -> list[Plan]:
             def update(p: SolutionProgress) -> None:
                 progress.update(task, detail=f"{p.solutions} solutions, cost {p.cost:,}")
 
-            plans[only.branch_code] = solve(
-                only.problem,
-                time_limit=time_limit,
-                warm_start=only.current,
-                churn_reference=only.current,
-                on_solution=update,
-            )
+            plans[only.branch_code] = solve_warm(only, time_limit, update)
         elif todo:
             progress.add_task(f"Planning {len(todo)} branches in parallel", detail="", total=None)
             for d, plan in zip(todo, solve_partitioned([d.problem for d in todo], time_limit=time_limit), strict=True):
