@@ -63,9 +63,16 @@ class FollowUpInput:
 
 @dataclass(frozen=True)
 class SignatureInput:
+    """Who signed, when, and what: the signed text (only its SHA-256 is kept) or that hash itself."""
+
     signer: str
     signed_at: datetime
-    summary: str  # the text the customer signed; only its SHA-256 is kept
+    summary: str | None = None
+    summary_sha256: str | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return self.summary_sha256 or (signature_hash(self.summary) if self.summary is not None else None)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ def _check(report: CompletionInput, record: str) -> None:
     for i, expense in enumerate(report.expenses):
         if not isinstance(expense.amount, Decimal) or not expense.amount.is_finite() or expense.amount < 0:
             raise InvalidInput("must be a non-negative Decimal amount", record=record, field=f"expenses[{i}].amount")
+    if report.signature is not None and report.signature.sha256 is None:
+        raise InvalidInput("needs the signed summary or its SHA-256", record=record, field="signature.summary")
     if report.signature is not None and report.signature.signed_at.tzinfo is None:
         raise InvalidInput("needs a time zone", record=record, field="signature.signed_at")
     if report.follow_up is not None and report.follow_up.duration_minutes <= 0:
@@ -213,7 +222,7 @@ def finish_in(uow: UnitOfWork, job_ref: str | int, report: CompletionInput, outc
         notes=report.notes,
         signer_name=report.signature.signer if report.signature else None,
         signed_at=report.signature.signed_at if report.signature else None,
-        summary_sha256=signature_hash(report.signature.summary) if report.signature else None,
+        summary_sha256=report.signature.sha256 if report.signature else None,
         client_event_id=report.client_event_id,
     )
     van = _van_of(uow, tech) if report.parts else None

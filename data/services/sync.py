@@ -31,7 +31,7 @@ from data.models.events import Event
 from data.models.field import CompletionReport, PhotoRef, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
 from data.models.workforce import Technician
-from data.services.completion import CompletionInput, CompletionResult, finish_in
+from data.services.completion import CompletionInput, CompletionResult, SignatureInput, finish_in
 from data.services.jobs import change_status_in, find_technician
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
@@ -358,20 +358,30 @@ def _signature_logged(session: Session, job: Job) -> SignatureRecord | None:
     return SignatureRecord(p["signer"], datetime.fromisoformat(p["signed_at"]), p["summary_sha256"])
 
 
+def completion_key(technician_id: int, client_event_id: str) -> str:
+    """The stored key of a technician's completion: the same whichever route the phone sent it by."""
+    return f"{technician_id}:{client_event_id}"
+
+
 def apply_completion(ctx: FieldContext, job_ref: str | None, action: CompletionAction) -> CompletionResult:
-    """Write the completion report (see data.services.completion); a signature sent on its own is kept."""
+    """Write the completion report (see data.services.completion); a signature sent on its own is kept.
+
+    The report's own `client_event_id` wins over the batch item's, and either is scoped to the technician,
+    so a report synced offline and retried on `/completion` (or the other way round) is one report.
+    """
     job = _require_job(ctx, job_ref, "completion report")
     report = action.report
-    if ctx.client_event_id and report.client_event_id is None:
-        report = replace(report, client_event_id=f"{ctx.technician.id}:{ctx.client_event_id}")
-    result = finish_in(ctx.uow, job.ref, report, action.outcome)
-    if report.signature is None and not result.repeated:
-        signature = _signature_logged(ctx.uow.session, job)
-        row = ctx.uow.session.get(CompletionReport, result.report_id)
-        if signature is not None and row is not None:
-            row.signer_name, row.signed_at = signature.signer_name, signature.signed_at
-            row.summary_sha256 = signature.summary_sha256
-    return result
+    cid = report.client_event_id or ctx.client_event_id
+    if cid:
+        report = replace(report, client_event_id=completion_key(ctx.technician.id, cid))
+    if report.signature is None:
+        logged = _signature_logged(ctx.uow.session, job)
+        if logged is not None:
+            report = replace(
+                report,
+                signature=SignatureInput(logged.signer_name, logged.signed_at, summary_sha256=logged.summary_sha256),
+            )
+    return finish_in(ctx.uow, job.ref, report, action.outcome)
 
 
 Applier = Callable[[FieldContext, "str | None", Any], Any]
@@ -472,13 +482,23 @@ def apply_item(db: Database, actor: Actor, technician_id: int, item: ClientEvent
             with UnitOfWork(db, actor) as uow:
                 tech = find_technician(uow.session, technician_id)
                 actor.require_field(tech.id, f"report {item.type.value} events")
-                applier(FieldContext(uow, tech, item.occurred_at, item.client_event_id), item.job_ref, item.action)
+                done = applier(
+                    FieldContext(uow, tech, item.occurred_at, item.client_event_id), item.job_ref, item.action
+                )
                 uow.emit(
                     "field.client_event",
                     "technician",
                     tech.id,
                     _receipt(item, SyncOutcome.APPLIED),
                     idempotency_key=key,
+                )
+            if isinstance(done, CompletionResult) and done.repeated:
+                # The same report arrived before by the other route (`/completion`).
+                return ItemResult(
+                    item.client_event_id,
+                    item.type,
+                    SyncOutcome.DUPLICATE,
+                    reason=f"already received: report {done.report_id} of job {done.job_ref}",
                 )
         return ItemResult(item.client_event_id, item.type, SyncOutcome.APPLIED)
     except IntegrityError:

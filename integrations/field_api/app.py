@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from data.db import Database
 from integrations.field_api import problems
+from integrations.field_api.limits import BodyLimits
 from integrations.field_api.routers import jobs, me, positions, sync
 
 DESCRIPTION = """
@@ -46,6 +47,7 @@ def create_app(db: Database) -> FastAPI:
     app.state.db = db
     app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
     problems.install(app)
+    app.add_middleware(BodyLimits)
     for module in (me, jobs, positions, sync):
         app.include_router(module.router)
 

@@ -84,5 +84,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_request: Request, err: StarletteHTTPException) -> JSONResponse:
+        if err.status_code == 400:
+            # FastAPI's answer to a body it could not decode (bad UTF-8, nesting too deep for the parser).
+            return error_json(422, "invalid_input", "the request body is not readable: send UTF-8 JSON", "body")
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(err.status_code, "http_error")
         return error_json(err.status_code, code, str(err.detail))

@@ -70,9 +70,12 @@ Money = Annotated[
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["12.50"]}),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str), WithJsonSchema({"type": "string"})]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude", examples=[60.17])]
+# Strict: a JSON number only. `true` is not 1.0 and "60.1" is not a coordinate.
+Latitude = Annotated[
+    float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude", examples=[60.17])
+]
 Longitude = Annotated[
-    float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude", examples=[24.94])
+    float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude", examples=[24.94])
 ]
 JobRef = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,31}$", examples=["J000042"])]
 
