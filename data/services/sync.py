@@ -31,7 +31,9 @@ from data.models.events import Event
 from data.models.field import CompletionReport, PhotoRef, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
 from data.models.workforce import Technician
+from data.services.assigned import Reassigned, job_of_technician
 from data.services.completion import CompletionInput, CompletionResult, SignatureInput, finish_in
+from data.services.field_files import file_facts, signature_file
 from data.services.jobs import change_status_in, find_technician
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
@@ -61,10 +63,6 @@ class SyncOutcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
-
-
-class Reassigned(PermissionDenied):
-    """The job the phone reports on now belongs to someone else (or to nobody)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +96,7 @@ class SignatureRecord:
     signer_name: str
     signed_at: datetime
     summary_sha256: str
+    image: str | None = None  # client_file_id of the uploaded signature image
 
 
 @dataclass(frozen=True)
@@ -165,25 +164,6 @@ def error_code(err: DispatchError) -> str:
     if isinstance(err, Conflict):
         return "conflict"
     return type(err).__name__.lower()
-
-
-def job_of_technician(session: Session, job_ref: str, technician: Technician) -> Job:
-    """The job, provided it is assigned to this technician; otherwise a refusal saying who has it now."""
-    job = session.scalar(select(Job).where(Job.ref == job_ref))
-    if job is None:
-        raise NotFound(f"job {job_ref} does not exist")
-    if job.technician_id == technician.id:
-        return job
-    when = f"{job.updated_at:%Y-%m-%d %H:%M} UTC"
-    if job.technician_id is None:
-        raise Reassigned(
-            f"job {job.ref} is no longer assigned to {technician.code} (changed by {job.updated_by} {when})"
-        )
-    other = session.get(Technician, job.technician_id)
-    other_code = other.code if other else str(job.technician_id)
-    raise Reassigned(
-        f"job {job.ref} is assigned to {other_code}, not {technician.code} (changed by {job.updated_by} {when})"
-    )
 
 
 def check_occurred_at(at: datetime, record: str) -> None:
@@ -325,11 +305,15 @@ def apply_signature(ctx: FieldContext, job_ref: str | None, signature: Signature
         raise InvalidInput("needs a time zone", record=record, field="signed_at")
     if not SHA256_HEX.fullmatch(signature.summary_sha256):
         raise InvalidInput("must be 64 lowercase hex digits (SHA-256)", record=record, field="summary_sha256")
+    image = (
+        signature_file(ctx.uow.session, ctx.technician.id, job, signature.image, record) if signature.image else None
+    )
     report = ctx.uow.session.scalar(select(CompletionReport).where(CompletionReport.job_id == job.id))
     if report is not None and report.signer_name is None:
         report.signer_name = signature.signer_name.strip()
         report.signed_at = signature.signed_at
         report.summary_sha256 = signature.summary_sha256
+        report.signature_file_id = image.id if image is not None else None
     ctx.uow.emit(
         "job.signed",
         "job",
@@ -339,6 +323,8 @@ def apply_signature(ctx: FieldContext, job_ref: str | None, signature: Signature
             "signer": signature.signer_name.strip(),
             "signed_at": signature.signed_at,
             "summary_sha256": signature.summary_sha256,
+            "image_client_file_id": signature.image,
+            "image": file_facts(image) if image is not None else None,
             "report_id": report.id if report is not None else None,
         },
     )
@@ -355,7 +341,9 @@ def _signature_logged(session: Session, job: Job) -> SignatureRecord | None:
     if event is None:
         return None
     p = event.payload
-    return SignatureRecord(p["signer"], datetime.fromisoformat(p["signed_at"]), p["summary_sha256"])
+    return SignatureRecord(
+        p["signer"], datetime.fromisoformat(p["signed_at"]), p["summary_sha256"], p.get("image_client_file_id")
+    )
 
 
 def completion_key(technician_id: int, client_event_id: str) -> str:
@@ -379,7 +367,9 @@ def apply_completion(ctx: FieldContext, job_ref: str | None, action: CompletionA
         if logged is not None:
             report = replace(
                 report,
-                signature=SignatureInput(logged.signer_name, logged.signed_at, summary_sha256=logged.summary_sha256),
+                signature=SignatureInput(
+                    logged.signer_name, logged.signed_at, summary_sha256=logged.summary_sha256, image=logged.image
+                ),
             )
     return finish_in(ctx.uow, job.ref, report, action.outcome)
 

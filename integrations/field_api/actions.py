@@ -51,7 +51,7 @@ def photo_action(body: PhotoIn, at: datetime | None = None) -> PhotoReference:
 
 
 def signature_action(body: SignatureIn, _at: datetime | None = None) -> SignatureRecord:
-    return SignatureRecord(body.signer_name, body.signed_at, body.summary_sha256)
+    return SignatureRecord(body.signer_name, body.signed_at, body.summary_sha256, body.image)
 
 
 def completion_action(body: CompletionIn, at: datetime | None = None) -> CompletionAction:
@@ -68,7 +68,9 @@ def completion_action(body: CompletionIn, at: datetime | None = None) -> Complet
         follow_up=FollowUpInput(body.follow_up.description, body.follow_up.duration_minutes, body.follow_up.skills)
         if body.follow_up
         else None,
-        signature=SignatureInput(body.signature.signer_name, body.signature.signed_at, body.signature.summary)
+        signature=SignatureInput(
+            body.signature.signer_name, body.signature.signed_at, body.signature.summary, image=body.signature.image
+        )
         if body.signature
         else None,
         notes=body.notes,

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from data.db import Database
 from integrations.field_api import problems
 from integrations.field_api.limits import BodyLimits
-from integrations.field_api.routers import jobs, me, positions, sync
+from integrations.field_api.routers import files, jobs, me, positions, sync
 
 DESCRIPTION = """
 The HTTP API behind technicians' phone apps and vehicle trackers.
@@ -28,6 +28,7 @@ TAGS = [
     {"name": "me", "description": "The calling technician, their day and their van"},
     {"name": "jobs", "description": "Reporting on one of my jobs"},
     {"name": "positions", "description": "Live position pings"},
+    {"name": "files", "description": "Photos and signature images"},
     {"name": "sync", "description": "Offline batches"},
     {"name": "health", "description": "Liveness for load balancers"},
 ]
@@ -48,7 +49,7 @@ def create_app(db: Database) -> FastAPI:
     app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
     problems.install(app)
     app.add_middleware(BodyLimits)
-    for module in (me, jobs, positions, sync):
+    for module in (me, jobs, files, positions, sync):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=dict[str, str])

@@ -78,6 +78,8 @@ Longitude = Annotated[
     float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude", examples=[24.94])
 ]
 JobRef = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,31}$", examples=["J000042"])]
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+ClientId = Annotated[str, Field(min_length=1, max_length=100, pattern=CLIENT_ID_PATTERN)]
 
 
 class Strict(BaseModel):
@@ -171,11 +173,29 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
+class FileOut(BaseModel):
+    """An uploaded photo or signature image; `uri` serves the bytes to whoever may see the job."""
+
+    id: int
+    job: str
+    kind: Literal["photo", "signature"]
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    sha256: str
+    uri: str
+    photo_id: int | None = None
+    created_at: datetime
+    repeated: bool = Field(default=False, description="True when this client_file_id had been uploaded before")
+
+
 class PhotoOut(BaseModel):
     id: int
     uri: str
     caption: str | None
     taken_at: datetime
+    file_id: int | None = None
 
 
 class VisitOut(BaseModel):
@@ -304,6 +324,9 @@ class SignatureIn(Strict):
     summary_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
         description="SHA-256 (hex) of the work summary the customer signed"
     )
+    image: ClientId | None = Field(
+        default=None, description="client_file_id of the signature image uploaded to /v1/jobs/{ref}/files"
+    )
 
 
 class ActionOut(BaseModel):
@@ -411,6 +434,9 @@ class SignatureTextIn(Strict):
     signed_at: Moment
     summary: Annotated[Text, Field(min_length=1, max_length=20000)] = Field(
         description="The text the customer signed; the server keeps only its SHA-256"
+    )
+    image: ClientId | None = Field(
+        default=None, description="client_file_id of the signature image uploaded to /v1/jobs/{ref}/files"
     )
 
 
