@@ -28,13 +28,15 @@ from data.db import Database
 from data.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from data.models.base import utcnow
 from data.models.events import Event
-from data.models.field import CompletionReport, PhotoRef, ReportOutcome
+from data.models.field import CompletionReport, PhotoRef, Quote, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
 from data.models.workforce import Technician
 from data.services.assigned import Reassigned, job_of_technician
+from data.services.attendance import AttendanceEvent, ClockAct, record_act_in
 from data.services.completion import CompletionInput, CompletionResult, SignatureInput, finish_in
 from data.services.field_files import file_facts, signature_file
 from data.services.jobs import change_status_in, find_technician
+from data.services.quotes import QuoteInput, propose_quote_in
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
 
@@ -57,6 +59,8 @@ class ClientEventType(StrEnum):
     PHOTO = "photo"
     SIGNATURE = "signature"
     COMPLETION = "completion"
+    CLOCK = "clock"
+    QUOTE = "quote"
 
 
 class SyncOutcome(StrEnum):
@@ -374,6 +378,16 @@ def apply_completion(ctx: FieldContext, job_ref: str | None, action: CompletionA
     return finish_in(ctx.uow, job.ref, report, action.outcome)
 
 
+def apply_clock(ctx: FieldContext, _job_ref: str | None, act: ClockAct) -> AttendanceEvent:
+    """Clock in or out, or a break, at the phone's time (see data.services.attendance)."""
+    return record_act_in(ctx.uow, ctx.technician, act, ctx.occurred_at)
+
+
+def apply_quote(ctx: FieldContext, job_ref: str | None, quote: QuoteInput) -> Quote:
+    job = _require_job(ctx, job_ref, "quote")
+    return propose_quote_in(ctx.uow, job.ref, quote)
+
+
 Applier = Callable[[FieldContext, "str | None", Any], Any]
 APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.STATUS: apply_status,
@@ -381,6 +395,8 @@ APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.PHOTO: apply_photo,
     ClientEventType.SIGNATURE: apply_signature,
     ClientEventType.COMPLETION: apply_completion,
+    ClientEventType.CLOCK: apply_clock,
+    ClientEventType.QUOTE: apply_quote,
 }
 
 

@@ -9,9 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from data.models.base import utcnow
-from data.models.field import ReportOutcome
-from data.models.jobs import JobStatus
+from data.models.field import LineKind, ReportOutcome
+from data.models.jobs import JobStatus, JobType
+from data.services.attendance import ClockAct
 from data.services.completion import CompletionInput, ExpenseInput, FollowUpInput, PartInput, SignatureInput
+from data.services.quotes import QuoteInput, QuoteLineInput
 from data.services.sync import (
     ClientEvent,
     ClientEventType,
@@ -25,10 +27,12 @@ from data.services.sync import (
 )
 from integrations.field_api.schemas import (
     ClientEventIn,
+    ClockIn,
     CompletionIn,
     NoteIn,
     PhotoIn,
     PositionIn,
+    QuoteIn,
     SignatureIn,
     StatusIn,
 )
@@ -79,6 +83,19 @@ def completion_action(body: CompletionIn, at: datetime | None = None) -> Complet
     return CompletionAction(ReportOutcome(body.outcome), report)
 
 
+def clock_action(body: ClockIn, _at: datetime | None = None) -> ClockAct:
+    return ClockAct(body.act)
+
+
+def quote_action(body: QuoteIn, _at: datetime | None = None) -> QuoteInput:
+    return QuoteInput(
+        summary=body.summary,
+        lines=[QuoteLineInput(ln.description, ln.quantity, ln.unit_price, LineKind(ln.kind)) for ln in body.lines],
+        duration_minutes=body.duration_minutes,
+        job_type=JobType(body.job_type),
+    )
+
+
 # Per client event type: the body model that validates its payload and the converter to an action.
 PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime | None], Any]]] = {
     ClientEventType.STATUS: (StatusIn, status_action),
@@ -87,6 +104,8 @@ PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime |
     ClientEventType.PHOTO: (PhotoIn, photo_action),
     ClientEventType.SIGNATURE: (SignatureIn, signature_action),
     ClientEventType.COMPLETION: (CompletionIn, completion_action),
+    ClientEventType.CLOCK: (ClockIn, clock_action),
+    ClientEventType.QUOTE: (QuoteIn, quote_action),
 }
 
 

@@ -329,6 +329,43 @@ class SignatureIn(Strict):
     )
 
 
+ClockActName = Literal["clock_in", "break_start", "break_end", "clock_out"]
+
+
+class ClockIn(Strict):
+    act: ClockActName = Field(description="clock_in, break_start, break_end or clock_out", examples=["clock_in"])
+    at: Moment | None = Field(default=None, description="When it happened on the phone (default: now)")
+
+
+class ClockOut(BaseModel):
+    state: Literal["off", "working", "on_break"]
+    since: datetime | None = Field(description="When the current state began")
+    shift_started_at: datetime | None
+    local_day: date | None
+
+
+class QuoteLineIn(Strict):
+    description: Annotated[Text, Field(min_length=1, max_length=300)]
+    quantity: Money = Field(description='Decimal string, e.g. "1" or "2.5"')
+    unit_price: Money
+    kind: Literal["labour", "part", "callout", "expense", "discount"] = "labour"
+
+
+class QuoteIn(Strict):
+    summary: Annotated[Text, Field(min_length=1, max_length=300)] = Field(examples=["Replace the condensate pump"])
+    lines: list[QuoteLineIn] = Field(min_length=1, max_length=50)
+    duration_minutes: int = Field(ge=1, le=1440)
+    job_type: Literal["install", "repair", "maintenance", "inspection"] = "repair"
+
+
+class QuoteOut(BaseModel):
+    ref: str
+    job: str
+    status: str
+    currency: str
+    total: MoneyOut
+
+
 class ActionOut(BaseModel):
     job: str
     kind: str
@@ -337,7 +374,7 @@ class ActionOut(BaseModel):
 
 # --- offline sync --------------------------------------------------------------------------------------
 
-ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion"]
+ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion", "clock", "quote"]
 
 
 class ClientEventIn(Strict):
@@ -352,7 +389,8 @@ class ClientEventIn(Strict):
         default_factory=dict,
         description=(
             "The body of the matching single endpoint: status -> StatusIn, position -> PositionIn, note -> NoteIn, "
-            "photo -> PhotoIn, signature -> SignatureIn, completion -> CompletionIn (times default to occurred_at)"
+            "photo -> PhotoIn, signature -> SignatureIn, completion -> CompletionIn, clock -> ClockIn, "
+            "quote -> QuoteIn (times default to occurred_at)"
         ),
     )
 
