@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from data.db import Database
 from integrations.field_api import problems
 from integrations.field_api.limits import BodyLimits
-from integrations.field_api.routers import files, jobs, me, positions, sync
+from integrations.field_api.routers import app_shell, files, jobs, me, positions, sync
 
 DESCRIPTION = """
 The HTTP API behind technicians' phone apps and vehicle trackers.
@@ -49,7 +49,7 @@ def create_app(db: Database) -> FastAPI:
     app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
     problems.install(app)
     app.add_middleware(BodyLimits)
-    for module in (me, jobs, files, positions, sync):
+    for module in (me, jobs, files, positions, sync, app_shell):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=dict[str, str])
