@@ -167,6 +167,14 @@ function refusalBanner(refusals) {
     .join("");
 }
 
+function movedAway(list) {
+  // Refusals about jobs that left my list (the office moved them while I was offline) stay in sight.
+  const mine = new Set(list.map((j) => j.ref));
+  const gone = state.refused.filter((r) => r.job_ref && !mine.has(r.job_ref));
+  if (!gone.length) return "";
+  return `<section class="card"><h3>Changed by the office</h3>${refusalBanner(gone.map((r) => ({ ...r, type: `${r.type} ${r.job_ref}` })))}</section>`;
+}
+
 function dayPage() {
   const list = jobs();
   const title = state.me ? `${state.me.name}` : "My day";
@@ -175,6 +183,7 @@ function dayPage() {
     ${header(title)}
     <main class="page">
       ${clockButtons()}
+      ${movedAway(list)}
       <h2>My day <small>${esc(fetched)}</small></h2>
       ${list.length ? "" : `<p class="muted">No jobs planned for you today.</p>`}
       <ol class="jobs">
@@ -210,7 +219,11 @@ const NEXT = {
 
 function jobPage(ref) {
   const j = findJob(ref);
-  if (!j) return `${header("Job", "#/")}<main class="page"><p>Job ${esc(ref)} is not in today's list.</p></main>`;
+  if (!j) {
+    const refusals = state.refused.filter((r) => r.job_ref === ref);
+    return `${header(ref, "#/")}<main class="page">${refusalBanner(refusals)}
+      <p>Job ${esc(ref)} is no longer in your list for today.</p></main>`;
+  }
   const canFinish = j.status === "on_site" || j.status === "paused";
   const asset = j.asset;
   const contract = j.contract;
@@ -705,19 +718,47 @@ document.addEventListener("click", async (ev) => {
   }
 });
 
-window.addEventListener("hashchange", render);
+function tokenInLink() {
+  return new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+}
+
+window.addEventListener("hashchange", () => {
+  const token = tokenInLink();
+  if (token) signIn(token);
+  else render();
+});
 window.addEventListener("online", () => { outbox.flush(); refresh(); });
 window.addEventListener("offline", render);
+function applyAccepted(sent) {
+  // What the server accepted is folded into the kept copy of the day, so the page stays right even if
+  // the network drops before the day can be fetched again.
+  if (!state.day || !sent.length) return false;
+  for (const e of sent) {
+    const j = state.day.jobs.find((x) => x.ref === e.job_ref);
+    if (!j) continue;
+    if (e.type === "status") {
+      j.status = e.payload.status;
+      if (e.payload.status === "on_site" && !j.arrived_at) j.arrived_at = e.occurred_at;
+    }
+    if (e.type === "completion") j.status = STATUS_OF_ENTRY[e.payload.outcome] || "completed";
+  }
+  return true;
+}
+
 outbox.onChange(async () => {
-  const before = state.waiting.length;
+  const before = state.waiting;
   await reload();
-  if (before && !state.waiting.length && navigator.onLine) refresh();
+  const still = new Set(state.waiting.map((e) => e.seq));
+  const refusedSeqs = new Set(state.refused.map((e) => e.seq));
+  const sent = before.filter((e) => !still.has(e.seq) && !refusedSeqs.has(e.seq));
+  if (applyAccepted(sent)) await store.set("day", state.day);
+  if (before.length && !state.waiting.length && navigator.onLine) refresh();
 });
 
 async function start() {
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
   await loadLocal();
-  const fromLink = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+  const fromLink = tokenInLink();
   if (fromLink) return signIn(fromLink);
   signedIn = Boolean(await store.get("token"));
   render();
