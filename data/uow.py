@@ -31,6 +31,7 @@ class PendingEvent:
     subject_id: str
     payload: dict[str, Any]
     idempotency_key: str | None = None
+    actor: Actor | None = None  # when one transaction carries several people's acts (grouped pings)
 
 
 @dataclass
@@ -65,8 +66,11 @@ class UnitOfWork:
         payload: dict[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        actor: Actor | None = None,
     ) -> None:
-        self.events.append(PendingEvent(type, subject_type, str(subject_id), jsonable(payload or {}), idempotency_key))
+        self.events.append(
+            PendingEvent(type, subject_type, str(subject_id), jsonable(payload or {}), idempotency_key, actor)
+        )
 
     def job_for_update(self, job_id: int, expected_version: int | None = None) -> Job:
         """Load a job to change; a caller holding an older version gets a conflict naming who changed it."""
@@ -100,8 +104,8 @@ class UnitOfWork:
                     subject_type=e.subject_type,
                     subject_id=e.subject_id,
                     payload=e.payload,
-                    actor=self.actor.login,
-                    source=self.actor.source,
+                    actor=(e.actor or self.actor).login,
+                    source=(e.actor or self.actor).source,
                     idempotency_key=e.idempotency_key,
                 )
                 for e in self.events

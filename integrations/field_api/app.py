@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from data.db import Database
 from integrations.field_api import problems
+from integrations.field_api.auth import TokenCache
 from integrations.field_api.limits import BodyLimits
+from integrations.field_api.ping_writer import PingWriter
 from integrations.field_api.routers import app_shell, files, jobs, me, positions, sync
 
 DESCRIPTION = """
@@ -47,6 +49,8 @@ def create_app(db: Database) -> FastAPI:
     )
     app.state.db = db
     app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
+    app.state.ping_writer = PingWriter(db, app.state.write_lock)
+    app.state.token_cache = TokenCache()
     problems.install(app)
     app.add_middleware(BodyLimits)
     for module in (me, jobs, files, positions, sync, app_shell):

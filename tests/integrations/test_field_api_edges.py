@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 
 from data.db import Database
+from data.errors import InvalidInput
 from data.feed import last_seq, tail
+from data.services.api_tokens import revoke_token
 from data.services.completion import signature_hash
+from data.services.sync import PositionPing, record_positions
+from tests.factories import ADMIN, DISPATCHER
 from tests.integrations.test_field_api_world import FieldWorld, at, field_world
 
 
@@ -246,3 +250,38 @@ def test_a_signature_sent_before_the_report_is_in_the_completed_event(world: Fie
     assert event.payload["signature"] is not None
     assert event.payload["signature"]["signer"] == "Anna Asiakas"
     assert event.payload["signature"]["summary_sha256"] == sha
+
+
+def test_a_revoked_token_is_refused_on_the_next_ping_although_pings_skip_the_read(world: FieldWorld) -> None:
+    ping = {"lat": 60.17, "lon": 24.94}
+    assert world.client.post("/v1/positions", json=ping, headers=world.auth()).status_code == 200
+    before = last_seq(world.db)
+    revoke_token(world.db, ADMIN, world.token_ids["T1"])
+    r = world.client.post("/v1/positions", json=ping, headers=world.auth())
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+    assert last_seq(world.db) == before + 1  # the revocation's own event, no position
+    assert world.client.post("/v1/positions", json=ping, headers=world.auth("T2")).status_code == 200
+
+
+def test_the_data_layer_refuses_booleans_as_coordinates(world: FieldWorld) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        record_positions(world.db, DISPATCHER, "T1", [(PositionPing(True, False), None)])  # type: ignore[arg-type]
+    assert caught.value.field == "lat"
+
+
+def test_pings_from_many_phones_at_once_are_all_kept(world: FieldWorld) -> None:
+    """The grouped write answers every request with its own count and loses none."""
+    import concurrent.futures
+
+    def ping(i: int) -> int:
+        tech = "T1" if i % 2 else "T2"
+        body = {"positions": [{"lat": 60.0 + i / 1000, "lon": 24.9, "at": at(8, i % 60).isoformat()}] * (1 + i % 3)}
+        r = world.client.post("/v1/positions", json=body, headers=world.auth(tech))
+        assert r.status_code == 200, r.text
+        return int(r.json()["recorded"])
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        sent = sum(pool.map(ping, range(60)))
+    stored = [e for e in tail(world.db) if e.type == "technician.position"]
+    assert len(stored) == sent == sum(1 + i % 3 for i in range(60))
+    assert {e.actor for e in stored} == {"T1", "T2"} and {e.source for e in stored} == {"api"}
