@@ -460,10 +460,15 @@ def _receipt(item: ClientEvent, outcome: SyncOutcome, err: DispatchError | None 
     }
 
 
-def apply_item(db: Database, actor: Actor, technician_id: int, item: ClientEvent) -> ItemResult:
-    """Apply one client event exactly once; never raises for a domain error, answers instead."""
+def apply_item(
+    db: Database, actor: Actor, technician_id: int, item: ClientEvent, *, known_new: bool = False
+) -> ItemResult:
+    """Apply one client event exactly once; never raises for a domain error, answers instead.
+
+    `known_new`: the caller has just looked the key up (a batch does it for all its items at once); a
+    concurrent upload of the same item is still caught by the key's unique index."""
     key = idempotency_key(technician_id, item.client_event_id)
-    previous = _previous_outcome(db, key)
+    previous = None if known_new else _previous_outcome(db, key)
     if previous is not None:
         return _duplicate(item, previous)
     try:
@@ -553,7 +558,71 @@ def apply_batch(db: Database, actor: Actor, technician: str | int, items: Sequen
         tech = find_technician(session, technician)
     actor.require_field(tech.id, "upload field events")
     ordered = sorted(items, key=lambda e: _sort_key(e.occurred_at))
-    return [apply_item(db, actor, tech.id, item) for item in ordered]
+    seen = _seen(db, tech.id, ordered)
+    results: list[ItemResult] = []
+    i = 0
+    while i < len(ordered):
+        run: list[ClientEvent] = []
+        while i + len(run) < len(ordered) and len(run) < POSITION_RUN:
+            candidate = ordered[i + len(run)]
+            if not _plain_position(candidate, seen, tech.id):
+                break
+            run.append(candidate)
+        if run:
+            results.extend(_apply_positions(db, actor, tech.id, run))
+            i += len(run)
+            continue
+        item = ordered[i]
+        key = idempotency_key(tech.id, item.client_event_id) if item.client_event_id else None
+        results.append(
+            _duplicate(item, seen[key]) if key in seen else apply_item(db, actor, tech.id, item, known_new=True)
+        )
+        i += 1
+    return results
+
+
+# A phone back from a dead zone sends mostly positions: consecutive ones go in one transaction.
+POSITION_RUN = 200
+
+
+def _seen(db: Database, technician_id: int, items: Sequence[ClientEvent]) -> dict[str | None, Event]:
+    """Which of the batch's items were received before: one query instead of one per item."""
+    keys = [idempotency_key(technician_id, i.client_event_id) for i in items if i.client_event_id]
+    if not keys:
+        return {}
+    with db.read() as session:
+        rows = session.scalars(select(Event).where(Event.idempotency_key.in_(keys)))
+        return {e.idempotency_key: e for e in rows}
+
+
+def _plain_position(item: ClientEvent, seen: dict[str | None, Event], technician_id: int) -> bool:
+    """A position that is new and readable: nothing about it can be refused by the business rules."""
+    if item.type is not ClientEventType.POSITION or not isinstance(item.action, PositionPing):
+        return False
+    if not item.client_event_id or len(item.client_event_id) > MAX_CLIENT_EVENT_ID:
+        return False
+    if idempotency_key(technician_id, item.client_event_id) in seen:
+        return False
+    try:
+        check_occurred_at(item.occurred_at, "position")
+        check_coordinates(item.action.lat, item.action.lon, "position")
+    except InvalidInput:
+        return False
+    return True
+
+
+def _apply_positions(db: Database, actor: Actor, technician_id: int, run: list[ClientEvent]) -> list[ItemResult]:
+    """Record a run of new positions in one transaction, each with its own idempotency key; if another upload
+    of some of them wins a race, fall back to one at a time so each is answered for itself."""
+    try:
+        with UnitOfWork(db, actor) as uow:
+            tech = _technician_for_ping(uow.session, technician_id)
+            for item in run:
+                key = idempotency_key(technician_id, item.client_event_id)
+                record_positions_in(uow, tech, [(item.action, item.occurred_at)], key)
+    except IntegrityError:
+        return [apply_item(db, actor, technician_id, item) for item in run]
+    return [ItemResult(item.client_event_id, item.type, SyncOutcome.APPLIED) for item in run]
 
 
 def _sort_key(at: datetime) -> datetime:

@@ -12,6 +12,7 @@ from integrations.field_api.auth import TokenCache
 from integrations.field_api.limits import BodyLimits
 from integrations.field_api.ping_writer import PingWriter
 from integrations.field_api.routers import app_shell, files, jobs, me, positions, sync
+from integrations.field_api.routers.positions import PingFastPath
 
 DESCRIPTION = """
 The HTTP API behind technicians' phone apps and vehicle trackers.
@@ -36,6 +37,9 @@ TAGS = [
 ]
 
 
+WRITE_SLOTS = 8  # of the 15 connections a process's pool holds; the rest serve reads and the ping writer
+
+
 def create_app(db: Database) -> FastAPI:
     """A field API bound to one database; run it with uvicorn (`dispatch serve`)."""
     app = FastAPI(
@@ -48,11 +52,16 @@ def create_app(db: Database) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.db = db
-    app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
+    # SQLite: one writer at a time. PostgreSQL: writers share the pool; past WRITE_SLOTS they queue here
+    # rather than time out waiting for a connection.
+    app.state.write_lock = (
+        threading.Lock() if db is not None and db.is_sqlite else threading.BoundedSemaphore(WRITE_SLOTS)
+    )
     app.state.ping_writer = PingWriter(db, app.state.write_lock)
     app.state.token_cache = TokenCache()
     problems.install(app)
-    app.add_middleware(BodyLimits)
+    app.add_middleware(PingFastPath, field_api=app)
+    app.add_middleware(BodyLimits)  # added last, so it runs first: limits before anything reads
     for module in (me, jobs, files, positions, sync, app_shell):
         app.include_router(module.router)
 

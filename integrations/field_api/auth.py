@@ -62,7 +62,8 @@ Db = Annotated[Database, Depends(database)]
 
 def write_lock(request: Request) -> AbstractContextManager[Any]:
     """On SQLite, writers queue on an in-process lock: waiting in SQLite's busy handler (sleep and retry)
-    collapses throughput under concurrent requests. PostgreSQL needs no such thing."""
+    collapses throughput under concurrent requests. On PostgreSQL a few writers run at once, the rest
+    queue here instead of timing out on the connection pool."""
     lock: AbstractContextManager[Any] | None = request.app.state.write_lock
     return lock if lock is not None else nullcontext()
 
@@ -108,16 +109,27 @@ async def ping_identity(
     now = utcnow()
     me = cache.get(raw, now)
     if me is None:
-        me = await asyncio.to_thread(identity_for, request, raw)
+        me = await asyncio.to_thread(identity_for_token, request.app, raw)
         cache.put(raw, me, now)
     return me
 
 
-def identity_for(request: Request, raw: str) -> FieldIdentity:
-    db = database(request)
+def bearer_value(header: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header, refusing as `identity` does."""
+    scheme, _, value = header.strip().partition(" ")
+    if not header.strip():
+        raise Unauthenticated("missing API token: send 'Authorization: Bearer <token>'")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("the Authorization header must read 'Bearer <token>'")
+    return value.strip()
+
+
+def identity_for_token(app: Any, raw: str) -> FieldIdentity:
+    db: Database = app.state.db
     me = authenticate(db, raw, touch=False)
     if me.last_use_stale:
-        with write_lock(request):
+        lock: AbstractContextManager[Any] = app.state.write_lock or nullcontext()
+        with lock:
             touch_token(db, me.token_id, utcnow())
     return me
 

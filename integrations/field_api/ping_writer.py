@@ -9,8 +9,7 @@ waits on a timer, so a lone ping is written at once.
 from __future__ import annotations
 
 import asyncio
-import threading
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from data.db import Database
@@ -20,7 +19,8 @@ MAX_BATCH = 1000
 
 
 class PingWriter:
-    def __init__(self, db: Database, lock: threading.Lock | None = None) -> None:
+    def __init__(self, db: Database, lock: AbstractContextManager[Any] | None = None) -> None:
+        """`lock`: what every writer of this process takes (SQLite's one-writer lock, PostgreSQL's slots)."""
         self.db = db
         self.lock = lock
         self._pending: list[tuple[PingRequest, asyncio.Future[Outcome]]] = []
