@@ -104,12 +104,15 @@ async def ping_identity(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> FieldIdentity:
-    raw = _bearer_token(request, credentials)
-    cache: TokenCache = request.app.state.token_cache
+    return await cached_identity(request.app, _bearer_token(request, credentials))
+
+
+async def cached_identity(app: Any, raw: str) -> FieldIdentity:
+    cache: TokenCache = app.state.token_cache
     now = utcnow()
     me = cache.get(raw, now)
     if me is None:
-        me = await asyncio.to_thread(identity_for_token, request.app, raw)
+        me = await asyncio.to_thread(identity_for_token, app, raw)
         cache.put(raw, me, now)
     return me
 

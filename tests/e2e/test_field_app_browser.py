@@ -227,6 +227,8 @@ def test_a_day_on_the_phone_with_the_network_dropping(served: Served, tmp_path: 
         assert job(db, second).status is JobStatus.DISPATCHED
 
         # A reload with no network: the service worker serves the app, the outbox is still there.
+        for asset in ("/app/", "/app/app.js", "/app/outbox.js", "/app/store.js", "/app/app.css"):
+            assert page.evaluate("async (url) => (await caches.match(url)) !== undefined", asset), asset
         page.reload()
         page.get_by_test_id("waiting-list").locator("li").first.wait_for()
         assert page.get_by_test_id("waiting-list").locator("li").count() == waiting.count()

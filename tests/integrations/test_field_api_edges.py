@@ -17,7 +17,7 @@ from data.services.api_tokens import revoke_token
 from data.services.completion import signature_hash
 from data.services.sync import PositionPing, record_positions
 from tests.factories import ADMIN, DISPATCHER
-from tests.integrations.test_field_api_world import FieldWorld, at, field_world
+from tests.integrations.test_field_api_world import FieldWorld, arrive, at, field_world
 
 
 @pytest.fixture
@@ -173,17 +173,9 @@ def _completion(cid: str | None = None) -> dict[str, Any]:
     return body
 
 
-def _arrive(world: FieldWorld, ref: str) -> None:
-    for step, when in (("en_route", at(8, 40)), ("on_site", at(9))):
-        r = world.client.post(
-            f"/v1/jobs/{ref}/status", json={"status": step, "at": when.isoformat()}, headers=world.auth()
-        )
-        assert r.status_code == 200, r.text
-
-
 def test_a_completion_synced_then_retried_on_its_route_is_repeated(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
-    _arrive(world, ref)
+    arrive(world, ref)
     item = {
         "client_event_id": "done-7",
         "type": "completion",
@@ -200,7 +192,7 @@ def test_a_completion_synced_then_retried_on_its_route_is_repeated(world: FieldW
 
 def test_a_completion_posted_then_synced_is_a_duplicate(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
-    _arrive(world, ref)
+    arrive(world, ref)
     r = world.client.post(f"/v1/jobs/{ref}/completion", json=_completion("done-8"), headers=world.auth())
     assert r.status_code == 200 and r.json()["repeated"] is False
     item = {
@@ -220,11 +212,8 @@ def test_a_completion_posted_then_synced_is_a_duplicate(world: FieldWorld) -> No
 def test_two_technicians_may_use_the_same_client_event_id(world: FieldWorld) -> None:
     """A phone's ids are its own: T2's "done-1" is not T1's."""
     ref1, ref2 = world.jobs["t1_morning"], world.jobs["t2_job"]
-    _arrive(world, ref1)
-    for step, when in (("en_route", at(8, 40)), ("on_site", at(9))):
-        world.client.post(
-            f"/v1/jobs/{ref2}/status", json={"status": step, "at": when.isoformat()}, headers=world.auth("T2")
-        )
+    arrive(world, ref1)
+    arrive(world, ref2, "T2")
     r1 = world.client.post(f"/v1/jobs/{ref1}/completion", json=_completion("done-1"), headers=world.auth())
     r2 = world.client.post(f"/v1/jobs/{ref2}/completion", json=_completion("done-1"), headers=world.auth("T2"))
     assert r1.status_code == 200 and r2.status_code == 200, r2.text
@@ -236,7 +225,7 @@ def test_two_technicians_may_use_the_same_client_event_id(world: FieldWorld) -> 
 
 def test_a_signature_sent_before_the_report_is_in_the_completed_event(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
-    _arrive(world, ref)
+    arrive(world, ref)
     sha = signature_hash("Filter replaced")
     r = world.client.post(
         f"/v1/jobs/{ref}/signature",

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,17 +18,24 @@ from data.actor import Actor
 from data.db import Database
 from data.errors import PermissionDenied
 from data.feed import tail
-from data.file_store import files_dir_for
+from data.file_store import ENV_FILES_DIR, files_dir_for
 from data.models import Role
 from data.models.field import CompletionReport, FieldFile, PhotoRef
 from data.services.field_files import files_of_job, open_file
 from tests.factories import DISPATCHER, SUPERVISOR
-from tests.integrations.test_field_api_world import FieldWorld, at, field_world
+from tests.integrations.test_field_api_world import FieldWorld, arrive, at, field_world
 
 
 @pytest.fixture
 def world(sqlite_db: Database) -> Iterator[FieldWorld]:
     yield from field_world(sqlite_db)
+
+
+@pytest.fixture
+def world_on_both(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FieldWorld]:
+    """Either engine; files in this test's own folder (PostgreSQL would use the user data directory)."""
+    monkeypatch.setenv(ENV_FILES_DIR, str(tmp_path / "files"))
+    yield from field_world(db)
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), colour: str = "orange") -> bytes:
@@ -125,17 +133,10 @@ def test_a_photo_over_the_upload_limit_is_413(world: FieldWorld) -> None:
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
 
 
-def _arrive(world: FieldWorld, ref: str) -> None:
-    for step, when in (("en_route", at(8, 40)), ("on_site", at(9))):
-        r = world.client.post(
-            f"/v1/jobs/{ref}/status", json={"status": step, "at": when.isoformat()}, headers=world.auth()
-        )
-        assert r.status_code == 200, r.text
-
-
-def test_the_signature_image_travels_in_the_completed_event(world: FieldWorld) -> None:
+def test_the_signature_image_travels_in_the_completed_event(world_on_both: FieldWorld) -> None:
+    world = world_on_both
     ref = world.jobs["t1_morning"]
-    _arrive(world, ref)
+    arrive(world, ref)
     photo = upload(world, ref, image_bytes(), caption="After", client_file_id="ph-9").json()
     ink = image_bytes("PNG", (300, 120), "white")
     sig = upload(world, ref, ink, mime="image/png", kind="signature", client_file_id="sig-9").json()
@@ -168,7 +169,7 @@ def test_the_signature_image_travels_in_the_completed_event(world: FieldWorld) -
 
 def test_a_report_naming_a_signature_image_never_uploaded_is_422(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
-    _arrive(world, ref)
+    arrive(world, ref)
     report = {
         "actual_start": at(9).isoformat(),
         "labour_minutes": 60,

@@ -7,7 +7,6 @@ shape; the route below is what the OpenAPI description shows and what the fast p
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI, Request
@@ -20,7 +19,7 @@ from data.models.base import utcnow
 from data.services.api_tokens import FieldIdentity, Unauthenticated
 from data.services.positions import PingRequest
 from integrations.field_api.actions import position_action
-from integrations.field_api.auth import PingCaller, TokenCache, bearer_value, identity_for_token
+from integrations.field_api.auth import PingCaller, bearer_value, cached_identity
 from integrations.field_api.ping_writer import PingWriter
 from integrations.field_api.problems import ERROR_RESPONSES, domain_error, invalid_input
 from integrations.field_api.schemas import PositionIn, PositionsBody, PositionsIn, PositionsOut
@@ -74,12 +73,7 @@ class PingFastPath:
         headers = dict(scope["headers"])
         try:
             raw = bearer_value(headers.get(b"authorization", b"").decode("latin-1"))
-            cache: TokenCache = self.field_api.state.token_cache
-            now = utcnow()
-            me = cache.get(raw, now)
-            if me is None:
-                me = await asyncio.to_thread(identity_for_token, self.field_api, raw)
-                cache.put(raw, me, now)
+            me = await cached_identity(self.field_api, raw)
         except DispatchError as err:
             return domain_error(err)
         chunks = []

@@ -48,6 +48,11 @@ export function flush() {
 async function send() {
   const token = await store.get("token");
   if (!token) return;
+  if (!navigator.onLine) {
+    // The phone knows it has no network: keep the battery and try when the "online" event comes.
+    health.lastError = "offline";
+    return;
+  }
   for (;;) {
     const entries = await store.waiting();
     if (!entries.length) return;
