@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,6 +31,7 @@ class PendingEvent:
     subject_id: str
     payload: dict[str, Any]
     idempotency_key: str | None = None
+    actor: Actor | None = None  # when one transaction carries several people's acts (grouped pings)
 
 
 @dataclass
@@ -65,8 +66,11 @@ class UnitOfWork:
         payload: dict[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        actor: Actor | None = None,
     ) -> None:
-        self.events.append(PendingEvent(type, subject_type, str(subject_id), jsonable(payload or {}), idempotency_key))
+        self.events.append(
+            PendingEvent(type, subject_type, str(subject_id), jsonable(payload or {}), idempotency_key, actor)
+        )
 
     def job_for_update(self, job_id: int, expected_version: int | None = None) -> Job:
         """Load a job to change; a caller holding an older version gets a conflict naming who changed it."""
@@ -93,24 +97,27 @@ class UnitOfWork:
         if self.events:
             if self.db.dialect == "postgresql":
                 self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
+            now = utcnow()
             rows = [
-                Event(
-                    at=utcnow(),
-                    type=e.type,
-                    subject_type=e.subject_type,
-                    subject_id=e.subject_id,
-                    payload=e.payload,
-                    actor=self.actor.login,
-                    source=self.actor.source,
-                    idempotency_key=e.idempotency_key,
-                )
+                {
+                    "at": now,
+                    "type": e.type,
+                    "subject_type": e.subject_type,
+                    "subject_id": e.subject_id,
+                    "payload": e.payload,
+                    "actor": (e.actor or self.actor).login,
+                    "source": (e.actor or self.actor).source,
+                    "idempotency_key": e.idempotency_key,
+                }
                 for e in self.events
             ]
-            self.session.add_all(rows)
-            self.session.flush()
-            self.committed_seqs = [r.seq for r in rows]
+            # One multi-row INSERT ... RETURNING, without building an ORM object per event.
+            self.committed_seqs = list(
+                self.session.scalars(insert(Event).returning(Event.seq, sort_by_parameter_order=True), rows)
+            )
             if self.db.dialect == "postgresql":
-                self.session.execute(text("SELECT pg_notify(:c, :s)"), {"c": NOTIFY_CHANNEL, "s": str(rows[-1].seq)})
+                last = str(self.committed_seqs[-1])
+                self.session.execute(text("SELECT pg_notify(:c, :s)"), {"c": NOTIFY_CHANNEL, "s": last})
         self.session.commit()
         self.events.clear()
 

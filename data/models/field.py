@@ -44,6 +44,7 @@ class CompletionReport(Base):
     signer_name: Mapped[str | None] = mapped_column(String(200), default=None)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     summary_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    signature_file_id: Mapped[int | None] = mapped_column(ForeignKey("field_files.id"), default=None)
     # The phone's own id for the completion, so a replayed upload changes nothing.
     client_event_id: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,8 +83,38 @@ class Expense(Base):
     report: Mapped[CompletionReport] = relationship(back_populates="expenses")
 
 
+class FileKind(StrEnum):
+    PHOTO = "photo"
+    SIGNATURE = "signature"
+
+
+class FieldFile(Base):
+    """A photo or signature image uploaded from the field; the bytes live in the file store under `storage_key`."""
+
+    __tablename__ = "field_files"
+    __table_args__ = (
+        UniqueConstraint("technician_id", "client_file_id", name="one_upload_per_client_file"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), default=None)
+    kind: Mapped[FileKind] = mapped_column(str_enum(FileKind, "file_kind"))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    # The phone's own id for the upload, so a retried upload stores nothing twice.
+    client_file_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PhotoRef(Base):
-    """Where a photo taken on site is stored (the phone uploads the file elsewhere)."""
+    """A photo taken on site: an uploaded file (`file_id`), or a reference to where another app stored it."""
 
     __tablename__ = "photo_refs"
 
@@ -93,6 +124,7 @@ class PhotoRef(Base):
     caption: Mapped[str | None] = mapped_column(String(300), default=None)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64), default="system")
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("field_files.id"), default=None)
 
 
 class ReturnDisposition(StrEnum):
@@ -316,6 +348,8 @@ class OvertimeRules(Base):
 __all__ = [
     "CompletionReport",
     "Expense",
+    "FieldFile",
+    "FileKind",
     "InvoiceDraft",
     "InvoiceLine",
     "InvoiceStatus",

@@ -20,6 +20,7 @@ from data.models.customers import Asset, Contract, Site
 from data.models.field import (
     CompletionReport,
     Expense,
+    FieldFile,
     InvoiceDraft,
     PartReturn,
     PartUsed,
@@ -32,6 +33,7 @@ from data.models.jobs import Job, JobStatus
 from data.models.org import Branch
 from data.models.stock import Part, StockLocation, StockLocationKind
 from data.models.workforce import Technician
+from data.services.field_files import file_facts, signature_file, signature_image_payload
 from data.services.invoicing import draft_invoice_in, invoice_payload
 from data.services.jobs import JobDraft, change_status_in, create_job_in, find_job
 from data.services.stock import find_part, take_in
@@ -63,9 +65,17 @@ class FollowUpInput:
 
 @dataclass(frozen=True)
 class SignatureInput:
+    """Who signed, when, and what: the signed text (only its SHA-256 is kept) or that hash itself."""
+
     signer: str
     signed_at: datetime
-    summary: str  # the text the customer signed; only its SHA-256 is kept
+    summary: str | None = None
+    summary_sha256: str | None = None
+    image: str | None = None  # the phone's client_file_id of the uploaded signature image
+
+    @property
+    def sha256(self) -> str | None:
+        return self.summary_sha256 or (signature_hash(self.summary) if self.summary is not None else None)
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,8 @@ def _check(report: CompletionInput, record: str) -> None:
     for i, expense in enumerate(report.expenses):
         if not isinstance(expense.amount, Decimal) or not expense.amount.is_finite() or expense.amount < 0:
             raise InvalidInput("must be a non-negative Decimal amount", record=record, field=f"expenses[{i}].amount")
+    if report.signature is not None and report.signature.sha256 is None:
+        raise InvalidInput("needs the signed summary or its SHA-256", record=record, field="signature.summary")
     if report.signature is not None and report.signature.signed_at.tzinfo is None:
         raise InvalidInput("needs a time zone", record=record, field="signature.signed_at")
     if report.follow_up is not None and report.follow_up.duration_minutes <= 0:
@@ -213,9 +225,12 @@ def finish_in(uow: UnitOfWork, job_ref: str | int, report: CompletionInput, outc
         notes=report.notes,
         signer_name=report.signature.signer if report.signature else None,
         signed_at=report.signature.signed_at if report.signature else None,
-        summary_sha256=signature_hash(report.signature.summary) if report.signature else None,
+        summary_sha256=report.signature.sha256 if report.signature else None,
         client_event_id=report.client_event_id,
     )
+    if report.signature is not None and report.signature.image:
+        image = signature_file(s, tech.id, job, report.signature.image, record)
+        completion.signature_file_id = image.id
     van = _van_of(uow, tech) if report.parts else None
     if report.parts and van is None:
         raise InsufficientStock(f"{tech.code} {tech.name} has no van stock location; parts cannot be taken")
@@ -379,10 +394,31 @@ def report_payload(
             "signer": report.signer_name,
             "signed_at": report.signed_at,
             "summary_sha256": report.summary_sha256,
+            "image": _signature_image(uow, report),
         }
         if report.signer_name
         else None,
+        "photos": _photos(uow, job),
     }
+
+
+def _photos(uow: UnitOfWork, job: Job) -> list[dict[str, Any]]:
+    """The visit's photos by reference (the bytes stay in the file store; `uri` serves them)."""
+    out = []
+    for photo in uow.session.scalars(
+        select(PhotoRef).where(PhotoRef.job_id == job.id).order_by(PhotoRef.taken_at, PhotoRef.id)
+    ):
+        row = uow.session.get(FieldFile, photo.file_id) if photo.file_id is not None else None
+        facts = {"photo_id": photo.id, "caption": photo.caption, "taken_at": photo.taken_at, "uri": photo.uri}
+        out.append({**facts, "file": file_facts(row) if row is not None else None})
+    return out
+
+
+def _signature_image(uow: UnitOfWork, report: CompletionReport) -> dict[str, Any] | None:
+    if report.signature_file_id is None:
+        return None
+    row = uow.session.get(FieldFile, report.signature_file_id)
+    return signature_image_payload(uow.db, row) if row is not None else None
 
 
 def complete_job(db: Database, actor: Actor, job_ref: str | int, report: CompletionInput) -> CompletionResult:

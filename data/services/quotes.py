@@ -82,53 +82,58 @@ def quote_payload(quote: Quote, job: Job) -> dict[str, Any]:
 def propose_quote(db: Database, actor: Actor, job_ref: str | int, quote: QuoteInput) -> Quote:
     """A technician on site (or a dispatcher for them) proposes extra work to the customer."""
     with UnitOfWork(db, actor) as uow:
-        s = uow.session
-        job = find_job(s, job_ref)
-        record = f"quote on job {job.ref}"
-        if job.technician_id is None:
-            raise IllegalTransition(f"job {job.ref} has no technician on site to propose a quote")
-        actor.require_field(job.technician_id, f"propose quotes on job {job.ref}")
-        if job.status not in (JobStatus.ON_SITE, JobStatus.PAUSED):
-            raise IllegalTransition(f"job {job.ref} is {job.status.value}; quotes are proposed on site")
-        _check(quote, record)
-        branch = s.get(Branch, job.branch_id)
-        assert branch is not None
-        lines = []
-        for i, ln in enumerate(quote.lines, start=1):
-            amount = cents(ln.quantity * ln.unit_price)
-            if ln.kind is LineKind.DISCOUNT:
-                amount = -abs(amount)
-            lines.append(
-                QuoteLine(
-                    position=i,
-                    kind=ln.kind,
-                    description=ln.description[:300],
-                    quantity=ln.quantity,
-                    unit_price=cents(ln.unit_price),
-                    amount=amount,
-                )
+        return propose_quote_in(uow, job_ref, quote)
+
+
+def propose_quote_in(uow: UnitOfWork, job_ref: str | int, quote: QuoteInput) -> Quote:
+    actor = uow.actor
+    s = uow.session
+    job = find_job(s, job_ref)
+    record = f"quote on job {job.ref}"
+    if job.technician_id is None:
+        raise IllegalTransition(f"job {job.ref} has no technician on site to propose a quote")
+    actor.require_field(job.technician_id, f"propose quotes on job {job.ref}")
+    if job.status not in (JobStatus.ON_SITE, JobStatus.PAUSED):
+        raise IllegalTransition(f"job {job.ref} is {job.status.value}; quotes are proposed on site")
+    _check(quote, record)
+    branch = s.get(Branch, job.branch_id)
+    assert branch is not None
+    lines = []
+    for i, ln in enumerate(quote.lines, start=1):
+        amount = cents(ln.quantity * ln.unit_price)
+        if ln.kind is LineKind.DISCOUNT:
+            amount = -abs(amount)
+        lines.append(
+            QuoteLine(
+                position=i,
+                kind=ln.kind,
+                description=ln.description[:300],
+                quantity=ln.quantity,
+                unit_price=cents(ln.unit_price),
+                amount=amount,
             )
-        total = sum((ln.amount for ln in lines), Decimal("0.00"))
-        if total < 0:
-            raise InvalidInput("discounts exceed the quoted work", record=record, field="lines")
-        existing = len(s.scalars(select(Quote.id).where(Quote.job_id == job.id)).all())
-        row = Quote(
-            ref=f"Q-{job.ref}-{existing + 1}",
-            job_id=job.id,
-            customer_id=job.customer_id,
-            summary=quote.summary.strip(),
-            job_type=quote.job_type.value,
-            duration_minutes=quote.duration_minutes,
-            skills=dict(quote.skills),
-            currency=branch.currency,
-            total=total,
-            proposed_by=actor.login,
         )
-        row.lines = lines
-        s.add(row)
-        s.flush()
-        uow.emit("quote.proposed", "quote", row.id, quote_payload(row, job))
-        return row
+    total = sum((ln.amount for ln in lines), Decimal("0.00"))
+    if total < 0:
+        raise InvalidInput("discounts exceed the quoted work", record=record, field="lines")
+    existing = len(s.scalars(select(Quote.id).where(Quote.job_id == job.id)).all())
+    row = Quote(
+        ref=f"Q-{job.ref}-{existing + 1}",
+        job_id=job.id,
+        customer_id=job.customer_id,
+        summary=quote.summary.strip(),
+        job_type=quote.job_type.value,
+        duration_minutes=quote.duration_minutes,
+        skills=dict(quote.skills),
+        currency=branch.currency,
+        total=total,
+        proposed_by=actor.login,
+    )
+    row.lines = lines
+    s.add(row)
+    s.flush()
+    uow.emit("quote.proposed", "quote", row.id, quote_payload(row, job))
+    return row
 
 
 def _decide(uow: UnitOfWork, quote_ref: str, verb: str) -> tuple[Quote, Job]:

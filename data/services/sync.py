@@ -28,11 +28,15 @@ from data.db import Database
 from data.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from data.models.base import utcnow
 from data.models.events import Event
-from data.models.field import CompletionReport, PhotoRef, ReportOutcome
+from data.models.field import CompletionReport, PhotoRef, Quote, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
 from data.models.workforce import Technician
-from data.services.completion import CompletionInput, CompletionResult, finish_in
+from data.services.assigned import Reassigned, job_of_technician
+from data.services.attendance import AttendanceEvent, ClockAct, record_act_in
+from data.services.completion import CompletionInput, CompletionResult, SignatureInput, finish_in
+from data.services.field_files import file_facts, signature_file
 from data.services.jobs import change_status_in, find_technician
+from data.services.quotes import QuoteInput, propose_quote_in
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
 
@@ -55,16 +59,14 @@ class ClientEventType(StrEnum):
     PHOTO = "photo"
     SIGNATURE = "signature"
     COMPLETION = "completion"
+    CLOCK = "clock"
+    QUOTE = "quote"
 
 
 class SyncOutcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
-
-
-class Reassigned(PermissionDenied):
-    """The job the phone reports on now belongs to someone else (or to nobody)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class SignatureRecord:
     signer_name: str
     signed_at: datetime
     summary_sha256: str
+    image: str | None = None  # client_file_id of the uploaded signature image
 
 
 @dataclass(frozen=True)
@@ -165,25 +168,6 @@ def error_code(err: DispatchError) -> str:
     if isinstance(err, Conflict):
         return "conflict"
     return type(err).__name__.lower()
-
-
-def job_of_technician(session: Session, job_ref: str, technician: Technician) -> Job:
-    """The job, provided it is assigned to this technician; otherwise a refusal saying who has it now."""
-    job = session.scalar(select(Job).where(Job.ref == job_ref))
-    if job is None:
-        raise NotFound(f"job {job_ref} does not exist")
-    if job.technician_id == technician.id:
-        return job
-    when = f"{job.updated_at:%Y-%m-%d %H:%M} UTC"
-    if job.technician_id is None:
-        raise Reassigned(
-            f"job {job.ref} is no longer assigned to {technician.code} (changed by {job.updated_by} {when})"
-        )
-    other = session.get(Technician, job.technician_id)
-    other_code = other.code if other else str(job.technician_id)
-    raise Reassigned(
-        f"job {job.ref} is assigned to {other_code}, not {technician.code} (changed by {job.updated_by} {when})"
-    )
 
 
 def check_occurred_at(at: datetime, record: str) -> None:
@@ -325,11 +309,15 @@ def apply_signature(ctx: FieldContext, job_ref: str | None, signature: Signature
         raise InvalidInput("needs a time zone", record=record, field="signed_at")
     if not SHA256_HEX.fullmatch(signature.summary_sha256):
         raise InvalidInput("must be 64 lowercase hex digits (SHA-256)", record=record, field="summary_sha256")
+    image = (
+        signature_file(ctx.uow.session, ctx.technician.id, job, signature.image, record) if signature.image else None
+    )
     report = ctx.uow.session.scalar(select(CompletionReport).where(CompletionReport.job_id == job.id))
     if report is not None and report.signer_name is None:
         report.signer_name = signature.signer_name.strip()
         report.signed_at = signature.signed_at
         report.summary_sha256 = signature.summary_sha256
+        report.signature_file_id = image.id if image is not None else None
     ctx.uow.emit(
         "job.signed",
         "job",
@@ -339,6 +327,8 @@ def apply_signature(ctx: FieldContext, job_ref: str | None, signature: Signature
             "signer": signature.signer_name.strip(),
             "signed_at": signature.signed_at,
             "summary_sha256": signature.summary_sha256,
+            "image_client_file_id": signature.image,
+            "image": file_facts(image) if image is not None else None,
             "report_id": report.id if report is not None else None,
         },
     )
@@ -355,23 +345,47 @@ def _signature_logged(session: Session, job: Job) -> SignatureRecord | None:
     if event is None:
         return None
     p = event.payload
-    return SignatureRecord(p["signer"], datetime.fromisoformat(p["signed_at"]), p["summary_sha256"])
+    return SignatureRecord(
+        p["signer"], datetime.fromisoformat(p["signed_at"]), p["summary_sha256"], p.get("image_client_file_id")
+    )
+
+
+def completion_key(technician_id: int, client_event_id: str) -> str:
+    """The stored key of a technician's completion: the same whichever route the phone sent it by."""
+    return f"{technician_id}:{client_event_id}"
 
 
 def apply_completion(ctx: FieldContext, job_ref: str | None, action: CompletionAction) -> CompletionResult:
-    """Write the completion report (see data.services.completion); a signature sent on its own is kept."""
+    """Write the completion report (see data.services.completion); a signature sent on its own is kept.
+
+    The report's own `client_event_id` wins over the batch item's, and either is scoped to the technician,
+    so a report synced offline and retried on `/completion` (or the other way round) is one report.
+    """
     job = _require_job(ctx, job_ref, "completion report")
     report = action.report
-    if ctx.client_event_id and report.client_event_id is None:
-        report = replace(report, client_event_id=f"{ctx.technician.id}:{ctx.client_event_id}")
-    result = finish_in(ctx.uow, job.ref, report, action.outcome)
-    if report.signature is None and not result.repeated:
-        signature = _signature_logged(ctx.uow.session, job)
-        row = ctx.uow.session.get(CompletionReport, result.report_id)
-        if signature is not None and row is not None:
-            row.signer_name, row.signed_at = signature.signer_name, signature.signed_at
-            row.summary_sha256 = signature.summary_sha256
-    return result
+    cid = report.client_event_id or ctx.client_event_id
+    if cid:
+        report = replace(report, client_event_id=completion_key(ctx.technician.id, cid))
+    if report.signature is None:
+        logged = _signature_logged(ctx.uow.session, job)
+        if logged is not None:
+            report = replace(
+                report,
+                signature=SignatureInput(
+                    logged.signer_name, logged.signed_at, summary_sha256=logged.summary_sha256, image=logged.image
+                ),
+            )
+    return finish_in(ctx.uow, job.ref, report, action.outcome)
+
+
+def apply_clock(ctx: FieldContext, _job_ref: str | None, act: ClockAct) -> AttendanceEvent:
+    """Clock in or out, or a break, at the phone's time (see data.services.attendance)."""
+    return record_act_in(ctx.uow, ctx.technician, act, ctx.occurred_at)
+
+
+def apply_quote(ctx: FieldContext, job_ref: str | None, quote: QuoteInput) -> Quote:
+    job = _require_job(ctx, job_ref, "quote")
+    return propose_quote_in(ctx.uow, job.ref, quote)
 
 
 Applier = Callable[[FieldContext, "str | None", Any], Any]
@@ -381,6 +395,8 @@ APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.PHOTO: apply_photo,
     ClientEventType.SIGNATURE: apply_signature,
     ClientEventType.COMPLETION: apply_completion,
+    ClientEventType.CLOCK: apply_clock,
+    ClientEventType.QUOTE: apply_quote,
 }
 
 
@@ -444,10 +460,15 @@ def _receipt(item: ClientEvent, outcome: SyncOutcome, err: DispatchError | None 
     }
 
 
-def apply_item(db: Database, actor: Actor, technician_id: int, item: ClientEvent) -> ItemResult:
-    """Apply one client event exactly once; never raises for a domain error, answers instead."""
+def apply_item(
+    db: Database, actor: Actor, technician_id: int, item: ClientEvent, *, known_new: bool = False
+) -> ItemResult:
+    """Apply one client event exactly once; never raises for a domain error, answers instead.
+
+    `known_new`: the caller has just looked the key up (a batch does it for all its items at once); a
+    concurrent upload of the same item is still caught by the key's unique index."""
     key = idempotency_key(technician_id, item.client_event_id)
-    previous = _previous_outcome(db, key)
+    previous = None if known_new else _previous_outcome(db, key)
     if previous is not None:
         return _duplicate(item, previous)
     try:
@@ -472,13 +493,23 @@ def apply_item(db: Database, actor: Actor, technician_id: int, item: ClientEvent
             with UnitOfWork(db, actor) as uow:
                 tech = find_technician(uow.session, technician_id)
                 actor.require_field(tech.id, f"report {item.type.value} events")
-                applier(FieldContext(uow, tech, item.occurred_at, item.client_event_id), item.job_ref, item.action)
+                done = applier(
+                    FieldContext(uow, tech, item.occurred_at, item.client_event_id), item.job_ref, item.action
+                )
                 uow.emit(
                     "field.client_event",
                     "technician",
                     tech.id,
                     _receipt(item, SyncOutcome.APPLIED),
                     idempotency_key=key,
+                )
+            if isinstance(done, CompletionResult) and done.repeated:
+                # The same report arrived before by the other route (`/completion`).
+                return ItemResult(
+                    item.client_event_id,
+                    item.type,
+                    SyncOutcome.DUPLICATE,
+                    reason=f"already received: report {done.report_id} of job {done.job_ref}",
                 )
         return ItemResult(item.client_event_id, item.type, SyncOutcome.APPLIED)
     except IntegrityError:
@@ -527,7 +558,71 @@ def apply_batch(db: Database, actor: Actor, technician: str | int, items: Sequen
         tech = find_technician(session, technician)
     actor.require_field(tech.id, "upload field events")
     ordered = sorted(items, key=lambda e: _sort_key(e.occurred_at))
-    return [apply_item(db, actor, tech.id, item) for item in ordered]
+    seen = _seen(db, tech.id, ordered)
+    results: list[ItemResult] = []
+    i = 0
+    while i < len(ordered):
+        run: list[ClientEvent] = []
+        while i + len(run) < len(ordered) and len(run) < POSITION_RUN:
+            candidate = ordered[i + len(run)]
+            if not _plain_position(candidate, seen, tech.id):
+                break
+            run.append(candidate)
+        if run:
+            results.extend(_apply_positions(db, actor, tech.id, run))
+            i += len(run)
+            continue
+        item = ordered[i]
+        key = idempotency_key(tech.id, item.client_event_id) if item.client_event_id else None
+        results.append(
+            _duplicate(item, seen[key]) if key in seen else apply_item(db, actor, tech.id, item, known_new=True)
+        )
+        i += 1
+    return results
+
+
+# A phone back from a dead zone sends mostly positions: consecutive ones go in one transaction.
+POSITION_RUN = 200
+
+
+def _seen(db: Database, technician_id: int, items: Sequence[ClientEvent]) -> dict[str | None, Event]:
+    """Which of the batch's items were received before: one query instead of one per item."""
+    keys = [idempotency_key(technician_id, i.client_event_id) for i in items if i.client_event_id]
+    if not keys:
+        return {}
+    with db.read() as session:
+        rows = session.scalars(select(Event).where(Event.idempotency_key.in_(keys)))
+        return {e.idempotency_key: e for e in rows}
+
+
+def _plain_position(item: ClientEvent, seen: dict[str | None, Event], technician_id: int) -> bool:
+    """A position that is new and readable: nothing about it can be refused by the business rules."""
+    if item.type is not ClientEventType.POSITION or not isinstance(item.action, PositionPing):
+        return False
+    if not item.client_event_id or len(item.client_event_id) > MAX_CLIENT_EVENT_ID:
+        return False
+    if idempotency_key(technician_id, item.client_event_id) in seen:
+        return False
+    try:
+        check_occurred_at(item.occurred_at, "position")
+        check_coordinates(item.action.lat, item.action.lon, "position")
+    except InvalidInput:
+        return False
+    return True
+
+
+def _apply_positions(db: Database, actor: Actor, technician_id: int, run: list[ClientEvent]) -> list[ItemResult]:
+    """Record a run of new positions in one transaction, each with its own idempotency key; if another upload
+    of some of them wins a race, fall back to one at a time so each is answered for itself."""
+    try:
+        with UnitOfWork(db, actor) as uow:
+            tech = _technician_for_ping(uow.session, technician_id)
+            for item in run:
+                key = idempotency_key(technician_id, item.client_event_id)
+                record_positions_in(uow, tech, [(item.action, item.occurred_at)], key)
+    except IntegrityError:
+        return [apply_item(db, actor, technician_id, item) for item in run]
+    return [ItemResult(item.client_event_id, item.type, SyncOutcome.APPLIED) for item in run]
 
 
 def _sort_key(at: datetime) -> datetime:

@@ -17,10 +17,13 @@ from data.uow import UnitOfWork
 
 
 def check_coordinates(lat: float, lon: float, record: str) -> None:
-    if not isinstance(lat, int | float) or not -90 <= lat <= 90:
-        raise InvalidInput(f"latitude {lat!r} is outside -90..90", record=record, field="lat")
-    if not isinstance(lon, int | float) or not -180 <= lon <= 180:
-        raise InvalidInput(f"longitude {lon!r} is outside -180..180", record=record, field="lon")
+    """Numbers only: a bool is an int to Python, but `True` is not latitude 1.0."""
+    for name, value, limit in (("lat", lat, 90), ("lon", lon, 180)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f"{value!r} is not a number of degrees", record=record, field=name)
+        if not -limit <= value <= limit:  # NaN fails this too
+            kind = "latitude" if name == "lat" else "longitude"
+            raise InvalidInput(f"{kind} {value!r} is outside -{limit}..{limit}", record=record, field=name)
 
 
 def mark_absent(

@@ -32,12 +32,12 @@ def schedule_from_file(problem: Path, out: Path | None, time_limit: float, as_js
     try:
         loaded = load_problem(problem)
     except ProblemError as exc:
-        err.print(f"[bold red]error:[/] {problem}: {exc}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {problem}: {exc}", markup=True, highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     try:
         plan = _solve_with_progress(loaded, time_limit, console)
     except OptimizerError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
         return EXIT_FAILED
     report = validate(loaded, plan)
     document = dump_plan(plan)

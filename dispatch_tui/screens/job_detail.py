@@ -16,8 +16,10 @@ from textual.widgets import Footer, Static
 
 from data.errors import DispatchError
 from data.queries.console import JobDetail
+from data.queries.field_report import FieldReport, field_report
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, JobSelected, ViewRefreshed
+from dispatch_tui.widgets.field_report import render_field_report
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
@@ -38,6 +40,7 @@ class JobDetailScreen(Screen[None]):
         self.ctx = ctx
         self.ref = ref
         self.detail: JobDetail | None = None
+        self.field_report: FieldReport | None = None
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -57,6 +60,7 @@ class JobDetailScreen(Screen[None]):
         ctx = self.ctx
         try:
             detail = await asyncio.to_thread(ctx.queries.job_detail, ctx.db, self.ref, ctx.now())
+            self.field_report = await asyncio.to_thread(field_report, ctx.db, self.ref)
         except DispatchError as e:
             self.query_one("#body", Static).update(Text(e.message, style="bold red"))
             self.loaded.set()
@@ -144,4 +148,6 @@ class JobDetailScreen(Screen[None]):
         history = Text("History\n", style="bold")
         for e in d.history[-15:]:
             history.append(f"{self._t(e.at, True)} #{e.seq} {e.type} by {e.actor} ({e.source})\n", style="dim")
-        return Group(head, Text(""), facts, Text(""), notes, visits, history)
+        from_field = render_field_report(self.field_report, lambda at: self._t(at, True))
+        parts = (from_field,) if from_field.plain else ()
+        return Group(head, Text(""), facts, Text(""), *parts, notes, visits, history)

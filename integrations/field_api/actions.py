@@ -9,9 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from data.models.base import utcnow
-from data.models.field import ReportOutcome
-from data.models.jobs import JobStatus
+from data.models.field import LineKind, ReportOutcome
+from data.models.jobs import JobStatus, JobType
+from data.services.attendance import ClockAct
 from data.services.completion import CompletionInput, ExpenseInput, FollowUpInput, PartInput, SignatureInput
+from data.services.quotes import QuoteInput, QuoteLineInput
 from data.services.sync import (
     ClientEvent,
     ClientEventType,
@@ -25,10 +27,12 @@ from data.services.sync import (
 )
 from integrations.field_api.schemas import (
     ClientEventIn,
+    ClockIn,
     CompletionIn,
     NoteIn,
     PhotoIn,
     PositionIn,
+    QuoteIn,
     SignatureIn,
     StatusIn,
 )
@@ -51,7 +55,7 @@ def photo_action(body: PhotoIn, at: datetime | None = None) -> PhotoReference:
 
 
 def signature_action(body: SignatureIn, _at: datetime | None = None) -> SignatureRecord:
-    return SignatureRecord(body.signer_name, body.signed_at, body.summary_sha256)
+    return SignatureRecord(body.signer_name, body.signed_at, body.summary_sha256, body.image)
 
 
 def completion_action(body: CompletionIn, at: datetime | None = None) -> CompletionAction:
@@ -68,13 +72,28 @@ def completion_action(body: CompletionIn, at: datetime | None = None) -> Complet
         follow_up=FollowUpInput(body.follow_up.description, body.follow_up.duration_minutes, body.follow_up.skills)
         if body.follow_up
         else None,
-        signature=SignatureInput(body.signature.signer_name, body.signature.signed_at, body.signature.summary)
+        signature=SignatureInput(
+            body.signature.signer_name, body.signature.signed_at, body.signature.summary, image=body.signature.image
+        )
         if body.signature
         else None,
         notes=body.notes,
         client_event_id=body.client_event_id,
     )
     return CompletionAction(ReportOutcome(body.outcome), report)
+
+
+def clock_action(body: ClockIn, _at: datetime | None = None) -> ClockAct:
+    return ClockAct(body.act)
+
+
+def quote_action(body: QuoteIn, _at: datetime | None = None) -> QuoteInput:
+    return QuoteInput(
+        summary=body.summary,
+        lines=[QuoteLineInput(ln.description, ln.quantity, ln.unit_price, LineKind(ln.kind)) for ln in body.lines],
+        duration_minutes=body.duration_minutes,
+        job_type=JobType(body.job_type),
+    )
 
 
 # Per client event type: the body model that validates its payload and the converter to an action.
@@ -85,6 +104,8 @@ PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime |
     ClientEventType.PHOTO: (PhotoIn, photo_action),
     ClientEventType.SIGNATURE: (SignatureIn, signature_action),
     ClientEventType.COMPLETION: (CompletionIn, completion_action),
+    ClientEventType.CLOCK: (ClockIn, clock_action),
+    ClientEventType.QUOTE: (QuoteIn, quote_action),
 }
 
 

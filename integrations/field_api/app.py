@@ -8,7 +8,11 @@ from fastapi import FastAPI
 
 from data.db import Database
 from integrations.field_api import problems
-from integrations.field_api.routers import jobs, me, positions, sync
+from integrations.field_api.auth import TokenCache
+from integrations.field_api.limits import BodyLimits
+from integrations.field_api.ping_writer import PingWriter
+from integrations.field_api.routers import app_shell, files, jobs, me, positions, sync
+from integrations.field_api.routers.positions import PingFastPath
 
 DESCRIPTION = """
 The HTTP API behind technicians' phone apps and vehicle trackers.
@@ -27,9 +31,13 @@ TAGS = [
     {"name": "me", "description": "The calling technician, their day and their van"},
     {"name": "jobs", "description": "Reporting on one of my jobs"},
     {"name": "positions", "description": "Live position pings"},
+    {"name": "files", "description": "Photos and signature images"},
     {"name": "sync", "description": "Offline batches"},
     {"name": "health", "description": "Liveness for load balancers"},
 ]
+
+
+WRITE_SLOTS = 8  # of the 15 connections a process's pool holds; the rest serve reads and the ping writer
 
 
 def create_app(db: Database) -> FastAPI:
@@ -44,9 +52,17 @@ def create_app(db: Database) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.db = db
-    app.state.write_lock = threading.Lock() if db is not None and db.is_sqlite else None
+    # SQLite: one writer at a time. PostgreSQL: writers share the pool; past WRITE_SLOTS they queue here
+    # rather than time out waiting for a connection.
+    app.state.write_lock = (
+        threading.Lock() if db is not None and db.is_sqlite else threading.BoundedSemaphore(WRITE_SLOTS)
+    )
+    app.state.ping_writer = PingWriter(db, app.state.write_lock)
+    app.state.token_cache = TokenCache()
     problems.install(app)
-    for module in (me, jobs, positions, sync):
+    app.add_middleware(PingFastPath, field_api=app)
+    app.add_middleware(BodyLimits)  # added last, so it runs first: limits before anything reads
+    for module in (me, jobs, files, positions, sync, app_shell):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=dict[str, str])

@@ -101,7 +101,9 @@ def job_context(session: Session, job: Job) -> JobContext:
         asset=_asset(asset, day),
         contract=_contract(contract, day),
         notes=_notes(session, job.id),
-        photos=[PhotoOut(id=p.id, uri=p.uri, caption=p.caption, taken_at=p.taken_at) for p in photos],
+        photos=[
+            PhotoOut(id=p.id, uri=p.uri, caption=p.caption, taken_at=p.taken_at, file_id=p.file_id) for p in photos
+        ],
         previous_visits=previous_visits(session, job),
     )
 

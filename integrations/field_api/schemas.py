@@ -70,11 +70,16 @@ Money = Annotated[
     WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["12.50"]}),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str), WithJsonSchema({"type": "string"})]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude", examples=[60.17])]
+# Strict: a JSON number only. `true` is not 1.0 and "60.1" is not a coordinate.
+Latitude = Annotated[
+    float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude", examples=[60.17])
+]
 Longitude = Annotated[
-    float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude", examples=[24.94])
+    float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude", examples=[24.94])
 ]
 JobRef = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,31}$", examples=["J000042"])]
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+ClientId = Annotated[str, Field(min_length=1, max_length=100, pattern=CLIENT_ID_PATTERN)]
 
 
 class Strict(BaseModel):
@@ -168,11 +173,29 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
+class FileOut(BaseModel):
+    """An uploaded photo or signature image; `uri` serves the bytes to whoever may see the job."""
+
+    id: int
+    job: str
+    kind: Literal["photo", "signature"]
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    sha256: str
+    uri: str
+    photo_id: int | None = None
+    created_at: datetime
+    repeated: bool = Field(default=False, description="True when this client_file_id had been uploaded before")
+
+
 class PhotoOut(BaseModel):
     id: int
     uri: str
     caption: str | None
     taken_at: datetime
+    file_id: int | None = None
 
 
 class VisitOut(BaseModel):
@@ -301,6 +324,46 @@ class SignatureIn(Strict):
     summary_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
         description="SHA-256 (hex) of the work summary the customer signed"
     )
+    image: ClientId | None = Field(
+        default=None, description="client_file_id of the signature image uploaded to /v1/jobs/{ref}/files"
+    )
+
+
+ClockActName = Literal["clock_in", "break_start", "break_end", "clock_out"]
+
+
+class ClockIn(Strict):
+    act: ClockActName = Field(description="clock_in, break_start, break_end or clock_out", examples=["clock_in"])
+    at: Moment | None = Field(default=None, description="When it happened on the phone (default: now)")
+
+
+class ClockOut(BaseModel):
+    state: Literal["off", "working", "on_break"]
+    since: datetime | None = Field(description="When the current state began")
+    shift_started_at: datetime | None
+    local_day: date | None
+
+
+class QuoteLineIn(Strict):
+    description: Annotated[Text, Field(min_length=1, max_length=300)]
+    quantity: Money = Field(description='Decimal string, e.g. "1" or "2.5"')
+    unit_price: Money
+    kind: Literal["labour", "part", "callout", "expense", "discount"] = "labour"
+
+
+class QuoteIn(Strict):
+    summary: Annotated[Text, Field(min_length=1, max_length=300)] = Field(examples=["Replace the condensate pump"])
+    lines: list[QuoteLineIn] = Field(min_length=1, max_length=50)
+    duration_minutes: int = Field(ge=1, le=1440)
+    job_type: Literal["install", "repair", "maintenance", "inspection"] = "repair"
+
+
+class QuoteOut(BaseModel):
+    ref: str
+    job: str
+    status: str
+    currency: str
+    total: MoneyOut
 
 
 class ActionOut(BaseModel):
@@ -311,7 +374,7 @@ class ActionOut(BaseModel):
 
 # --- offline sync --------------------------------------------------------------------------------------
 
-ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion"]
+ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion", "clock", "quote"]
 
 
 class ClientEventIn(Strict):
@@ -326,7 +389,8 @@ class ClientEventIn(Strict):
         default_factory=dict,
         description=(
             "The body of the matching single endpoint: status -> StatusIn, position -> PositionIn, note -> NoteIn, "
-            "photo -> PhotoIn, signature -> SignatureIn, completion -> CompletionIn (times default to occurred_at)"
+            "photo -> PhotoIn, signature -> SignatureIn, completion -> CompletionIn, clock -> ClockIn, "
+            "quote -> QuoteIn (times default to occurred_at)"
         ),
     )
 
@@ -408,6 +472,9 @@ class SignatureTextIn(Strict):
     signed_at: Moment
     summary: Annotated[Text, Field(min_length=1, max_length=20000)] = Field(
         description="The text the customer signed; the server keeps only its SHA-256"
+    )
+    image: ClientId | None = Field(
+        default=None, description="client_file_id of the signature image uploaded to /v1/jobs/{ref}/files"
     )
 
 

@@ -59,3 +59,19 @@ def test_cli_issue_list_revoke(sqlite_db: Database, tmp_path: Path) -> None:
     assert revoked.exit_code == 0 and "revoked" in revoked.stdout
     refused = runner.invoke(app, ["--db", sqlite_db.url, "--as", "dana", "tokens", "issue", "T1"])
     assert refused.exit_code == 2 and "only an admin" in refused.output
+
+
+def test_issue_prints_a_sign_in_link_and_a_qr_code(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    runner = CliRunner()
+    base = ["--db", sqlite_db.url, "--as", "ada", "tokens", "issue", "T1"]
+    issued = runner.invoke(app, [*base, "--qr", "--app-url", "https://field.example.com/"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.splitlines()[0].strip()
+    assert f"https://field.example.com/app/#token={token}" in issued.stdout
+    blocks = [line for line in issued.stdout.splitlines() if "█" in line]
+    assert len(blocks) > 15 and len({len(line) for line in blocks}) == 1  # a square of half blocks
+    as_json = json.loads(runner.invoke(app, [*base, "--json"]).stdout)
+    assert as_json["sign_in_link"] == f"http://127.0.0.1:8080/app/#token={as_json['token']}"
+    bad = runner.invoke(app, [*base, "--app-url", "field.example.com"])
+    assert bad.exit_code == 2 and "app-url" in bad.output

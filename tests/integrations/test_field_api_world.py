@@ -37,6 +37,15 @@ class FieldWorld:
         return {"Authorization": f"Bearer {self.tokens[tech]}"}
 
 
+def arrive(world: FieldWorld, ref: str, tech: str = "T1") -> None:
+    """On the way at 08:40, on site at 09:00, through the API."""
+    for step, when in (("en_route", at(8, 40)), ("on_site", at(9))):
+        r = world.client.post(
+            f"/v1/jobs/{ref}/status", json={"status": step, "at": when.isoformat()}, headers=world.auth(tech)
+        )
+        assert r.status_code == 200, r.text
+
+
 def dispatched_job(db: Database, tech: str, hour: int, site: str = "S1", asset: str | None = None) -> str:
     job = create_job(
         db,

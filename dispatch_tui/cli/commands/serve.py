@@ -14,7 +14,7 @@ def serve_command(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (PostgreSQL: scale out)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info."),
 ) -> None:
-    """Serve the field API (OpenAPI at /docs and /openapi.json) until stopped with Ctrl-C."""
+    """Serve the field API (OpenAPI at /docs) and the technicians' web app (/app/) until stopped with Ctrl-C."""
     import uvicorn
 
     from integrations.field_api import create_app
@@ -23,7 +23,10 @@ def serve_command(
     if workers > 1 and database.is_sqlite:
         err.print("SQLite allows one writer: serving with 1 worker process", highlight=False)
         workers = 1
-    err.print(f"field API on http://{host}:{port}  (docs: http://{host}:{port}/docs)", highlight=False)
+    err.print(
+        f"field API on http://{host}:{port}  (technicians' app: http://{host}:{port}/app/, docs: /docs)",
+        highlight=False,
+    )
     if workers == 1:
         uvicorn.run(create_app(database), host=host, port=port, log_level=log_level)
     else:

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import io
+from urllib.parse import urlsplit
+
+import segno
 import typer
 from rich.table import Table
 
+from data.errors import InvalidInput
 from data.services.api_tokens import issue_token, list_tokens, revoke_token
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
 
 tokens_app = typer.Typer(help="Field API tokens: one or more per technician, revocable, stored hashed.")
+
+
+DEFAULT_APP_URL = "http://127.0.0.1:8080"
+
+
+def checked_app_url(value: str) -> str:
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise InvalidInput(
+            f"{value!r} is not an http(s) address such as https://field.example.com",
+            record="tokens issue",
+            field="app-url",
+        )
+    return value.strip().rstrip("/")
+
+
+def sign_in_link(app_url: str, secret: str) -> str:
+    """The token rides in the fragment (#), which browsers never send to a server or write to its logs."""
+    return f"{app_url}/app/#token={secret}"
+
+
+def qr_text(link: str) -> str:
+    """The link as a QR code drawn with half blocks, scannable from a terminal (segno: pure Python, no deps)."""
+    code = segno.make(link, error="m")
+    buffer = io.StringIO()
+    code.terminal(out=buffer, compact=True, border=2)
+    return buffer.getvalue()
 
 
 @tokens_app.command("issue")
@@ -17,9 +49,18 @@ def issue_command(
     technician: str = typer.Argument(..., help="Technician code, e.g. T1."),
     label: str | None = typer.Option(None, "--label", help="What the token is for, e.g. 'Pixel 8 phone'."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    qr: bool = typer.Option(False, "--qr", help="Also print a QR code of the app's sign-in link for the phone."),
+    app_url: str = typer.Option(
+        DEFAULT_APP_URL,
+        "--app-url",
+        envvar="DISPATCH_FIELD_APP_URL",
+        help="Where phones reach `dispatch serve` (the link is <app-url>/app/#token=...).",
+    ),
 ) -> None:
     """Issue a token (admins only). The token is printed once: it cannot be shown again."""
+    link_base = checked_app_url(app_url)
     issued = issue_token(db(), actor("cli"), technician, label)
+    link = sign_in_link(link_base, issued.secret)
     if as_json:
         print_json(
             {
@@ -27,11 +68,18 @@ def issue_command(
                 "technician": issued.technician_code,
                 "label": issued.label,
                 "token": issued.secret,
+                "sign_in_link": link,
             }
         )
         return
     err.print(f"token {issued.token_id} for {issued.technician_code}; shown once, store it now:", highlight=False)
     out.print(issued.secret, markup=False, highlight=False)
+    err.print("sign-in link for the technician's phone:", highlight=False)
+    out.print(link, markup=False, highlight=False, soft_wrap=True)
+    if qr:
+        err.print("scan with the phone's camera:", highlight=False)
+        out.file.write(qr_text(link))
+        out.file.flush()
 
 
 @tokens_app.command("list")

@@ -13,6 +13,7 @@ from integrations.field_api.actions import (
     completion_action,
     note_action,
     photo_action,
+    quote_action,
     signature_action,
     status_action,
 )
@@ -27,6 +28,8 @@ from integrations.field_api.schemas import (
     JobOut,
     NoteIn,
     PhotoIn,
+    QuoteIn,
+    QuoteOut,
     SignatureIn,
     StatusIn,
 )
@@ -107,3 +110,11 @@ def post_completion(ref: Ref, body: CompletionIn, me: Caller, db: Db, lock: Writ
         part_return_ids=result.part_return_ids,
         repeated=result.repeated,
     )
+
+
+@router.post("/{ref}/quotes", summary="Propose extra work to the customer", response_model=QuoteOut)
+def post_quote(ref: Ref, body: QuoteIn, me: Caller, db: Db, lock: Writes) -> QuoteOut:
+    """On site or paused: a quote with its lines (amounts as decimal strings); accepted, it becomes a job."""
+    with lock:
+        quote = apply_now(db, me.actor, me.technician_id, ClientEventType.QUOTE, quote_action(body), job_ref=ref)
+    return QuoteOut(ref=quote.ref, job=ref, status=quote.status.value, currency=quote.currency, total=quote.total)

@@ -11,10 +11,13 @@ from data.availability import local_date
 from data.errors import NotFound
 from data.models.base import utcnow
 from data.models.workforce import Technician
-from integrations.field_api.auth import Caller, Db
+from data.services.attendance import Attendance, AttendanceState, attendance
+from data.services.sync import ClientEventType, apply_now
+from integrations.field_api.actions import clock_action
+from integrations.field_api.auth import Caller, Db, Writes
 from integrations.field_api.context import day_jobs, van_stock
 from integrations.field_api.problems import ERROR_RESPONSES
-from integrations.field_api.schemas import Day, DayOut, Me, StockOut
+from integrations.field_api.schemas import ClockIn, ClockOut, Day, DayOut, Me, StockOut
 
 router = APIRouter(prefix="/v1/me", tags=["me"], responses=ERROR_RESPONSES)
 
@@ -62,3 +65,34 @@ def get_my_stock(me: Caller, db: Db) -> StockOut:
     if stock is None:
         raise NotFound(f"technician {me.technician_code} has no van stock location")
     return stock
+
+
+def clock_out(now: Attendance) -> ClockOut:
+    last = now.last
+    return ClockOut(
+        state=now.state.value,
+        since=now.since,
+        shift_started_at=last.shift_started_at if last and now.state is not AttendanceState.OFF else None,
+        local_day=last.local_day if last and now.state is not AttendanceState.OFF else None,
+    )
+
+
+@router.get("/clock", summary="Am I clocked in, on a break or off", response_model=ClockOut)
+def get_my_clock(me: Caller, db: Db) -> ClockOut:
+    return clock_out(attendance(db, me.technician_id))
+
+
+@router.post("/clock", summary="Clock in or out, start or end a break", response_model=ClockOut)
+def post_my_clock(body: ClockIn, me: Caller, db: Db, lock: Writes) -> ClockOut:
+    """Recorded as `technician.clocked_in`, `technician.break_started`, `technician.break_ended` or
+    `technician.clocked_out`. Out of order (a break while clocked out, a second clock-in) answers 409."""
+    with lock:
+        event = apply_now(
+            db, me.actor, me.technician_id, ClientEventType.CLOCK, clock_action(body), occurred_at=body.at
+        )
+    return ClockOut(
+        state=event.state.value,
+        since=event.at,
+        shift_started_at=event.shift_started_at if event.state is not AttendanceState.OFF else None,
+        local_day=event.local_day if event.state is not AttendanceState.OFF else None,
+    )
