@@ -31,6 +31,10 @@ class NotFound(DispatchError):
     exit_code = 2
 
 
+class StorageUnavailable(DispatchError):
+    """A store the data lives in (the database, the file store) could not be reached: retry later."""
+
+
 class PermissionDenied(DispatchError):
     exit_code = 2
 

@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session, lazyload
 
 from data.actor import Actor
 from data.db import Database
-from data.errors import Conflict, DispatchError, IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from data.errors import (
+    Conflict,
+    DispatchError,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
 from data.models.base import utcnow
 from data.models.events import Event
 from data.models.field import CompletionReport, PhotoRef, Quote, ReportOutcome
@@ -167,6 +175,8 @@ def error_code(err: DispatchError) -> str:
         return "illegal_transition"
     if isinstance(err, Conflict):
         return "conflict"
+    if isinstance(err, StorageUnavailable):
+        return "unavailable"
     return type(err).__name__.lower()
 
 

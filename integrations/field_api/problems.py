@@ -21,6 +21,7 @@ from data.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    StorageUnavailable,
 )
 from data.services.api_tokens import Unauthenticated
 from data.services.sync import error_code
@@ -47,6 +48,8 @@ def status_for(err: DispatchError) -> int:
         return 409
     if isinstance(err, InvalidInput):
         return 422
+    if isinstance(err, StorageUnavailable):
+        return 503
     return 400
 
 
