@@ -1,9 +1,11 @@
-"""A realistic field-service day: the OR-Tools plan against a 'nearest free qualified technician' greedy.
+"""A realistic field-service day: the product's plan against a greedy baseline and against VROOM.
 
 Seeded generator (technicians with role templates, skills and levels, shifts, lunch breaks; jobs with
 windows, priorities, SLAs, skill-level durations) around Helsinki. Reports jobs assigned, travel,
 overtime, lateness, time to first feasible plan; also times ``suggest`` on 50 technicians x 400 jobs.
-Writes JSON to ``bench/results/``.
+VROOM (pyvroom, a bench-only dependency) plans the same problem with the same travel matrix as a
+reference (``--no-vroom`` skips it); its plan is turned into ours and checked by the same validator.
+What VROOM cannot express is stated in ``VROOM_RELAXATIONS``. Writes JSON to ``bench/results/``.
 
     ./dev run python bench/fsm_day.py --technicians 100 --jobs 1000 --time-limit 60
 """
@@ -22,7 +24,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from optimizer.greedy import greedy_plan
-from optimizer.model import BreakRule, Job, Location, Plan, Problem, Technician, TimeWindow
+from optimizer.model import (
+    BreakRule,
+    Job,
+    Location,
+    PlacedBreak,
+    Plan,
+    Problem,
+    Route,
+    Technician,
+    TimeWindow,
+    Unassigned,
+    UnassignedReason,
+    Visit,
+)
 from optimizer.network import Network
 from optimizer.solver import solve
 from optimizer.suggest import suggest
@@ -114,6 +129,87 @@ def summary(problem: Problem, plan: Plan, network: Network) -> dict[str, object]
     }
 
 
+VROOM_RELAXATIONS = (
+    "no soft SLA deadlines or lateness cost (priority decides who is left out), no overtime price (the shift "
+    "plus its overtime allowance is the hard window), no maximum working minutes, base service durations "
+    "(no faster service for level-3 technicians: the plan is timed with ours afterwards)"
+)
+VROOM_PRIORITY = {1: 100, 2: 50, 3: 10, 4: 1}
+
+
+def solve_with_vroom(problem: Problem, network: Network, time_limit: float, threads: int) -> Plan:
+    """The same day through VROOM: skills with levels as skill ids, breaks, windows, priorities."""
+    from datetime import timedelta
+
+    import numpy as np
+    import vroom
+
+    skill_ids: dict[tuple[str, int], int] = {}
+
+    def skill_id(skill: str, level: int) -> int:
+        return skill_ids.setdefault((skill, level), len(skill_ids) + 1)
+
+    data = vroom.Input()
+    data.set_durations_matrix(profile="car", matrix_input=np.array(network.seconds_matrix, dtype=np.uint32))
+    for v, tech in enumerate(problem.technicians):
+        provides = {skill_id(s, lvl) for s, top in tech.skills.items() for lvl in range(1, top + 1)}
+        breaks = [
+            vroom.Break(
+                100_000 * (v + 1) + k,
+                time_windows=[vroom.TimeWindow(b.earliest_start, b.latest_start)],
+                service=b.duration,
+            )
+            for k, b in enumerate(tech.breaks)
+        ]
+        data.add_vehicle(
+            vroom.Vehicle(
+                v + 1,
+                start=network.index[tech.route_start_location],
+                end=network.index[tech.route_end_location],
+                skills=provides,
+                time_window=vroom.TimeWindow(tech.earliest_departure, tech.latest_end),
+                breaks=breaks,
+            )
+        )
+    data.add_job(
+        [
+            vroom.Job(
+                k + 1,
+                location=network.index[job.location],
+                default_service=job.duration,
+                skills={skill_id(s, lvl) for s, lvl in job.required_skills.items()},
+                priority=VROOM_PRIORITY.get(job.priority, 1),
+                time_windows=[vroom.TimeWindow(w.start, w.end) for w in job.time_windows],
+            )
+            for k, job in enumerate(problem.jobs)
+        ]
+    )
+    answer = data.solve(exploration_level=5, nb_threads=threads, timeout=timedelta(seconds=time_limit)).to_dict()
+    routes: list[Route] = []
+    for raw in answer["routes"]:
+        tech = problem.technicians[raw["vehicle"] - 1]
+        visits: list[Visit] = []
+        placed: list[PlacedBreak] = []
+        here = tech.route_start_location
+        start = end = raw["steps"][0]["arrival"]
+        for step in raw["steps"]:
+            begin = step["arrival"] + step["waiting_time"] + step["setup"]
+            if step["type"] == "job":
+                job = problem.jobs[step["id"] - 1]
+                travel = network.seconds(here, job.location)
+                visits.append(Visit(job.id, step["arrival"], begin, begin + job.duration_for(tech), travel))
+                here = job.location
+            elif step["type"] == "break":
+                placed.append(PlacedBreak(begin, begin + step["service"]))
+            elif step["type"] == "end":
+                end = step["arrival"]
+        back = network.seconds(here, tech.route_end_location) if visits else 0
+        routes.append(Route(tech.id, start, end, visits, placed, sum(v.travel_seconds for v in visits) + back, back))
+    assigned = {v.job_id for r in routes for v in r.visits}
+    unassigned = [Unassigned(j.id, UnassignedReason.DAY_FULL) for j in problem.jobs if j.id not in assigned]
+    return Plan(problem.horizon_start, routes, unassigned)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--technicians", type=int, default=100)
@@ -123,6 +219,7 @@ def main() -> None:
     parser.add_argument("--first-solution", default="greedy")
     parser.add_argument("--processes", type=int, default=2, help="regions solved side by side (large days)")
     parser.add_argument("--single-model", action="store_true", help="one OR-Tools model for the whole day (no regions)")
+    parser.add_argument("--no-vroom", action="store_true", help="skip the VROOM reference run")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
@@ -159,6 +256,20 @@ def main() -> None:
         f"(limit {args.time_limit:g} s); load {load_before:.1f} -> {load_after:.1f}",
         flush=True,
     )
+
+    reference: dict[str, object] | None = None
+    if not args.no_vroom:
+        vroom_began = time.perf_counter()
+        vroom_plan = solve_with_vroom(problem, network, args.time_limit, threads=args.processes)
+        vroom_wall = time.perf_counter() - vroom_began
+        v = summary(problem, vroom_plan, network)
+        reference = {"vroom": v, "wall_seconds": round(vroom_wall, 2), "relaxations": VROOM_RELAXATIONS}
+        print(f"vroom  : {v} in {vroom_wall:.1f} s", flush=True)
+        print(
+            f"product vs VROOM: assigned {s['assigned']} vs {v['assigned']}, travel {s['travel_hours']} h vs "
+            f"{v['travel_hours']} h, lateness {s['lateness_hours']} h vs {v['lateness_hours']} h",
+            flush=True,
+        )
 
     small = generate_day(50, 400, args.seed + 1)
     small_net = Network.for_problem(small)
@@ -199,6 +310,7 @@ def main() -> None:
                 "greedy": g,
                 "solver": s,
                 "suggest_50x400": suggest_stats,
+                "reference": reference,
             },
             indent=2,
             default=str,

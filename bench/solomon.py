@@ -1,19 +1,23 @@
-"""Solomon VRPTW benchmark of the OR-Tools search set-up used by the optimizer.
+"""Solomon VRPTW: the product's solver (``optimizer.solve``, as ``dispatch schedule`` runs it) against PyVRP.
 
-Reads the 56 instances from the shared bench folder (``DISPATCH_SHARED`` or ``../shared`` next to the
-repo), solves each with capacity as an extra dimension, Euclidean distances as integers x1000, and
-the literature's hierarchical objective (vehicles first, then distance): a fixed cost per vehicle, then a
-route-elimination phase and a distance phase on the fleet found (see ``solve_instance``).
-Prints one line per instance and time limit and writes JSON to ``bench/results/``.
+Each instance becomes a ``Problem``: one technician per vehicle of the instance's fleet, all at the depot
+with the depot's window as their shift; one job per customer with its window (start of service) and
+service time; travel from an explicit matrix of Euclidean distances x1000 (so 1 distance unit = 1,000
+"seconds"). Both solvers get the same integer matrix, the same fleet, distance as the only cost and
+**capacity relaxed** (our model has no load dimension); every customer must be served. PyVRP 0.14
+(bench-only dependency) runs in the same process right after ours with the same time limit.
 
-    ./dev run python bench/solomon.py --time-limit 30 --processes 2 --gls-lambda 0.3 --tag elim_lambda03
+Every plan is checked here, independently of both solvers (each customer once, windows, depot window),
+and ours also by ``optimizer.validate``. Prints one line per instance and limit, the ratio of our
+distance to PyVRP's, and writes JSON to ``bench/results/``.
+
+    ./dev run python bench/solomon.py --time-limit 5 30 60
     ./dev run python bench/solomon.py --instances C101 R101 RC101 --time-limit 5
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import math
@@ -23,18 +27,17 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from optimizer.model import Job, Location, Plan, Problem, Technician, TimeWindow, Weights
+from optimizer.solver import solve
+from optimizer.travel import MatrixTravel
+from optimizer.validate import validate
 
 SCALE = 1000
-# Larger than any instance's total scaled distance: one vehicle less always beats any distance saving.
-VEHICLE_FIXED_COST = 10_000 * SCALE
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("DISPATCH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+HORIZON_START = datetime(2026, 1, 5, tzinfo=UTC)
+INSTANCES = Path(__file__).parent / "data" / "solomon"
 
 
 @dataclass(slots=True)
@@ -65,244 +68,211 @@ def read_instance(path: Path) -> Instance:
     )
 
 
+def distance_matrix(inst: Instance) -> list[list[int]]:
+    return [[round(math.dist(a, b) * SCALE) for b in inst.xy] for a in inst.xy]
+
+
+def node_location(inst: Instance, node: int) -> Location:
+    """A distinct valid WGS84 point per node (only the explicit matrix prices travel)."""
+    return Location(lat=node / 10_000, lon=0.0)
+
+
+def as_problem(inst: Instance, dist: list[list[int]]) -> Problem:
+    depot = node_location(inst, 0)
+    technicians = [
+        Technician(
+            id=f"V{v:02d}",
+            start_location=depot,
+            shift_start=inst.ready[0] * SCALE,
+            shift_end=inst.due[0] * SCALE,
+            cost_per_hour=1.0,  # one cost unit per travel "second": the objective is distance
+        )
+        for v in range(inst.vehicles)
+    ]
+    jobs = [
+        Job(
+            id=f"C{node:03d}",
+            location=node_location(inst, node),
+            duration=inst.service[node] * SCALE,
+            time_windows=[TimeWindow(inst.ready[node] * SCALE, inst.due[node] * SCALE)],
+            priority=1,
+        )
+        for node in range(1, len(inst.xy))
+    ]
+    locations = [node_location(inst, n) for n in range(len(inst.xy))]
+    return Problem(
+        horizon_start=HORIZON_START,
+        technicians=technicians,
+        jobs=jobs,
+        weights=Weights(balance_per_hour=0.0),
+        travel=MatrixTravel(locations, dist),
+        name=inst.name,
+    )
+
+
+@dataclass(slots=True)
+class Side:
+    """One solver's answer on one instance, as checked here."""
+
+    vehicles: int
+    distance: float
+    served: int
+    feasible: bool
+    wall_seconds: float
+    problem: str = ""
+
+
+def check_routes(inst: Instance, dist: list[list[int]], routes: list[list[int]]) -> tuple[float, int, str]:
+    """Independent VRPTW check: real distance, customers served, first violation ('' if none)."""
+    seen: set[int] = set()
+    total = 0.0
+    for route in routes:
+        clock = inst.ready[0] * SCALE
+        previous = 0
+        for node in route:
+            if node in seen:
+                return total, len(seen), f"customer {node} visited twice"
+            seen.add(node)
+            clock = max(clock + dist[previous][node], inst.ready[node] * SCALE)
+            if clock > inst.due[node] * SCALE:
+                return total, len(seen), f"customer {node} starts after its window"
+            clock += inst.service[node] * SCALE
+            previous = node
+        if clock + dist[previous][0] > inst.due[0] * SCALE:
+            return total, len(seen), "route returns after the depot closes"
+        total += sum(math.dist(inst.xy[a], inst.xy[b]) for a, b in itertools.pairwise([0, *route, 0]))
+    missing = len(inst.xy) - 1 - len(seen)
+    return total, len(seen), f"{missing} customer(s) not served" if missing else ""
+
+
+def run_product(inst: Instance, dist: list[list[int]], time_limit: float) -> Side:
+    problem = as_problem(inst, dist)
+    began = time.perf_counter()
+    plan: Plan = solve(problem, time_limit=time_limit)
+    wall = time.perf_counter() - began
+    routes = [[int(v.job_id[1:]) for v in r.visits] for r in plan.routes if r.visits]
+    total, served, problem_text = check_routes(inst, dist, routes)
+    violations = validate(problem, plan).violations
+    if violations and not problem_text:
+        problem_text = f"validator: {violations[0]}"
+    return Side(len(routes), round(total, 2), served, not problem_text, round(wall, 2), problem_text)
+
+
+def run_pyvrp(inst: Instance, dist: list[list[int]], time_limit: float, seed: int) -> Side:
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    model = Model()
+    n = len(inst.xy)
+    locations = [model.add_location(x=round(x * SCALE), y=round(y * SCALE)) for x, y in inst.xy]
+    depot = model.add_depot(locations[0], tw_early=inst.ready[0] * SCALE, tw_late=inst.due[0] * SCALE)
+    model.add_vehicle_type(
+        num_available=inst.vehicles,
+        start_depot=depot,
+        end_depot=depot,
+        tw_early=inst.ready[0] * SCALE,
+        tw_late=inst.due[0] * SCALE,
+    )
+    for node in range(1, n):
+        model.add_client(
+            locations[node],
+            service_duration=inst.service[node] * SCALE,
+            tw_early=inst.ready[node] * SCALE,
+            tw_late=inst.due[node] * SCALE,
+        )
+    for i, j in itertools.product(range(n), repeat=2):
+        if i != j:
+            model.add_edge(locations[i], locations[j], distance=dist[i][j], duration=dist[i][j])
+    began = time.perf_counter()
+    result = model.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
+    wall = time.perf_counter() - began
+    # A client activity's idx counts clients from 0, in the order added: our node = idx + 1.
+    routes = [[a.idx + 1 for a in route if a.is_client()] for route in result.best.routes()]
+    total, served, problem_text = check_routes(inst, dist, routes)
+    if not result.best.is_feasible() and not problem_text:
+        problem_text = "PyVRP reports its best solution infeasible"
+    return Side(len(routes), round(total, 2), served, not problem_text, round(wall, 2), problem_text)
+
+
 @dataclass(slots=True)
 class Result:
     instance: str
     time_limit: float
-    vehicles: int
-    distance: float
-    bks_vehicles: int
-    bks_distance: float
-    gap_percent: float
-    first_solution_seconds: float
-    wall_seconds: float
-    feasible: bool
+    product: Side
+    pyvrp: Side
+    ratio: float
+    """Our distance / PyVRP's (1.00 = equal; inf when either side is infeasible)."""
 
 
-STRATEGIES = {
-    "parallel_cheapest_insertion": routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
-    "path_cheapest_arc": routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC,
-    "savings": routing_enums_pb2.FirstSolutionStrategy.SAVINGS,
-}
-DROP_PENALTY = 100 * VEHICLE_FIXED_COST
-PHASE_CONSTRUCT = 0.25
-"""Share of the time for the first plan and its improvement; route elimination runs up to PHASE_ELIMINATE."""
-PHASE_ELIMINATE = 0.5
+def run_instance(args: tuple[Path, float, int]) -> Result:
+    path, limit, seed = args
+    inst = read_instance(path)
+    dist = distance_matrix(inst)
+    ours = run_product(inst, dist, limit)
+    theirs = run_pyvrp(inst, dist, limit, seed)
+    ratio = ours.distance / theirs.distance if ours.feasible and theirs.feasible else math.inf
+    return Result(inst.name, limit, ours, theirs, round(ratio, 4))
 
 
-@dataclass(slots=True)
-class Model:
-    manager: pywrapcp.RoutingIndexManager
-    routing: pywrapcp.RoutingModel
-
-
-def build_model(inst: Instance, dist: list[list[int]], vehicles: int, objective: str, droppable: bool) -> Model:
-    """The VRPTW model; ``objective`` 'hierarchical' adds the dominating vehicle cost, 'capped' and 'distance'
-    price distance only ('capped': the fleet size itself is the vehicle limit found so far)."""
-    n = len(inst.xy)
-    manager = pywrapcp.RoutingIndexManager(n, vehicles, 0)
-    routing = pywrapcp.RoutingModel(manager)
-    arc = routing.RegisterTransitMatrix(dist)
-    routing.SetArcCostEvaluatorOfAllVehicles(arc)
-    if objective == "hierarchical":
-        routing.SetFixedCostOfAllVehicles(VEHICLE_FIXED_COST)
-    travel_time = routing.RegisterTransitMatrix(
-        [[inst.service[i] * SCALE + dist[i][j] for j in range(n)] for i in range(n)]
-    )
-    horizon = inst.due[0] * SCALE
-    routing.AddDimension(travel_time, horizon, horizon, False, "time")
-    time_dim = routing.GetDimensionOrDie("time")
-    for node in range(1, n):
-        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(inst.ready[node] * SCALE, inst.due[node] * SCALE)
-        if droppable:
-            routing.AddDisjunction([manager.NodeToIndex(node)], DROP_PENALTY)
-    for v in range(vehicles):
-        time_dim.CumulVar(routing.Start(v)).SetRange(inst.ready[0] * SCALE, inst.due[0] * SCALE)
-        time_dim.CumulVar(routing.End(v)).SetRange(inst.ready[0] * SCALE, inst.due[0] * SCALE)
-    demand = routing.RegisterUnaryTransitVector(inst.demand)
-    routing.AddDimensionWithVehicleCapacity(demand, 0, [inst.capacity] * vehicles, True, "capacity")
-    return Model(manager, routing)
-
-
-GLS_LAMBDA: float | None = None
-"""``--gls-lambda``: OR-Tools' guided_local_search_lambda_coefficient (None keeps its default, 0.1)."""
-
-
-def search(time_limit: float, strategy: str) -> pywrapcp.DefaultRoutingSearchParameters:
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    if GLS_LAMBDA is not None:
-        params.guided_local_search_lambda_coefficient = GLS_LAMBDA
-    params.first_solution_strategy = STRATEGIES[strategy]
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    params.time_limit.FromMilliseconds(max(100, int(time_limit * 1000)))
-    return params
-
-
-def routes_of(model: Model, solution: pywrapcp.Assignment) -> list[list[int]]:
-    """Customer nodes per used vehicle (empty routes left out)."""
-    out = []
-    routing, manager = model.routing, model.manager
-    for v in range(routing.vehicles()):
-        index = solution.Value(routing.NextVar(routing.Start(v)))
-        nodes = []
-        while not routing.IsEnd(index):
-            nodes.append(manager.IndexToNode(index))
-            index = solution.Value(routing.NextVar(index))
-        if nodes:
-            out.append(nodes)
-    return out
-
-
-def warm(model: Model, routes: list[list[int]]) -> pywrapcp.Assignment | None:
-    indexed = [[model.manager.NodeToIndex(n) for n in r] for r in routes]
-    indexed += [[] for _ in range(model.routing.vehicles() - len(indexed))]
-    return model.routing.ReadAssignmentFromRoutes(indexed, True)
-
-
-def solve_instance(
-    inst: Instance,
-    time_limit: float,
-    bks: tuple[int, float],
-    objective: str = "hierarchical",
-    strategy: str = "parallel_cheapest_insertion",
-    eliminate: bool = True,
-) -> Result:
-    """Hierarchical objective with ``eliminate``: (1) first plan + GLS with a dominating vehicle cost,
-    (2) route elimination: drop the route with fewest customers, fleet capped one lower, customers
-    droppable at a price above any distance, GLS re-inserts them; kept only if every customer is served,
-    (3) distance: GLS on the fleet found, every customer mandatory, warm-started from (2).
-    Phases 2 and 3 carry no vehicle cost: a cost that large inflates guided local search's penalty
-    scale (it follows the mean arc cost) and blunts the distance search."""
-    began = time.perf_counter()
-    dist = [[round(math.dist(a, b) * SCALE) for b in inst.xy] for a in inst.xy]
-    customers = len(inst.xy) - 1
-    first: list[float] = []
-    staged = objective == "hierarchical" and eliminate
-    model = build_model(inst, dist, inst.vehicles, objective, droppable=False)
-    model.routing.AddAtSolutionCallback(lambda: first.append(time.perf_counter() - began) if not first else None)
-    solution = model.routing.SolveWithParameters(search(time_limit * (PHASE_CONSTRUCT if staged else 1.0), strategy))
-    routes = routes_of(model, solution) if solution is not None else None
-    if staged and routes is not None:
-        while len(routes) > 1 and time.perf_counter() - began < time_limit * PHASE_ELIMINATE:
-            sizes = [len(r) for r in routes]
-            shortest = sizes.index(min(sizes))
-            kept = [r for k, r in enumerate(routes) if k != shortest]
-            trial = build_model(inst, dist, len(kept), "capped", droppable=True)
-            seed = warm(trial, kept)
-            if seed is None:
-                break
-            budget = time_limit * PHASE_ELIMINATE - (time.perf_counter() - began)
-            found = trial.routing.SolveFromAssignmentWithParameters(seed, search(budget, strategy))
-            candidate = routes_of(trial, found) if found is not None else []
-            if sum(len(r) for r in candidate) < customers:
-                break
-            routes = candidate
-        final = build_model(inst, dist, len(routes), "capped", droppable=False)
-        seed = warm(final, routes)
-        if seed is not None:
-            left = time_limit - (time.perf_counter() - began)
-            found = final.routing.SolveFromAssignmentWithParameters(seed, search(left, strategy))
-            if found is not None:
-                routes = routes_of(final, found)
-    vehicles, distance = 0, 0.0
-    for route in routes or []:
-        vehicles += 1
-        path = [0, *route, 0]
-        distance += sum(math.dist(inst.xy[a], inst.xy[b]) for a, b in itertools.pairwise(path))
-    return Result(
-        inst.name,
-        time_limit,
-        vehicles,
-        round(distance, 2),
-        bks[0],
-        bks[1],
-        round((distance - bks[1]) / bks[1] * 100, 2) if routes is not None else math.inf,
-        round(first[0], 3) if first else math.inf,
-        round(time.perf_counter() - began, 2),
-        routes is not None,
-    )
-
-
-def _run(args: tuple[Path, float, tuple[int, float], str, str, bool, float | None]) -> Result:
-    global GLS_LAMBDA
-    path, limit, bks, objective, strategy, eliminate, GLS_LAMBDA = args
-    return solve_instance(read_instance(path), limit, bks, objective, strategy, eliminate)
+def summarise(results: list[Result], limit: float) -> dict[str, float]:
+    rs = [r for r in results if r.time_limit == limit]
+    both = [r for r in rs if math.isfinite(r.ratio)]
+    return {
+        "instances": len(rs),
+        "product_feasible": sum(r.product.feasible for r in rs),
+        "pyvrp_feasible": sum(r.pyvrp.feasible for r in rs),
+        "mean_excess_percent": round((statistics.mean(r.ratio for r in both) - 1) * 100, 2) if both else math.nan,
+        "worst_excess_percent": round((max(r.ratio for r in both) - 1) * 100, 2) if both else math.nan,
+        "instances_within_1_percent": sum(1 for r in both if r.ratio <= 1.01),
+        "product_vehicles": sum(r.product.vehicles for r in rs),
+        "pyvrp_vehicles": sum(r.pyvrp.vehicles for r in rs),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--time-limit", type=float, nargs="+", default=[5.0, 30.0])
+    parser.add_argument("--time-limit", type=float, nargs="+", default=[5.0, 30.0, 60.0])
     parser.add_argument("--instances", nargs="*", help="names such as C101 R201 (default: all 56)")
-    parser.add_argument("--processes", type=int, default=1)
-    parser.add_argument(
-        "--objective",
-        choices=["hierarchical", "distance"],
-        default="hierarchical",
-        help="hierarchical = fewest vehicles, then distance (as the BKS table); distance = distance only",
-    )
-    parser.add_argument("--first-solution", choices=sorted(STRATEGIES), default="parallel_cheapest_insertion")
-    parser.add_argument(
-        "--no-route-elimination", action="store_true", help="one GLS run with the vehicle cost (the old set-up)"
-    )
-    parser.add_argument("--gls-lambda", type=float, default=None, help="guided local search lambda coefficient")
+    parser.add_argument("--processes", type=int, default=1, help="instances solved side by side")
+    parser.add_argument("--seed", type=int, default=1, help="PyVRP's random seed")
     parser.add_argument("--tag", default="", help="appended to the result file name")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    folder = shared_dir() / "bench" / "solomon"
-    with (folder / "bks.csv").open() as fh:
-        bks = {row["instance"]: (int(row["vehicles"]), float(row["distance"])) for row in csv.DictReader(fh)}
-    names = args.instances or sorted(bks)
-    eliminate = not args.no_route_elimination
-    jobs = [
-        (folder / f"{name}.txt", limit, bks[name], args.objective, args.first_solution, eliminate, args.gls_lambda)
-        for limit in args.time_limit
-        for name in names
-    ]
-    load_before = os.getloadavg()[0]
-    print(f"{len(names)} instance(s) x {args.time_limit} s on {args.processes} process(es)", flush=True)
+    names = args.instances or sorted(p.stem for p in INSTANCES.glob("*.txt"))
+    jobs = [(INSTANCES / f"{name}.txt", limit, args.seed) for limit in args.time_limit for name in names]
+    load_before = os.getloadavg()
+    print(
+        f"{len(names)} instance(s) x {args.time_limit} s, {args.processes} process(es), load {load_before[0]:.2f}",
+        flush=True,
+    )
     results: list[Result] = []
     with ProcessPoolExecutor(max_workers=args.processes) as pool:
-        for r in pool.map(_run, jobs):
+        for r in pool.map(run_instance, jobs):
             results.append(r)
+            flag = "" if r.product.feasible and r.pyvrp.feasible else f"  ! {r.product.problem or r.pyvrp.problem}"
             print(
-                f"{r.instance:6} {r.time_limit:5.0f}s  vehicles {r.vehicles:3} (bks {r.bks_vehicles:3})  "
-                f"distance {r.distance:9.2f} (bks {r.bks_distance:9.2f})  gap {r.gap_percent:6.2f}%  "
-                f"first {r.first_solution_seconds:.2f}s",
+                f"{r.instance:6} {r.time_limit:4.0f}s  ours {r.product.distance:9.2f} ({r.product.vehicles:2} veh)  "
+                f"pyvrp {r.pyvrp.distance:9.2f} ({r.pyvrp.vehicles:2} veh)  ratio {r.ratio:6.4f}{flag}",
                 flush=True,
             )
-    summary: dict[str, dict[str, float]] = {}
-    for limit in args.time_limit:
-        rs = [r for r in results if r.time_limit == limit and r.feasible]
-        summary[f"{limit:g}s"] = {
-            "instances": len(rs),
-            "mean_gap_percent": round(statistics.mean(r.gap_percent for r in rs), 2) if rs else math.nan,
-            "mean_gap_same_vehicles_percent": round(
-                statistics.mean([r.gap_percent for r in rs if r.vehicles == r.bks_vehicles] or [math.nan]), 2
-            ),
-            "vehicles_total": sum(r.vehicles for r in rs),
-            "bks_vehicles_total": sum(r.bks_vehicles for r in rs),
-            "instances_at_bks_vehicles": sum(1 for r in rs if r.vehicles <= r.bks_vehicles),
-        }
-        print(f"== {limit:g} s: {summary[f'{limit:g}s']}")
+    summary = {f"{limit:g}s": summarise(results, limit) for limit in args.time_limit}
+    for key, value in summary.items():
+        print(f"== {key}: {value}")
     args.out.mkdir(parents=True, exist_ok=True)
     tag = "all" if not args.instances else "subset"
-    suffix = "" if args.objective == "hierarchical" else "_distance"
-    suffix += f"_{args.tag}" if args.tag else ""
-    out = args.out / f"solomon_{tag}_{'_'.join(f'{t:g}' for t in args.time_limit)}s{suffix}.json"
+    suffix = f"_{args.tag}" if args.tag else ""
+    out = args.out / f"solomon_vs_pyvrp_{tag}_{'_'.join(f'{t:g}' for t in args.time_limit)}s{suffix}.json"
     out.write_text(
         json.dumps(
             {
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                },
+                "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                "python": platform.python_version(),
                 "processes": args.processes,
-                "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
-                "objective": args.objective,
-                "first_solution": args.first_solution,
-                "route_elimination": eliminate,
-                "gls_lambda": args.gls_lambda,
+                "load_average": {
+                    "before": [round(x, 2) for x in load_before],
+                    "after": [round(x, 2) for x in os.getloadavg()],
+                },
+                "relaxation": "capacity relaxed for both; distance only; fleet = the instance's vehicles",
                 "summary": summary,
                 "results": [asdict(r) for r in results],
             },
