@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import typer
 
 from dispatch_tui.cli import commands
-from dispatch_tui.cli.context import STATE
+from dispatch_tui.cli.context import STATE, fail
+from dispatch_tui.cli.logs import configure_logging
 
 EXIT_CODES_EPILOG = (
     "Exit codes: 0 done; 1 error (database, network, a bug); 2 bad usage or input (nothing written); "
@@ -50,10 +52,22 @@ def main(
         None, "--db", help="Database URL or SQLite path (default: $DISPATCH_DATABASE_URL, then the user data dir)."
     ),
     as_user: str | None = typer.Option(None, "--as", help="Act as this Dispatch user (default: your OS login)."),
+    log_level: str = typer.Option(
+        "info", "--log-level", envvar="DISPATCH_LOG_LEVEL", help="debug, info, warning, error or critical."
+    ),
+    log_format: str = typer.Option("text", "--log-format", envvar="DISPATCH_LOG_FORMAT", help="text or json lines."),
+    log_file: Path | None = typer.Option(
+        None, "--log-file", help="Log file (default: $DISPATCH_LOG_FILE, then dispatch.log in the data dir; 0600)."
+    ),
     show_version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
     ),
 ) -> None:
+    if not ctx.resilient_parsing:  # completion runs the callback too, and must not touch files
+        try:
+            configure_logging(log_level.lower(), log_format.lower(), log_file)
+        except (ValueError, OSError) as e:
+            raise fail(str(e)) from None
     STATE.db_url = db
     STATE.as_user = as_user
     STATE._db = None
