@@ -100,3 +100,18 @@ def test_log_options_on_the_command_line(sqlite_db: Database, tmp_path: Path) ->
     assert any(m.startswith("worker ") and "started" in m for m in messages), messages
     bad = runner.invoke(app, ["--db", sqlite_db.url, "--log-level", "loud", "status"])
     assert bad.exit_code == 2 and "loud" in bad.stderr
+
+
+def test_a_solve_logs_its_time_and_status(sqlite_db: Database, tmp_path: Path) -> None:
+    from data.models import JobType
+    from data.services.jobs import JobDraft, create_job
+    from tests.factories import DISPATCHER, build_world, local
+
+    build_world(sqlite_db)
+    create_job(sqlite_db, DISPATCHER, JobDraft(JobType.REPAIR, "S1", "Leak", 60, skills={}, created_at=local(7)))
+    path = tmp_path / "solve.log"
+    args = ["--db", sqlite_db.url, "--as", "dana", "--log-format", "json", "--log-file", str(path)]
+    result = runner.invoke(app, [*args, "schedule", "--date", "2026-11-25", "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    [solve] = [json.loads(line) for line in path.read_text().splitlines() if "solve HEL" in line]
+    assert solve["solve_status"] and solve["solve_seconds"] >= 0 and solve["branch"] == "HEL"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from optimizer.io import dump_plan, dump_problem, write_json
 from optimizer.model import Plan
 from optimizer.solver import SolutionProgress, solve_partitioned
 from optimizer.validate import validate
+
+log = logging.getLogger("dispatch.schedule")
 
 
 def _progress() -> Progress:
@@ -48,6 +51,14 @@ def _solve_all(days: list[PlanningDay], time_limit: float) -> list[Plan]:
             progress.add_task(f"Planning {len(todo)} branches in parallel", detail="", total=None)
             for d, plan in zip(todo, solve_partitioned([d.problem for d in todo], time_limit=time_limit), strict=True):
                 plans[d.branch_code] = plan
+    for d in todo:
+        stats = plans[d.branch_code].stats
+        log.info(
+            "solve %s %s: %s in %.2f s, %d solutions, %d unassigned",
+            d.branch_code, d.problem.horizon_start.date(), stats.status, stats.wall_seconds,
+            stats.solutions_found, len(plans[d.branch_code].unassigned),
+            extra={"branch": d.branch_code, "solve_status": stats.status, "solve_seconds": stats.wall_seconds},
+        )  # fmt: skip
     return [plans[d.branch_code] for d in days]
 
 
