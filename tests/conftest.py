@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ from sqlalchemy import create_engine, text
 
 from data.db import Database, create_database_engine, open_database
 from data.models.base import Base
+
+# Commands log to a file; the tests' go to a throw-away one, not the user's data directory.
+os.environ.setdefault("DISPATCH_LOG_FILE", os.path.join(tempfile.mkdtemp(prefix="dispatch-test-logs-"), "dispatch.log"))
 
 PG_URL_ENV = "DISPATCH_TEST_POSTGRES_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -12,6 +12,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from data.actor import Actor
 from data.db import Database, open_database
@@ -21,7 +23,47 @@ from data.services.users import resolve_actor
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CONFLICT = 0, 1, 2, 3
 
-out = Console()
+
+class ShellConsole(Console):
+    """Rich output for people; for a pipe, tables become tab-separated rows and no line is cut or wrapped.
+
+    Like `gh`, a table read by another program drops its header and borders (the title goes to stderr) and prints each
+    row in full, cells separated by tabs, so `cut -f1`, `sort` and `awk -F'\\t'` work whatever the terminal's width.
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self.is_terminal:
+            super().print(*objects, **kwargs)
+            return
+        kwargs.setdefault("soft_wrap", True)
+        for item in objects:
+            if isinstance(item, Table):
+                if item.title:  # what the rows are stays visible, on stderr, out of the data's way
+                    sys.stderr.write(_plain(item.title) + "\n")
+                self.file.write("".join(tsv_row(row) for row in table_rows(item)))
+            else:
+                super().print(item, **kwargs)
+
+
+def table_rows(table: Table) -> list[list[str]]:
+    """A table's body as plain text cells (markup removed), row by row."""
+    columns = [[_plain(cell) for cell in column.cells] for column in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+
+
+def tsv_row(cells: list[str]) -> str:
+    return "\t".join(c.replace("\t", " ").replace("\n", " ") for c in cells) + "\n"
+
+
+def _plain(cell: object) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain
+    return str(cell)
+
+
+out = ShellConsole()
 err = Console(stderr=True)
 
 P = ParamSpec("P")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from data.db import Database
 from integrations.field_api import problems
@@ -13,6 +15,7 @@ from integrations.field_api.limits import BodyLimits
 from integrations.field_api.ping_writer import PingWriter
 from integrations.field_api.routers import app_shell, files, jobs, me, positions, sync
 from integrations.field_api.routers.positions import PingFastPath
+from integrations.observability import MetricsMiddleware, RequestMetrics, backlog_registry, database_ready
 
 DESCRIPTION = """
 The HTTP API behind technicians' phone apps and vehicle trackers.
@@ -33,7 +36,7 @@ TAGS = [
     {"name": "positions", "description": "Live position pings"},
     {"name": "files", "description": "Photos and signature images"},
     {"name": "sync", "description": "Offline batches"},
-    {"name": "health", "description": "Liveness for load balancers"},
+    {"name": "health", "description": "Liveness, readiness and metrics for load balancers and Prometheus"},
 ]
 
 
@@ -60,6 +63,8 @@ def create_app(db: Database) -> FastAPI:
     app.state.ping_writer = PingWriter(db, app.state.write_lock)
     app.state.token_cache = TokenCache()
     problems.install(app)
+    registry = backlog_registry(db)
+    app.add_middleware(MetricsMiddleware, metrics=RequestMetrics(registry))
     app.add_middleware(PingFastPath, field_api=app)
     app.add_middleware(BodyLimits)  # added last, so it runs first: limits before anything reads
     for module in (me, jobs, files, positions, sync, app_shell):
@@ -68,6 +73,18 @@ def create_app(db: Database) -> FastAPI:
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=dict[str, str])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Readiness: the database answers", response_model=dict[str, str])
+    def readyz() -> JSONResponse:
+        problem = database_ready(db)
+        if problem is None:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready", "reason": problem}, status_code=503)
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body = generate_latest(registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return app
 

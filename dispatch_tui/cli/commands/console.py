@@ -76,15 +76,17 @@ def register(app: typer.Typer) -> None:
         branch: str | None = typer.Option(None, "--branch", help="Branch code to view (default: the first)."),
         no_mouse: bool = typer.Option(False, "--no-mouse", help="Ignore the mouse (recommended over SSH)."),
         ascii_only: bool = typer.Option(False, "--ascii", help="ASCII glyphs only, for poor terminals."),
-        day: str | None = typer.Option(None, "--day", help="Local day to view, YYYY-MM-DD (default: today)."),
+        day: str | None = typer.Option(
+            None, "--day", help="Local day to view: YYYY-MM-DD, today, tomorrow, mon, +2d (default: today)."
+        ),
     ) -> None:
         """Open the live dispatch console: technicians, jobs, board, map, calendar; dispatch by keyboard."""
         chosen = None
         if day is not None:
-            try:
-                chosen = date.fromisoformat(day)
-            except ValueError:
-                raise fail(f"--day {day!r}: give a date as YYYY-MM-DD") from None
+            from dispatch_tui.cli.commands.jobs import branch_zone
+            from dispatch_tui.cli.dates import parse_day
+
+            chosen = parse_day(day, branch_zone(db(), branch), "--day")
         open_console(branch, mouse=not no_mouse, ascii_only=ascii_only, day=chosen)
 
 

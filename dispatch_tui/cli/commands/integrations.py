@@ -20,7 +20,9 @@ from integrations.connector import OutboundRequest
 from integrations.delivery.planner import map_event
 from integrations.registry import build_connector
 
-integrations_app = typer.Typer(help="Connectors: configuration check and request preview.", no_args_is_help=True)
+integrations_app = typer.Typer(
+    help="Connectors: configuration check, request preview, OAuth authorisation.", no_args_is_help=True
+)
 
 CONFIG_HELP = "integrations.toml (default: $DISPATCH_INTEGRATIONS_CONFIG, then the user config dir)."
 _SECRET_HEADER_WORDS = ("authorization", "signature", "token", "secret", "api-key", "apikey", "cookie", "password")
@@ -140,6 +142,44 @@ def preview_command(
         out.print("")
         body = r["body"]
         out.print(json.dumps(body, indent=2, ensure_ascii=False) if not isinstance(body, str) else body, markup=False)
+
+
+@integrations_app.command("authorize")
+@handles_errors
+def authorize_command(
+    connector: str = typer.Argument(..., help="Connector name from the configuration, e.g. hubspot."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Local callback port (register it at the vendor)."),
+    open_browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the consent page in a browser."),
+    timeout: float = typer.Option(300.0, "--timeout", min=1, help="Seconds to wait for the consent."),
+    config: str | None = typer.Option(None, "--config", help=CONFIG_HELP),
+    as_json: bool = typer.Option(False, "--json", help="What was stored, as JSON."),
+) -> None:
+    """Authorise a connector once (OAuth2 authorisation code, local callback); stores its refresh token.
+
+    Register http://127.0.0.1:PORT/callback as the app's redirect URL at the vendor first.
+    """
+    import webbrowser
+
+    from integrations.authorize import AuthorizationFailed, authorize
+    from integrations.secrets import CredentialsError
+
+    cfg = load_config(config).connector(connector)
+
+    def browse(url: str) -> None:
+        err.print(f"Open this address to authorise {connector}:\n{url}", markup=False, highlight=False)
+        if open_browser:
+            webbrowser.open(url)
+
+    try:
+        done = authorize(cfg, port=port, browse=browse, timeout=timeout)
+    except (AuthorizationFailed, CredentialsError) as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    if as_json:
+        print_json({"connector": done.connector, "scope": done.scope, "expires_at": done.expires_at,
+                    "stored_in": done.stored_in})  # fmt: skip
+    else:
+        out.print(f"{connector} authorised (scope {done.scope}); tokens stored in {done.stored_in}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

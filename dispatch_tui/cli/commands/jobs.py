@@ -24,6 +24,7 @@ from data.services.jobs import (
     unassign_job,
 )
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
 DEFAULT_TZ = "Europe/Helsinki"
@@ -51,17 +52,6 @@ def job_zone(database: Database, ref: str) -> str:
     with database.read() as session:
         tz = session.scalar(select(Branch.timezone).join(Job, Job.branch_id == Branch.id).where(Job.ref == ref))
     return tz or branch_zone(database)
-
-
-def parse_day(value: str | None, tz: str) -> date:
-    if value is None or value == "today":
-        return datetime.now(ZoneInfo(tz)).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"'{value}' is not a date (YYYY-MM-DD or 'today')", record="option", field="--date"
-        ) from None
 
 
 def parse_moment(value: str, day: date, tz: str, option: str) -> datetime:
@@ -155,7 +145,7 @@ def jobs_table(rows: list[JobListRow], title: str, width: int) -> Table:
 @jobs_app.command("list")
 @handles_errors
 def list_command(
-    day: str | None = typer.Option(None, "--date", help="Local day (YYYY-MM-DD); default today."),
+    day: str | None = typer.Option(None, "--date", help=f"Local day: {DATE_HELP}; default today."),
     branch: str | None = typer.Option(None, "--branch", help="Only this branch code."),
     status: list[str] | None = typer.Option(None, "--status", help="Only these statuses (repeat or comma-separate)."),
     unassigned: bool = typer.Option(False, "--unassigned", help="Only jobs without a technician."),
@@ -243,7 +233,7 @@ def create_command(
     window_end: str | None = typer.Option(None, "--window-end"),
     sla_due: str | None = typer.Option(None, "--sla-due", help="Override the SLA deadline."),
     ref: str | None = typer.Option(None, "--ref", help="Your own reference (default J + id)."),
-    day: str | None = typer.Option(None, "--date", help="Day for bare HH:MM times (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a job; prints its ref."""
@@ -279,7 +269,7 @@ def assign_command(
     ref: str = typer.Argument(..., help="Job ref."),
     technician: str = typer.Argument(..., help="Technician code."),
     start: str | None = typer.Option(None, "--start", help="HH:MM (on --date, branch zone) or ISO 8601."),
-    day: str | None = typer.Option(None, "--date", help="Day for a bare HH:MM start (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for a bare HH:MM start ({DATE_HELP}; default today)."),
     pin: bool = typer.Option(False, "--pin", help="Pin it: re-planning will not move it."),
     expected_version: int | None = typer.Option(
         None, "--expected-version", help="Refuse (exit 3) if someone changed the job since this version."

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from data.models.customers import Asset, Contract, Site
 from data.services.maintenance import generate_due_jobs, list_plans
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_day
+from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json, status
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 maintenance_app = typer.Typer(help="Recurring maintenance plans and their jobs.", no_args_is_help=True)
 
@@ -22,12 +23,12 @@ def generate_command(
     horizon_days: int = typer.Option(
         30, "--horizon-days", help="Create jobs for due dates up to this many days ahead."
     ),
-    today: str | None = typer.Option(None, "--today", help="Pretend today is this day (YYYY-MM-DD)."),
+    today: str | None = typer.Option(None, "--today", help=f"Pretend today is this day ({DATE_HELP})."),
     as_json: bool = typer.Option(False, "--json", help="The generated jobs as JSON."),
 ) -> None:
     """Create the jobs of every plan due within the horizon; running it again creates nothing new."""
     database = db()
-    day: date = parse_day(today, branch_zone(database))
+    day: date = parse_day(today, branch_zone(database), "--today")
     with status("Generating maintenance jobs..."):
         made = generate_due_jobs(database, actor(), horizon_days, day)
     if as_json:

@@ -13,8 +13,9 @@ from rich.table import Table
 from data.errors import InvalidInput
 from data.kpis import GROUPINGS, KPI_NAMES, RATIOS, KpiReport, KpiValue, compute_kpis
 from data.services.completion import visit_summary
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_day
+from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import db, handles_errors, out, print_json, status
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 report_app = typer.Typer(help="Reports: KPIs over a date range.", no_args_is_help=True)
 
@@ -114,8 +115,8 @@ def report_json(report: KpiReport) -> dict[str, object]:
 @report_app.command("kpis")
 @handles_errors
 def kpis_command(
-    date_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD; default 30 days ago)."),
-    date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD or 'today'; default today)."),
+    date_from: str | None = typer.Option(None, "--from", help=f"First day ({DATE_HELP}; default 30 days ago)."),
+    date_to: str | None = typer.Option(None, "--to", help=f"Last day ({DATE_HELP}; default today)."),
     by: str | None = typer.Option(None, "--by", help="Group by technician, branch or customer (default: overall)."),
     as_json: bool = typer.Option(False, "--json", help="Values and daily series as JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="One row per group and KPI as CSV."),
@@ -127,8 +128,8 @@ def kpis_command(
         raise InvalidInput("choose one of --json and --csv", record="option", field="--csv")
     database = db()
     tz = branch_zone(database)
-    end = parse_day(date_to, tz)
-    start = parse_day(date_from, tz) if date_from else end - timedelta(days=29)
+    end = parse_day(date_to, tz, "--to")
+    start = parse_day(date_from, tz, "--from") if date_from else end - timedelta(days=29)
     with status("Computing KPIs..."):
         report = compute_kpis(database, start, end, by)
     if as_json:

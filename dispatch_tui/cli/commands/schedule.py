@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,11 +11,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day, solve_warm
+from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
 from optimizer.io import dump_plan, dump_problem, write_json
 from optimizer.model import Plan
 from optimizer.solver import SolutionProgress, solve_partitioned
 from optimizer.validate import validate
+
+log = logging.getLogger("dispatch.schedule")
 
 
 def _progress() -> Progress:
@@ -47,6 +51,14 @@ def _solve_all(days: list[PlanningDay], time_limit: float) -> list[Plan]:
             progress.add_task(f"Planning {len(todo)} branches in parallel", detail="", total=None)
             for d, plan in zip(todo, solve_partitioned([d.problem for d in todo], time_limit=time_limit), strict=True):
                 plans[d.branch_code] = plan
+    for d in todo:
+        stats = plans[d.branch_code].stats
+        log.info(
+            "solve %s %s: %s in %.2f s, %d solutions, %d unassigned",
+            d.branch_code, d.problem.horizon_start.date(), stats.status, stats.wall_seconds,
+            stats.solutions_found, len(plans[d.branch_code].unassigned),
+            extra={"branch": d.branch_code, "solve_status": stats.status, "solve_seconds": stats.wall_seconds},
+        )  # fmt: skip
     return [plans[d.branch_code] for d in days]
 
 
@@ -120,7 +132,7 @@ def _print_summary(summary: dict[str, object]) -> None:
 def schedule(
     problem: Path | None = typer.Option(None, "--problem", help="Plan a problem JSON file (no database)."),
     out_path: Path | None = typer.Option(None, "--out", help="Write the plan JSON here."),
-    day: datetime | None = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="Plan this day from the database."),
+    day: str | None = typer.Option(None, "--date", help=f"Plan this day from the database ({DATE_HELP})."),
     branch: str | None = typer.Option(None, "--branch", help="Only this branch (default: every branch)."),
     apply: bool = typer.Option(False, "--apply", help="Write the assignments (one transaction, with events)."),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Seconds of search per branch."),
@@ -137,10 +149,10 @@ def schedule(
 
         raise typer.Exit(schedule_from_file(problem, out_path, time_limit, as_json))
     if day is None:
-        raise typer.BadParameter("give --date YYYY-MM-DD (database) or --problem FILE", param_hint="--date")
+        raise typer.BadParameter("give --date DAY (database) or --problem FILE", param_hint="--date")
     database = db()
     who = actor() if apply else None
-    when: date = day.date()
+    when = parse_day(day, branch_zone(database, branch))
     codes = [branch] if branch else branch_codes(database)
     days = [load_day(database, when, code) for code in codes]
     if problem_out is not None:

@@ -6,6 +6,8 @@ import typer
 
 from dispatch_tui.cli.context import db, err, handles_errors
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 @handles_errors
 def serve_command(
@@ -41,6 +43,10 @@ def serve_command(
             port=port,
             workers=workers,
             log_level=log_level,
+            # A worker process imports the whole application before it can answer the supervisor's
+            # health ping; on a loaded host that takes longer than uvicorn's 5 s default, and the
+            # supervisor would kill and respawn it forever.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 

@@ -11,8 +11,9 @@ from rich.table import Table
 from data.models.workforce import AbsenceKind
 from data.queries.technicians import TechnicianDetailView, list_technicians, technician_detail
 from data.services.technicians import mark_absent
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_day, parse_moment
+from dispatch_tui.cli.commands.jobs import branch_zone, parse_moment
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 techs_app = typer.Typer(help="Technicians: list, show, absent.", no_args_is_help=True)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -22,7 +23,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 @handles_errors
 def list_command(
     branch: str | None = typer.Option(None, "--branch", help="Only this branch code."),
-    day: str | None = typer.Option(None, "--date", help="Day for shifts and job counts (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for shifts and job counts ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Technicians with skills, the day's shift, absences and job count."""
@@ -85,7 +86,7 @@ def _print_detail(d: TechnicianDetailView) -> None:
 @handles_errors
 def show_command(
     code: str = typer.Argument(..., help="Technician code."),
-    day: str | None = typer.Option(None, "--date", help="Which day (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Which day ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Skills, the day's shift, absences, jobs and van stock of one technician."""
@@ -104,7 +105,7 @@ def absent_command(
     kind: AbsenceKind = typer.Option(..., "--kind", help="sick, leave or training."),
     starts: str | None = typer.Option(None, "--from", help="HH:MM on --date or ISO 8601 (default: start of --date)."),
     ends: str | None = typer.Option(None, "--to", help="HH:MM on --date or ISO 8601 (default: end of --date)."),
-    day: str | None = typer.Option(None, "--date", help="Day for bare HH:MM times (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Record an absence; lists the planned jobs it collides with (they need re-planning)."""

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from data.models.workforce import Technician
 from data.services.timesheets import close_due_timesheets, close_timesheet, compute_timesheet, list_timesheets
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_day
+from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 timesheets_app = typer.Typer(help="Timesheets and overtime for payroll.", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def _hours(minutes: int) -> str:
 @timesheets_app.command("list")
 @handles_errors
 def list_command(
-    day: str | None = typer.Option(None, "--date", help="Day (YYYY-MM-DD or 'today'; default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day ({DATE_HELP}; default today)."),
     days: int = typer.Option(1, "--days", help="This many days ending on --date."),
     technician: str | None = typer.Option(None, "--tech", help="Only this technician (code)."),
     as_json: bool = typer.Option(False, "--json", help="As JSON."),
@@ -73,7 +74,7 @@ def list_command(
 @handles_errors
 def show_command(
     technician: str = typer.Argument(..., help="Technician code."),
-    day: str | None = typer.Option(None, "--date", help="Day (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="As JSON."),
 ) -> None:
     """Compute a day's timesheet from the field data now (whether stored or not)."""
@@ -97,7 +98,7 @@ def show_command(
 @handles_errors
 def close_command(
     technician: str = typer.Argument(..., help="Technician code."),
-    day: str | None = typer.Option(None, "--date", help="Day (default today)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day ({DATE_HELP}; default today)."),
 ) -> None:
     """Close a day for payroll (dispatchers and admins)."""
     database = db()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -10,14 +13,33 @@ import typer
 from data.transfer.csv_formats import Entity
 from data.transfer.exporter import FORMATS, export_text
 from data.transfer.importer import ImportRejected, import_file
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_day
-from dispatch_tui.cli.context import EXIT_BAD_INPUT, actor, db, err, handles_errors, out, print_json
+from dispatch_tui.cli.commands.jobs import branch_zone
+from dispatch_tui.cli.context import EXIT_BAD_INPUT, actor, db, err, fail, handles_errors, out, print_json
+from dispatch_tui.cli.dates import DATE_HELP, parse_day
+
+
+@contextmanager
+def _readable(path: Path, fmt: str | None) -> Iterator[tuple[Path, str | None]]:
+    """The file to import: `-` is standard input, spooled to a file named `stdin.csv` or `stdin.json`.
+
+    The importer reads files (and names them in its messages), so stdin becomes one for the import's length;
+    its format is --format, else JSON when it starts with `[` or `{`, else CSV.
+    """
+    if str(path) != "-":
+        yield path, fmt
+        return
+    raw = sys.stdin.buffer.read()
+    chosen = fmt or ("json" if raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{") else "csv")
+    with tempfile.TemporaryDirectory(prefix="dispatch-import-") as folder:
+        spooled = Path(folder) / f"stdin.{chosen}"
+        spooled.write_bytes(raw)
+        yield spooled, chosen
 
 
 @handles_errors
 def import_command(
     entity: Entity = typer.Argument(..., help="technicians, customers (one row per site) or jobs."),
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file."),
+    path: Path = typer.Argument(..., help="CSV or JSON file; - reads standard input."),
     fmt: str | None = typer.Option(None, "--format", help="csv or json (default: from the file name)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check everything and report; write nothing."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Land the good rows; write bad ones to --rejects."),
@@ -25,8 +47,15 @@ def import_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import a file in one transaction: any bad row and nothing lands (exit 2), unless --skip-bad."""
+    if str(path) != "-" and not path.is_file():
+        raise fail(f"{path}: no such file")
+    if str(path) == "-" and skip_bad and rejects is None:
+        raise fail("reading standard input with --skip-bad needs --rejects FILE for the bad rows")
     try:
-        report = import_file(db(), actor(), entity, path, fmt, dry_run=dry_run, skip_bad=skip_bad, rejects=rejects)
+        with _readable(path, fmt) as (source, chosen):
+            report = import_file(
+                db(), actor(), entity, source, chosen, dry_run=dry_run, skip_bad=skip_bad, rejects=rejects
+            )
     except ImportRejected as rejected:
         if as_json:
             print_json(rejected.report.as_dict())
@@ -55,8 +84,8 @@ def import_command(
 def export_command(
     entity: Entity = typer.Argument(..., help="technicians, customers or jobs."),
     fmt: str = typer.Option("csv", "--format", help="csv, json, geojson; jobs also ics (iCalendar)."),
-    out_path: Path | None = typer.Option(None, "--out", help="Write to this file (default: standard output)."),
-    day: str | None = typer.Option(None, "--date", help="Jobs planned on this local day only (YYYY-MM-DD)."),
+    out_path: Path | None = typer.Option(None, "--out", help="Write to this file (default, or -: standard output)."),
+    day: str | None = typer.Option(None, "--date", help=f"Jobs planned on this local day only ({DATE_HELP})."),
 ) -> None:
     """Export records; CSV and JSON re-import unchanged (round trip)."""
     if fmt not in FORMATS[entity]:
@@ -65,7 +94,7 @@ def export_command(
     database = db()
     when = parse_day(day, branch_zone(database)) if day else None
     body = export_text(database, entity, fmt, when)
-    if out_path is None:
+    if out_path is None or str(out_path) == "-":
         sys.stdout.write(body)
         return
     out_path.write_text(body, encoding="utf-8", newline="")

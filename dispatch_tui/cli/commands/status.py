@@ -1,0 +1,53 @@
+"""`dispatch status`: the operator's view in a terminal, the same figures the metrics endpoints give."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from data.migrate import current_revision, head_revision
+from dispatch_tui.cli.context import EXIT_ERROR, db, handles_errors, out, print_json
+from integrations.observability import backlog, database_ready
+
+
+@handles_errors
+def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Database reachable and migrated, deliveries by state, the oldest pending one and the dead letters.
+
+    Exits 1 when the database does not answer, so a health check can run it.
+    """
+    from dispatch_tui.cli.main import dispatch_version
+
+    database = db()
+    problem = database_ready(database)
+    report: dict[str, object] = {
+        "version": dispatch_version(),
+        "database": make_url(database.url).render_as_string(hide_password=True),
+        "ready": problem is None,
+        "problem": problem,
+    }
+    if problem is None:
+        current = backlog(database)
+        report |= {
+            "schema": current_revision(database),
+            "schema_head": head_revision(database),
+            "deliveries": current.by_status,
+            "oldest_pending_seconds": round(current.oldest_pending_seconds, 1),
+            "dead_letters": current.dead,
+        }
+    if as_json:
+        print_json(report)
+    else:
+        table = Table("what", "value", title="Dispatch status", header_style="bold")
+        for key, value in report.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
+            table.add_row(key, "-" if value is None else str(value))
+        out.print(table)
+    if problem is not None:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)

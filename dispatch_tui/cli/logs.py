@@ -1,0 +1,70 @@
+"""Logging set up once, at the top of every command: a level, text or JSON lines, and a private log file.
+
+Services (`dispatch worker`, `dispatch serve`, `dispatch reminders run`) log what they do through the
+standard `logging` module; this is the one place that decides where those lines go. Errors and above also
+reach stderr; everything at the chosen level goes to `dispatch.log` in the data directory, created 0600
+because lines can name customers and endpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pythonjsonlogger.json import JsonFormatter
+
+LEVELS = ("debug", "info", "warning", "error", "critical")
+FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d"
+ENV_LOG_FILE = "DISPATCH_LOG_FILE"
+
+
+def default_log_file() -> Path:
+    """$DISPATCH_LOG_FILE, else dispatch.log beside the default database in the user data directory."""
+    explicit = os.environ.get(ENV_LOG_FILE)
+    if explicit:
+        return Path(explicit).expanduser()
+    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "dispatch.log"
+
+
+def private_file(path: Path) -> Path:
+    """Create (or tighten) the log file so only its owner can read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+    return path
+
+
+def configure_logging(level: str = "warning", fmt: str = "text", log_file: Path | None = None) -> Path:
+    """Install our handlers on the root logger, replacing ours from an earlier call; returns the file."""
+    if level not in LEVELS:
+        raise ValueError(f"log level '{level}' is not one of {', '.join(LEVELS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"log format '{fmt}' is not text or json")
+    formatter: logging.Formatter = (
+        JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
+        if fmt == "json"
+        else logging.Formatter(TEXT_FORMAT)
+    )
+    path = private_file(log_file or default_log_file())
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(formatter)
+    to_stderr = logging.StreamHandler(sys.stderr)
+    to_stderr.setFormatter(formatter)
+    to_stderr.setLevel(logging.ERROR)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "dispatch_owned", False):  # ours from an earlier call; others' stay
+            root.removeHandler(handler)
+            handler.close()
+    ours: tuple[logging.Handler, ...] = (to_file, to_stderr)
+    for handler in ours:
+        setattr(handler, "dispatch_owned", True)  # noqa: B010 - a marker on a stdlib object
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    return path
