@@ -122,7 +122,8 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             home = Location(tech.home_lat, tech.home_lon)
             live_location = None
             if (
-                now is not None
+                now_off is not None
+                and now is not None
                 and tech.last_lat is not None
                 and tech.last_lon is not None
                 and tech.last_seen_at is not None
@@ -394,7 +395,12 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
             if old is not None and old[0] == tech and old[1].start == visit.start:
                 continue
             res = assign_in(
-                uow, job_id, tech, planning.at(visit.start), expected_version=planning.job_versions.get(job_id)
+                uow,
+                job_id,
+                tech,
+                planning.at(visit.start),
+                expected_version=planning.job_versions.get(job_id),
+                force=True,  # the plan's own pins were reconciled (optimizer.conflicts); it keeps no overlap
             )
             (result.moved if old is not None else result.assigned).append(job_id)
             result.warnings += [f"{job_id}: {w}" for w in res.warnings if not w.startswith("overlaps")]

@@ -255,6 +255,7 @@ REASONS = {
     "window_unreachable": "its time window cannot be reached",
     "day_full": "no room left in anyone's day",
     "pinned_technician_unavailable": "pinned to a technician who is unavailable",
+    "not_placed_in_time": "not placed within the time limit",
 }
 
 

@@ -18,6 +18,7 @@ import jsonschema
 from optimizer.errors import PlanError, ProblemError
 from optimizer.model import (
     BreakRule,
+    Conflict,
     Job,
     Location,
     ObjectiveBreakdown,
@@ -44,6 +45,11 @@ PLAN_FORMAT = "dispatch.plan/1"
 @cache
 def problem_schema() -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / "problem.schema.json").read_text())
+
+
+@cache
+def plan_schema() -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / "plan.schema.json").read_text())
 
 
 def parse_datetime(text: str, where: str) -> datetime:
@@ -401,7 +407,12 @@ def dump_plan(plan: Plan) -> dict[str, Any]:
             "wall_seconds": s.wall_seconds,
             "first_solution_seconds": s.first_solution_seconds,
             "solutions_found": s.solutions_found,
+            "time_limit_reached": s.time_limit_reached,
         },
+        "conflicts": [
+            {"job_id": c.job_id, "technician_id": c.technician_id, "kind": c.kind, "message": c.message}
+            for c in plan.conflicts
+        ],
     }
 
 
@@ -461,12 +472,17 @@ def load_plan(source: str | Path | dict[str, Any]) -> Plan:
             wall_seconds=float(s.get("wall_seconds", 0.0)),
             first_solution_seconds=s.get("first_solution_seconds"),
             solutions_found=int(s.get("solutions_found", 0)),
+            time_limit_reached=bool(s.get("time_limit_reached", False)),
         )
+        conflicts = [
+            Conflict(str(c["job_id"]), str(c["technician_id"]), str(c["kind"]), str(c["message"]))
+            for c in data.get("conflicts", [])
+        ]
     except (KeyError, TypeError, ValueError, ProblemError) as exc:
         if isinstance(exc, PlanError):
             raise
         raise PlanError(f"malformed plan: {exc!r}") from None
-    return Plan(origin, routes, unassigned, objective, stats)
+    return Plan(origin, routes, unassigned, objective, stats, conflicts)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -211,6 +211,7 @@ class UnassignedReason(StrEnum):
     WINDOW_UNREACHABLE = "window_unreachable"
     DAY_FULL = "day_full"
     PINNED_TECHNICIAN_UNAVAILABLE = "pinned_technician_unavailable"
+    NOT_PLACED_IN_TIME = "not_placed_in_time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,12 +267,25 @@ class ObjectiveBreakdown:
     total_cost: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Work under way or a pin that the day as it stands cannot honour, said so instead of failing the plan."""
+
+    job_id: str
+    technician_id: str
+    kind: str
+    """started_past_day_end, pin_outside_shift, pins_overlap."""
+    message: str
+
+
 @dataclass(slots=True)
 class SolveStats:
     status: str = "not_solved"
     wall_seconds: float = 0.0
     first_solution_seconds: float | None = None
     solutions_found: int = 0
+    time_limit_reached: bool = False
+    """The search stopped because its time limit ran out (a longer limit might find a better plan)."""
 
 
 @dataclass(slots=True)
@@ -283,6 +297,7 @@ class Plan:
     unassigned: list[Unassigned] = field(default_factory=list)
     objective: ObjectiveBreakdown = field(default_factory=ObjectiveBreakdown)
     stats: SolveStats = field(default_factory=SolveStats)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def route_of(self, technician_id: str) -> Route | None:
         for route in self.routes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from optimizer.conflicts import reconcile
 from optimizer.model import Job, ObjectiveBreakdown, PlacedBreak, Plan, Problem, Route, Technician
 from optimizer.network import Network
 from optimizer.objective import objective_of
@@ -38,10 +39,17 @@ class ValidationReport:
 
 
 def validate(problem: Problem, plan: Plan, network: Network | None = None) -> ValidationReport:
+    """Every rule re-checked; a day stretched for work under way and a pin left out are checked as
+    ``optimizer.conflicts.reconcile`` allows them, and must appear in ``plan.conflicts``."""
     network = network if network is not None else Network.for_problem(problem)
     report = ValidationReport()
     out = report.violations
-    techs = {t.id: t for t in problem.technicians}
+    reconciled = reconcile(problem, network, problem_horizon(problem))
+    reported = {(c.job_id, c.kind) for c in plan.conflicts}
+    for conflict in reconciled.conflicts:
+        if (conflict.job_id, conflict.kind) not in reported:
+            out.append(Violation("conflict", conflict.job_id, f"not reported: {conflict.message}"))
+    techs = {t.id: t for t in reconciled.problem.technicians}
     jobs = {j.id: j for j in problem.jobs}
     seen: dict[str, str] = {}
     for route in plan.routes:
@@ -53,7 +61,7 @@ def validate(problem: Problem, plan: Plan, network: Network | None = None) -> Va
             if visit.job_id in seen:
                 out.append(Violation("coverage", visit.job_id, f"visited twice ({seen[visit.job_id]}, {tech.id})"))
             seen[visit.job_id] = tech.id
-        _check_route(problem, network, tech, route, jobs, out)
+        _check_route(reconciled.problem, network, tech, route, jobs, out)
     for item in plan.unassigned:
         if item.job_id in seen:
             out.append(Violation("coverage", item.job_id, "both assigned and listed unassigned"))
@@ -64,7 +72,7 @@ def validate(problem: Problem, plan: Plan, network: Network | None = None) -> Va
     for job_id in seen:
         if job_id not in jobs:
             out.append(Violation("coverage", job_id, "job not in the problem"))
-    for tech in problem.technicians:
+    for tech in reconciled.problem.technicians:
         for started in tech.started_jobs:
             own = plan.route_of(tech.id)
             ids = [v.job_id for v in own.visits] if own else []

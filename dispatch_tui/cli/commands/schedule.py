@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from data.models.base import utcnow
 from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day, solve_warm
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from optimizer.io import dump_plan, dump_problem, write_json
@@ -83,7 +84,15 @@ def _summary(planning: PlanningDay, plan: Plan) -> dict[str, object]:
         "overtime_minutes": plan.objective.overtime_seconds // 60,
         "lateness_minutes": plan.objective.lateness_seconds // 60,
         "violations": [str(v) for v in report.violations],
-        "solve": {"status": plan.stats.status, "seconds": plan.stats.wall_seconds},
+        "solve": {
+            "status": plan.stats.status,
+            "seconds": plan.stats.wall_seconds,
+            "time_limit_reached": plan.stats.time_limit_reached,
+        },
+        "conflicts": [
+            {"job": c.job_id, "technician": c.technician_id, "kind": c.kind, "message": c.message}
+            for c in plan.conflicts
+        ],
         "technicians": loads,
     }
 
@@ -107,6 +116,11 @@ def _print_summary(summary: dict[str, object]) -> None:
             (row["last_end"] or "")[11:16],
         )
     out.print(table)
+    solve = summary["solve"]
+    cut = "the time limit cut the search short" if solve["time_limit_reached"] else "search finished"  # type: ignore[index]
+    out.print(f"solve: {solve['status']} in {solve['seconds']} s; {cut}", markup=False, highlight=False)  # type: ignore[index]
+    for c in summary["conflicts"]:  # type: ignore[attr-defined]
+        out.print(f"[yellow]conflict:[/] {c['message']}", highlight=False)
     unassigned = summary["unassigned"]
     if unassigned:
         out.print("[bold]Unassigned[/]")
@@ -142,7 +156,8 @@ def schedule(
     who = actor() if apply else None
     when: date = day.date()
     codes = [branch] if branch else branch_codes(database)
-    days = [load_day(database, when, code) for code in codes]
+    now = utcnow()  # today is planned from now on: what is over is over, what is under way stays
+    days = [load_day(database, when, code, now) for code in codes]
     if problem_out is not None:
         if len(days) != 1:
             raise typer.BadParameter("a problem file holds one branch: add --branch", param_hint="--problem-out")
