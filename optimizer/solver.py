@@ -217,7 +217,7 @@ def _solve_reconciled(
             on_solution(SolutionProgress(stats.solutions_found, int(routing.CostVar().Max()), elapsed))
 
     routing.AddAtSolutionCallback(record)
-    repair_budget = 0.0 if ctx.exact_breaks else max(0.5, time_limit * 0.05)
+    repair_budget = max(0.2 if ctx.exact_breaks else 0.5, time_limit * 0.05)
     routing.CloseModelWithParameters(params)
     initial = _initial_assignment(ctx, warm_start) if warm_start is not None else None
     seed: Plan | None = None
@@ -246,12 +246,12 @@ def _solve_reconciled(
         stats.status = f"{stats.status}; constructive plan returned"
     else:
         plan = extract_plan(ctx, solution)
-        if not ctx.exact_breaks:
-            plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=repair_budget)
         # With a churn reference the search also prices moves, which the recomputed objective does not.
         if seed is not None and churn_reference is None and seed.objective.total_cost < plan.objective.total_cost:
             plan = seed
             stats.status = f"{stats.status}; constructive plan kept (cheaper)"
+    # Fit what is still out where it fits, so "days are full" is true of the plan returned.
+    plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=repair_budget)
     stats.wall_seconds = round(wallclock.perf_counter() - began, 3)
     plan.stats = stats
     return plan
