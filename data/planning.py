@@ -31,6 +31,7 @@ from optimizer import explain as plan_explain
 from optimizer import replan as plan_replan
 from optimizer import suggest as plan_suggest
 from optimizer.model import (
+    Absence,
     BreakRule,
     Location,
     Plan,
@@ -109,8 +110,11 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 continue
             start, end = offset(shift.start), offset(shift.end)
             available_from: int | None = None
-            for absence in absences_overlapping(session, tech.id, shift.start, shift.end):
+            away: list[Absence] = []
+            overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
+            for absence in absences_overlapping(session, tech.id, shift.start, overtime_end):
                 a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
+                away.append(Absence(a_start, a_end))  # the optimizer cuts the day (and its overtime) there
                 if a_start <= start and a_end >= end:
                     start = end  # away all day
                 elif a_start <= start:
@@ -153,6 +157,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                     overtime_cost_per_hour=float(tech.hourly_cost) * 1.5,
                     available_from=available_from if available_from and available_from > start else None,
                     current_location=live_location,
+                    absences=away,
                 )
             )
         on_shift = {t.id for t in technicians}

@@ -56,6 +56,8 @@ def _stretch_for_started_work(tech: Technician, jobs: dict[str, Job], network: N
     if end + home <= tech.latest_end:
         return None
     limit = tech.latest_end
+    # The work under way is finished (it is happening); an absence starts once the technician is home.
+    tech.absences = [a for a in tech.absences if a.start >= end + home]
     tech.overtime_allowance_minutes = max(0, -(-(end + home - tech.shift_end) // SECONDS_PER_MINUTE))
     tech.available_from = tech.latest_end  # no new work after it
     tech.breaks = []

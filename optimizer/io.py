@@ -17,6 +17,7 @@ import jsonschema
 
 from optimizer.errors import PlanError, ProblemError
 from optimizer.model import (
+    Absence,
     BreakRule,
     Conflict,
     Job,
@@ -173,6 +174,10 @@ def _technician(raw: dict[str, Any], clock: _Clock) -> Technician:
             if end is not None and end < at:
                 raise ProblemError(f"started_jobs[{k}].expected_end is before started_at")
             started.append(StartedJob(s["job_id"], at, end))
+        absences = []
+        for k, a in enumerate(raw.get("absences", [])):
+            window = _window(a, clock, f"absences[{k}]")
+            absences.append(Absence(window.start, window.end))
         return Technician(
             id=raw["id"],
             start_location=_loc(raw["start_location"]),
@@ -188,6 +193,7 @@ def _technician(raw: dict[str, Any], clock: _Clock) -> Technician:
             available_from=clock.seconds(raw["available_from"], "available_from") if "available_from" in raw else None,
             current_location=_loc(raw["current_location"]) if "current_location" in raw else None,
             started_jobs=started,
+            absences=absences,
         )
     except ProblemError as exc:
         raise ProblemError(f"{rid}: {exc}", record=rid, field=exc.field) from None
@@ -312,6 +318,8 @@ def dump_problem(problem: Problem) -> dict[str, Any]:
                 | ({"expected_end": at(s.expected_end)} if s.expected_end is not None else {})
                 for s in t.started_jobs
             ]
+        if t.absences:
+            raw["absences"] = [{"start": at(a.start), "end": at(a.end)} for a in t.absences]
         techs.append(raw)
     jobs = []
     for j in problem.jobs:

@@ -50,6 +50,16 @@ class BreakRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Absence:
+    """The technician is away (sick, leave, training) from ``start`` to ``end``: no work, no driving.
+
+    An absence that begins during the day ends it there: the overtime allowance does not run on after it."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class StartedJob:
     """Work already under way at planning time: it stays first on its technician's route, untouched.
 
@@ -79,6 +89,7 @@ class Technician:
     available_from: int | None = None
     current_location: Location | None = None
     started_jobs: list[StartedJob] = field(default_factory=list)
+    absences: list[Absence] = field(default_factory=list)
 
     @property
     def route_end_location(self) -> Location:
@@ -91,14 +102,24 @@ class Technician:
     @property
     def earliest_departure(self) -> int:
         """When the technician can leave for the first new job (shift start or live availability)."""
-        if self.available_from is None:
-            return self.shift_start
-        return max(self.shift_start, self.available_from)
+        departure = self.shift_start if self.available_from is None else max(self.shift_start, self.available_from)
+        for absence in sorted(self.absences, key=lambda a: a.start):
+            if absence.start <= departure < absence.end:
+                departure = absence.end
+        return departure
 
     @property
     def latest_end(self) -> int:
-        """Hard end of the working day: shift end plus the overtime allowance."""
-        return self.shift_end + self.overtime_allowance_minutes * 60
+        """Hard end of the working day: shift end plus the overtime allowance, cut at the first absence after
+        the departure (sick from 10:00 means nothing after 10:00, overtime included)."""
+        end = self.shift_end + self.overtime_allowance_minutes * 60
+        if not self.absences:
+            return end
+        departure = self.earliest_departure
+        for absence in self.absences:
+            if absence.end > departure and absence.start < end:
+                end = max(departure, absence.start)
+        return end
 
     def level(self, skill: str) -> int:
         return self.skills.get(skill, 0)

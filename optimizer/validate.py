@@ -7,6 +7,7 @@ and the objective is recomputed from the routes. Every solver test asserts it fi
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from optimizer.conflicts import reconcile
@@ -20,7 +21,8 @@ from optimizer.screening import effective_windows
 @dataclass(frozen=True, slots=True)
 class Violation:
     kind: str
-    """skill, window, shift, overtime, break, overlap, travel, duration, pin, started, sla, coverage, workload."""
+    """skill, window, shift, overtime, break, overlap, travel, duration, pin, started, sla, coverage, workload,
+    absence, conflict."""
     subject: str
     message: str
 
@@ -147,12 +149,30 @@ def _check_route(
         prev_loc, prev_end = job.location, visit.end
     home = network.seconds(prev_loc, tech.route_end_location)
     worked += home
+    _check_absences(tech, route, started, out)
     if prev_end + home + _break_seconds_between(breaks, prev_end, route.end) > route.end:
         out.append(Violation("travel", tech.id, f"cannot be home at {route.end}"))
     if route.end_travel_seconds != home:
         out.append(Violation("travel", tech.id, f"home travel {route.end_travel_seconds} s, provider says {home} s"))
     if tech.max_working_minutes is not None and worked > tech.max_working_minutes * 60:
         out.append(Violation("workload", tech.id, f"works {worked // 60} min > max {tech.max_working_minutes}"))
+
+
+def _check_absences(tech: Technician, route: Route, started: Collection[str], out: list[Violation]) -> None:
+    """Away means away: from the end of work under way (or the departure) to the return home, nothing may
+    overlap an absence, whatever the shift and overtime say."""
+    if not tech.absences or all(v.job_id in started for v in route.visits):
+        return
+    busy_from = max((v.end for v in route.visits if v.job_id in started), default=route.start)
+    for absence in tech.absences:
+        if absence.start < route.end and busy_from < absence.end:
+            out.append(
+                Violation(
+                    "absence",
+                    tech.id,
+                    f"works from {busy_from} to {route.end} but is away from {absence.start} to {absence.end}",
+                )
+            )
 
 
 def _break_seconds_between(breaks: list[PlacedBreak], start: int, end: int) -> int:

@@ -103,3 +103,16 @@ def test_replan_after_absence_keeps_started_work(sqlite_db: Database) -> None:
     assert all(tech != "T3" for tech, _ in new_plan.assignment().values())
     assert validate(planning.problem, new_plan).violations == []
     assert set(refs) >= {m.job_id for m in changes.moves}
+
+
+def test_sick_from_ten_cuts_the_day_and_its_overtime(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    refs = _jobs(sqlite_db, 9)
+    mark_absent(sqlite_db, DISPATCHER, "T3", AbsenceKind.SICK, local(10), local(18))
+    planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
+    t3 = planning.problem.technician("T3")
+    assert planning.at(t3.latest_end) == local(10)  # not 10:00 + the 60 min overtime allowance
+    route = plan.route_of("T3")
+    assert route is None or not route.visits or planning.at(route.end) <= local(10)
+    assert validate(planning.problem, plan).violations == []
+    assert len(plan.assignment()) + len(plan.unassigned) == len(refs)

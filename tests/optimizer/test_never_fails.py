@@ -90,3 +90,39 @@ def test_or_tools_log_lines_never_reach_stderr(capfd: pytest.CaptureFixture[str]
     os.write(2, b"")  # the descriptor is back in place
     captured = capfd.readouterr()
     assert "absl" not in captured.err and "routing.cc" not in captured.err
+
+
+def test_sick_from_ten_means_nothing_after_ten() -> None:
+    """The overtime allowance does not run on after an absence, and the validator checks absences itself."""
+    from optimizer.model import Absence, Plan, Route, Visit
+
+    sick = tech("T1", overtime_allowance_minutes=60, absences=[Absence(10 * H, 16 * H)])
+    assert sick.latest_end == 10 * H
+    p = problem([sick], [job("A", duration=H), job("B", duration=H)])
+    plan = solve(p, time_limit=0.5)
+    assert_valid(p, plan)
+    assert all(v.end <= 10 * H for v in plan.route_of("T1").visits)  # type: ignore[union-attr]
+    # A plan made without knowing of the absence: a job after 10:00 is flagged.
+    late = problem([tech("T1", overtime_allowance_minutes=60)], [job("A", duration=H)])
+    unaware = solve(late, time_limit=0.5)
+    visit = unaware.route_of("T1").visits[0]  # type: ignore[union-attr]
+    moved = Visit("A", 10 * H + 600, 10 * H + 600, 11 * H + 600, visit.travel_seconds)
+    route = unaware.route_of("T1")
+    assert route is not None
+    shifted = Plan(
+        p.horizon_start,
+        [
+            Route(
+                "T1",
+                10 * H + 600 - visit.travel_seconds,
+                11 * H + 600 + route.end_travel_seconds,
+                [moved],
+                [],
+                route.travel_seconds,
+                route.end_travel_seconds,
+            )
+        ],
+        [],
+    )
+    kinds = {v.kind for v in validate(problem([sick], [job("A", duration=H)]), shifted).violations}
+    assert "absence" in kinds
