@@ -65,7 +65,7 @@ def apply_change(problem: Problem, plan: Plan, change: Change) -> Problem:
     if isinstance(change, TechnicianAbsent):
         tech = techs.get(change.technician_id)
         if tech is None:
-            raise ProblemError(f"technician {change.technician_id}: not in the problem")
+            return updated  # not working that day any more: the absence is already in the problem
         tech.shift_end = max(tech.shift_start, change.from_time)
         tech.overtime_allowance_minutes = 0
         for s in tech.started_jobs:  # work under way gets finished; the day ends after it

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from data.db import Database
-from data.errors import StaleJob
 from data.feed import tail
 from data.models import AbsenceKind, JobStatus, JobType
 from data.planning import apply_plan, load_day, replan_day, schedule_day, suggest_for_job
@@ -70,13 +67,41 @@ def test_schedule_and_apply_writes_valid_assignments_with_events(sqlite_db: Data
         assert (tech == "T2") == (ref in plumbing)
 
 
-def test_apply_refuses_when_someone_moved_a_job_meanwhile(sqlite_db: Database) -> None:
+def test_apply_takes_what_is_still_valid_and_reports_a_job_moved_meanwhile(sqlite_db: Database) -> None:
     build_world(sqlite_db)
     refs = _jobs(sqlite_db, 2)
     planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
     assign_job(sqlite_db, DISPATCHER, refs[0], "T3", local(14))
-    with pytest.raises(StaleJob, match="changed by dana"):
-        apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    result = apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    assert result.assigned == [refs[1]]
+    [skipped] = result.skipped
+    assert skipped.startswith(refs[0]) and "changed by dana" in skipped
+    assert tail(sqlite_db)[-1].payload["skipped"] == result.skipped
+
+
+def test_replan_after_a_sick_call_moves_only_the_sick_technicians_jobs(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    _jobs(sqlite_db, 9)
+    planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
+    apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    before = load_day(sqlite_db, DAY, "HEL").current.assignment()
+    sick = next(tech for tech, _ in before.values() if tech != "T2")
+    mark_absent(sqlite_db, DISPATCHER, sick, AbsenceKind.SICK, local(8), local(18))
+    planning, new_plan, changes = replan_day(
+        sqlite_db, DAY, "HEL", TechnicianAbsent(sick, planning.offset(local(8))), now=local(7), time_limit=1
+    )
+    assert validate(planning.problem, new_plan).violations == []
+    for move in changes.moves:
+        if move.technician_changed:
+            assert move.old_technician_id == sick
+    after = new_plan.assignment()
+    for ref, (tech, _) in before.items():
+        if tech != sick:
+            assert after[ref][0] == tech  # healthy technicians keep all their jobs
+    _, full, _ = replan_day(
+        sqlite_db, DAY, "HEL", TechnicianAbsent(sick, planning.offset(local(8))), now=local(7), scope="branch"
+    )
+    assert validate(planning.problem, full).violations == []
 
 
 def test_suggest_ranks_qualified_technicians(sqlite_db: Database) -> None:
