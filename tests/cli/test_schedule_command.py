@@ -145,3 +145,19 @@ def test_overlapping_pin_is_refused_unless_forced(sqlite_db: Database) -> None:
     assert a in refused.stderr and b in refused.stderr
     forced = runner.invoke(app, [*base, b, "T2", "--start", "13:30", "--date", "2026-11-25", "--pin", "--force"])
     assert forced.exit_code == 0, forced.output
+
+
+def test_replan_after_a_sick_call_late_evening_never_fails(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs = _evening_world(sqlite_db)
+    monkeypatch.setattr("dispatch_tui.cli.commands.schedule.utcnow", lambda: local(23, 30))
+    base = ["--db", sqlite_db.url, "--as", "dana", "replan", "--date", "2026-11-25", "--time-limit", "1"]
+    for scope in ("minimal", "branch"):
+        result = CliRunner().invoke(app, [*base, "--absent", "T1", "--scope", scope, "--json", "--apply"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)["branch"]
+        assert summary["violations"] == []
+        assert refs[0] in {c["job"] for c in summary["conflicts"]}
+    bad = CliRunner().invoke(app, [*base, "--scope", "everything"])
+    assert bad.exit_code == 2

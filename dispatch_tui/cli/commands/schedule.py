@@ -11,7 +11,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from data.models.base import utcnow
-from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day, solve_warm
+from data.planning import (
+    SCOPES,
+    PlanningDay,
+    apply_plan,
+    branch_codes,
+    explain_plan,
+    load_day,
+    replan_day,
+    solve_warm,
+)
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from optimizer.io import dump_plan, dump_problem, write_json
 from optimizer.model import Plan
@@ -198,5 +207,60 @@ def schedule(
         out.print("[dim]dry run: nothing written (use --apply)[/]")
 
 
+@handles_errors
+def replan(
+    day: datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="The day to re-plan."),
+    branch: str | None = typer.Option(None, "--branch", help="Branch code (default: the first)."),
+    absent: str | None = typer.Option(None, "--absent", help="Technician code who stops working now (sick call)."),
+    scope: str = typer.Option(
+        "minimal", "--scope", help="minimal: move only what must move; branch: re-optimise the whole day."
+    ),
+    apply: bool = typer.Option(False, "--apply", help="Write what is still valid; report the rest."),
+    time_limit: float = typer.Option(5.0, "--time-limit", min=0.1, help="Seconds of search."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Re-plan the rest of a day after a change, keeping work under way, pins and told appointments."""
+    from optimizer.replan import TechnicianAbsent
+
+    if scope not in SCOPES:
+        raise typer.BadParameter(f"use one of {', '.join(SCOPES)}", param_hint="--scope")
+    database = db()
+    who = actor() if apply else None
+    now = utcnow()
+    code = branch or branch_codes(database)[0]
+    change = None
+    if absent is not None:
+        current = load_day(database, day.date(), code, now)
+        change = TechnicianAbsent(absent, max(0, current.offset(now)))
+    planning, plan, changes = replan_day(
+        database, day.date(), code, change, now=now, time_limit=time_limit, scope=scope
+    )
+    summary = _summary(planning, plan)
+    summary["moves"] = [
+        {"job": m.job_id, "from": m.old_technician_id, "to": m.new_technician_id} for m in changes.moves
+    ]
+    applied = None
+    if apply:
+        assert who is not None
+        result = apply_plan(database, who, planning, plan)
+        applied = {
+            "assigned": result.assigned,
+            "moved": result.moved,
+            "unassigned": result.unassigned,
+            "skipped": result.skipped,
+            "warnings": result.warnings,
+        }
+    if as_json:
+        print_json({"branch": summary, "applied": applied})
+        return
+    _print_summary(summary)
+    out.print(f"{len(changes.moves)} move(s), {len(changes.newly_unassigned)} newly unassigned")
+    if applied is not None:
+        out.print(f"[green]applied[/] {len(applied['assigned'])} assigned, {len(applied['moved'])} moved")
+        for line in applied["skipped"]:
+            out.print(f"[yellow]not applied:[/] {line}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("schedule")(schedule)
+    app.command("replan")(replan)
