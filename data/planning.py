@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
@@ -23,7 +23,7 @@ from data.models.base import utcnow
 from data.models.customers import Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
-from data.models.workforce import Technician, TechnicianSkill
+from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
 from data.services.jobs import assign_in, unassign_in
 from data.uow import UnitOfWork
 from optimizer import diff as plan_diff
@@ -422,6 +422,35 @@ class ApplyResult:
     """'J1: why' for each change no longer valid (changed meanwhile, now en route, ...): not written."""
 
 
+def _store_breaks(uow: UnitOfWork, planning: PlanningDay, plan: Plan) -> None:
+    """The plan's break times replace the day's stored ones, so the board draws what the plan counted on."""
+    s = uow.session
+    day_start, day_end = local_day_bounds(planning.day, planning.timezone)
+    codes = [r.technician_id for r in plan.routes]
+    ids: dict[str, int] = {
+        code: tid for code, tid in s.execute(select(Technician.code, Technician.id).where(Technician.code.in_(codes)))
+    }
+    if not ids:
+        return
+    s.execute(
+        delete(PlannedBreak).where(
+            PlannedBreak.technician_id.in_(list(ids.values())),
+            PlannedBreak.starts_at >= day_start,
+            PlannedBreak.starts_at < day_end,
+        )
+    )
+    for route in plan.routes:
+        tech_id = ids.get(route.technician_id)
+        if tech_id is None or not route.visits:
+            continue
+        for placed in route.breaks:
+            s.add(
+                PlannedBreak(
+                    technician_id=tech_id, starts_at=planning.at(placed.start), ends_at=planning.at(placed.end)
+                )
+            )
+
+
 def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
     """Write what of the plan is still valid as one transaction, and report the rest (``skipped``):
     a job changed meanwhile by someone else, or no longer movable, does not cost the whole proposal."""
@@ -461,6 +490,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
                     result.skipped.append(f"{job_id}: {exc}")
                     continue
                 result.unassigned.append(job_id)
+        _store_breaks(uow, planning, plan)
         uow.emit(
             "plan.applied",
             "branch",

@@ -141,3 +141,21 @@ def test_sick_from_ten_cuts_the_day_and_its_overtime(sqlite_db: Database) -> Non
     assert route is None or not route.visits or planning.at(route.end) <= local(10)
     assert validate(planning.problem, plan).violations == []
     assert len(plan.assignment()) + len(plan.unassigned) == len(refs)
+
+
+def test_board_draws_the_break_the_applied_plan_placed(sqlite_db: Database) -> None:
+    from data.queries.board import board_day
+
+    build_world(sqlite_db)
+    _jobs(sqlite_db, 12)
+    planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
+    apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    board = {t.code: t for t in board_day(sqlite_db, "HEL", DAY).technicians}
+    checked = 0
+    for route in plan.routes:
+        if not route.visits or not route.breaks:
+            continue
+        drawn = [(b.start, b.end) for b in board[route.technician_id].breaks]
+        assert drawn == [(planning.at(b.start), planning.at(b.end)) for b in route.breaks]
+        checked += 1
+    assert checked
