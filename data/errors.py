@@ -61,6 +61,10 @@ class TechnicianAbsent(AssignmentRefused):
     pass
 
 
+class PinsOverlap(AssignmentRefused):
+    """Two pinned jobs of one technician would overlap: no plan could keep both."""
+
+
 class InsufficientStock(DispatchError):
     exit_code = 2
 

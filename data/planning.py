@@ -12,18 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
 from data.availability import absences_overlapping, local_day_bounds, shift_on
 from data.db import Database
-from data.errors import InvalidInput, NotFound
+from data.errors import DispatchError, InvalidInput, NotFound
 from data.models.base import utcnow
 from data.models.customers import Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
-from data.models.workforce import Technician, TechnicianSkill
+from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
 from data.services.jobs import assign_in, unassign_in
 from data.uow import UnitOfWork
 from optimizer import diff as plan_diff
@@ -31,6 +31,7 @@ from optimizer import explain as plan_explain
 from optimizer import replan as plan_replan
 from optimizer import suggest as plan_suggest
 from optimizer.model import (
+    Absence,
     BreakRule,
     Location,
     Plan,
@@ -64,6 +65,8 @@ class PlanningDay:
     current: Plan
     job_versions: dict[str, int] = field(default_factory=dict)
     now_offset: int | None = None
+    off_shift_assigned: dict[str, str] = field(default_factory=dict)
+    """job ref -> code of the technician it is assigned to who is not working that day (it must move)."""
 
     def at(self, seconds: int) -> datetime:
         return self.problem.horizon_start + timedelta(seconds=seconds)
@@ -109,8 +112,11 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 continue
             start, end = offset(shift.start), offset(shift.end)
             available_from: int | None = None
-            for absence in absences_overlapping(session, tech.id, shift.start, shift.end):
+            away: list[Absence] = []
+            overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
+            for absence in absences_overlapping(session, tech.id, shift.start, overtime_end):
                 a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
+                away.append(Absence(a_start, a_end))  # the optimizer cuts the day (and its overtime) there
                 if a_start <= start and a_end >= end:
                     start = end  # away all day
                 elif a_start <= start:
@@ -122,7 +128,8 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             home = Location(tech.home_lat, tech.home_lon)
             live_location = None
             if (
-                now is not None
+                now_off is not None
+                and now is not None
                 and tech.last_lat is not None
                 and tech.last_lon is not None
                 and tech.last_seen_at is not None
@@ -152,6 +159,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                     overtime_cost_per_hour=float(tech.hourly_cost) * 1.5,
                     available_from=available_from if available_from and available_from > start else None,
                     current_location=live_location,
+                    absences=away,
                 )
             )
         on_shift = {t.id for t in technicians}
@@ -183,6 +191,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
         versions: dict[str, int] = {}
         routes: dict[str, list[Visit]] = {t.id: [] for t in technicians}
         by_code = {t.id: t for t in technicians}
+        off_shift: dict[str, str] = {}
         for job, lat, lon in jobs:
             tech_code = codes_by_id.get(job.technician_id) if job.technician_id else None
             windows = []
@@ -223,6 +232,8 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                     routes[tech_code].append(Visit(job.ref, start, start, start + opt.duration, 0))
             elif job.status in (*STARTED, JobStatus.EN_ROUTE):
                 continue  # under way with someone not on shift today: not ours to plan
+            elif tech_code is not None:
+                off_shift[job.ref] = tech_code
             opt_jobs.append(opt)
             versions[job.ref] = job.version
 
@@ -230,7 +241,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
         horizon_start=horizon_start, technicians=technicians, jobs=opt_jobs, name=f"{branch.code} {day.isoformat()}"
     )
     current = _plan_from_visits(problem, routes)
-    return PlanningDay(branch.code, branch.timezone, day, problem, current, versions, now_off)
+    return PlanningDay(branch.code, branch.timezone, day, problem, current, versions, now_off, off_shift)
 
 
 def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
@@ -348,6 +359,26 @@ def schedule_day(
     return planning, solve_warm(planning, time_limit, on_progress)
 
 
+SCOPES = ("minimal", "branch")
+
+
+def _minimal_problem(planning: PlanningDay, absent: str) -> tuple[Problem, list[Unassigned]]:
+    """Only what must move may move: the absent technician's jobs. Every other planned job stays with its
+    technician (it may shift in time to make room, never be dropped for a less urgent one), and work that
+    was not planned before stays out of this re-plan (``--scope branch`` re-optimises everything)."""
+    problem = copy.deepcopy(planning.problem)
+    placed = planning.current.assignment()
+    must_move = {ref for ref, code in planning.off_shift_assigned.items() if code == absent}
+    left_out = [u for u in planning.current.unassigned if u.job_id not in placed and u.job_id not in must_move]
+    out_ids = {u.job_id for u in left_out}
+    problem.jobs = [j for j in problem.jobs if j.id not in out_ids]
+    for job in problem.jobs:
+        tech_id = placed[job.id][0] if job.id in placed else absent
+        if tech_id != absent and job.pinned_technician is None:
+            job.pinned_technician = tech_id
+    return problem, left_out
+
+
 def replan_day(
     db: Database,
     day: date,
@@ -356,11 +387,21 @@ def replan_day(
     *,
     now: datetime | None = None,
     time_limit: float = 5.0,
+    scope: str = "minimal",
 ) -> tuple[PlanningDay, Plan, plan_diff.PlanDiff]:
-    """Re-optimise the rest of the day after a change, keeping started work and told appointments."""
+    """Re-plan the rest of the day after a change, keeping started work and told appointments.
+
+    ``scope="minimal"`` (the default) after an absence moves only the absent technician's jobs;
+    ``scope="branch"`` re-optimises the whole branch's day."""
+    if scope not in SCOPES:
+        raise InvalidInput(f"is {scope!r}; use one of {', '.join(SCOPES)}", record="re-plan", field="scope")
     planning = load_day(db, day, branch_code, now)
     if change is None:
         new_plan = solve_warm(planning, time_limit)
+    elif scope == "minimal" and isinstance(change, plan_replan.TechnicianAbsent):
+        problem, left_out = _minimal_problem(planning, change.technician_id)
+        new_plan = plan_replan.replan(problem, planning.current, change, time_limit=time_limit)
+        new_plan.unassigned = [*new_plan.unassigned, *left_out]
     else:
         # Started work comes from the jobs' real statuses (load_day), not from planned times.
         new_plan = plan_replan.replan(planning.problem, planning.current, change, time_limit=time_limit)
@@ -377,10 +418,42 @@ class ApplyResult:
     moved: list[str]
     unassigned: list[str]
     warnings: list[str]
+    skipped: list[str] = field(default_factory=list)
+    """'J1: why' for each change no longer valid (changed meanwhile, now en route, ...): not written."""
+
+
+def _store_breaks(uow: UnitOfWork, planning: PlanningDay, plan: Plan) -> None:
+    """The plan's break times replace the day's stored ones, so the board draws what the plan counted on."""
+    s = uow.session
+    day_start, day_end = local_day_bounds(planning.day, planning.timezone)
+    codes = [r.technician_id for r in plan.routes]
+    ids: dict[str, int] = {
+        code: tid for code, tid in s.execute(select(Technician.code, Technician.id).where(Technician.code.in_(codes)))
+    }
+    if not ids:
+        return
+    s.execute(
+        delete(PlannedBreak).where(
+            PlannedBreak.technician_id.in_(list(ids.values())),
+            PlannedBreak.starts_at >= day_start,
+            PlannedBreak.starts_at < day_end,
+        )
+    )
+    for route in plan.routes:
+        tech_id = ids.get(route.technician_id)
+        if tech_id is None or not route.visits:
+            continue
+        for placed in route.breaks:
+            s.add(
+                PlannedBreak(
+                    technician_id=tech_id, starts_at=planning.at(placed.start), ends_at=planning.at(placed.end)
+                )
+            )
 
 
 def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
-    """Write the plan's changes as one transaction; a job changed meanwhile by someone else aborts it all."""
+    """Write what of the plan is still valid as one transaction, and report the rest (``skipped``):
+    a job changed meanwhile by someone else, or no longer movable, does not cost the whole proposal."""
     actor.require_write("apply a plan")
     before = planning.current.assignment()
     after = plan.assignment()
@@ -393,15 +466,31 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
             old = before.get(job_id)
             if old is not None and old[0] == tech and old[1].start == visit.start:
                 continue
-            res = assign_in(
-                uow, job_id, tech, planning.at(visit.start), expected_version=planning.job_versions.get(job_id)
-            )
+            try:
+                with uow.session.begin_nested():
+                    res = assign_in(
+                        uow,
+                        job_id,
+                        tech,
+                        planning.at(visit.start),
+                        expected_version=planning.job_versions.get(job_id),
+                        force=True,  # the plan's own pins were reconciled (optimizer.conflicts)
+                    )
+            except DispatchError as exc:
+                result.skipped.append(f"{job_id}: {exc}")
+                continue
             (result.moved if old is not None else result.assigned).append(job_id)
             result.warnings += [f"{job_id}: {w}" for w in res.warnings if not w.startswith("overlaps")]
         for job_id in before:
             if job_id not in after and job_id not in started:
-                unassign_in(uow, job_id, planning.job_versions.get(job_id))
+                try:
+                    with uow.session.begin_nested():
+                        unassign_in(uow, job_id, planning.job_versions.get(job_id))
+                except DispatchError as exc:
+                    result.skipped.append(f"{job_id}: {exc}")
+                    continue
                 result.unassigned.append(job_id)
+        _store_breaks(uow, planning, plan)
         uow.emit(
             "plan.applied",
             "branch",
@@ -411,6 +500,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
                 "assigned": result.assigned,
                 "moved": result.moved,
                 "unassigned": result.unassigned,
+                "skipped": result.skipped,
                 "travel_seconds": plan.objective.travel_seconds,
             },
         )

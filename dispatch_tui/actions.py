@@ -255,6 +255,7 @@ REASONS = {
     "window_unreachable": "its time window cannot be reached",
     "day_full": "no room left in anyone's day",
     "pinned_technician_unavailable": "pinned to a technician who is unavailable",
+    "not_placed_in_time": "not placed within the time limit",
 }
 
 
@@ -300,4 +301,5 @@ def apply_replan(ctx: ConsoleContext, proposal: ReplanProposal) -> Outcome:
         f"re-plan applied: {len(result.assigned)} assigned, {len(result.moved)} moved, "
         f"{len(result.unassigned)} unassigned, {len(proposal.left_out)} left out"
     )
-    return Outcome(text, UndoStep("restore the previous plan", restore), tuple(result.warnings))
+    notes = (*result.warnings, *(f"not applied: {line}" for line in result.skipped))
+    return Outcome(text, UndoStep("restore the previous plan", restore), notes)

@@ -45,6 +45,7 @@ REASON_TEXT = {
     UnassignedReason.WINDOW_UNREACHABLE: "no qualified technician can arrive inside its time window",
     UnassignedReason.DAY_FULL: "the qualified technicians' days are full with more urgent or better-placed work",
     UnassignedReason.PINNED_TECHNICIAN_UNAVAILABLE: "the pinned technician cannot do it",
+    UnassignedReason.NOT_PLACED_IN_TIME: "a qualified technician has room, but the search ran out of time to place it",
 }
 
 

@@ -22,7 +22,10 @@ def greedy_plan(
     network: Network | None = None,
     screening: Screening | None = None,
     reserve_breaks: bool = False,
+    keep: Plan | None = None,
 ) -> Plan:
+    """The dispatcher's plan; with ``keep``, each route of that plan first (in its order, as far as it still
+    fits), then the remaining jobs: the constructive plan of a re-plan moves nothing it does not have to."""
     began = wallclock.perf_counter()
     network = network if network is not None else Network.for_problem(problem)
     horizon = problem_horizon(problem)
@@ -36,12 +39,24 @@ def greedy_plan(
             clock.push(jobs[s.job_id])
         clocks.append(clock)
     started = set(screening.started_by)
+    placed: set[str] = set()
+    if keep is not None:
+        for ti, tech in enumerate(problem.technicians):
+            route = keep.route_of(tech.id)
+            for visit in route.visits if route is not None else []:
+                job = jobs.get(visit.job_id)
+                if job is None or job.id in started or ti not in screening.candidates.get(job.id, []):
+                    continue
+                trial = clocks[ti].copy()
+                if trial.push(job) and trial.close() is not None:
+                    clocks[ti] = trial
+                    placed.add(job.id)
 
     def first_window(job: Job) -> int:
         return min((w.start for w in effective_windows(job, horizon)), default=0)
 
     order = sorted(
-        (j for j in problem.jobs if j.id in screening.candidates and j.id not in started),
+        (j for j in problem.jobs if j.id in screening.candidates and j.id not in started and j.id not in placed),
         key=lambda j: (j.priority, first_window(j)),
     )
     unassigned = list(screening.excluded)

@@ -17,7 +17,9 @@ import jsonschema
 
 from optimizer.errors import PlanError, ProblemError
 from optimizer.model import (
+    Absence,
     BreakRule,
+    Conflict,
     Job,
     Location,
     ObjectiveBreakdown,
@@ -44,6 +46,11 @@ PLAN_FORMAT = "dispatch.plan/1"
 @cache
 def problem_schema() -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / "problem.schema.json").read_text())
+
+
+@cache
+def plan_schema() -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / "plan.schema.json").read_text())
 
 
 def parse_datetime(text: str, where: str) -> datetime:
@@ -167,6 +174,10 @@ def _technician(raw: dict[str, Any], clock: _Clock) -> Technician:
             if end is not None and end < at:
                 raise ProblemError(f"started_jobs[{k}].expected_end is before started_at")
             started.append(StartedJob(s["job_id"], at, end))
+        absences = []
+        for k, a in enumerate(raw.get("absences", [])):
+            window = _window(a, clock, f"absences[{k}]")
+            absences.append(Absence(window.start, window.end))
         return Technician(
             id=raw["id"],
             start_location=_loc(raw["start_location"]),
@@ -182,6 +193,7 @@ def _technician(raw: dict[str, Any], clock: _Clock) -> Technician:
             available_from=clock.seconds(raw["available_from"], "available_from") if "available_from" in raw else None,
             current_location=_loc(raw["current_location"]) if "current_location" in raw else None,
             started_jobs=started,
+            absences=absences,
         )
     except ProblemError as exc:
         raise ProblemError(f"{rid}: {exc}", record=rid, field=exc.field) from None
@@ -306,6 +318,8 @@ def dump_problem(problem: Problem) -> dict[str, Any]:
                 | ({"expected_end": at(s.expected_end)} if s.expected_end is not None else {})
                 for s in t.started_jobs
             ]
+        if t.absences:
+            raw["absences"] = [{"start": at(a.start), "end": at(a.end)} for a in t.absences]
         techs.append(raw)
     jobs = []
     for j in problem.jobs:
@@ -401,7 +415,12 @@ def dump_plan(plan: Plan) -> dict[str, Any]:
             "wall_seconds": s.wall_seconds,
             "first_solution_seconds": s.first_solution_seconds,
             "solutions_found": s.solutions_found,
+            "time_limit_reached": s.time_limit_reached,
         },
+        "conflicts": [
+            {"job_id": c.job_id, "technician_id": c.technician_id, "kind": c.kind, "message": c.message}
+            for c in plan.conflicts
+        ],
     }
 
 
@@ -461,12 +480,17 @@ def load_plan(source: str | Path | dict[str, Any]) -> Plan:
             wall_seconds=float(s.get("wall_seconds", 0.0)),
             first_solution_seconds=s.get("first_solution_seconds"),
             solutions_found=int(s.get("solutions_found", 0)),
+            time_limit_reached=bool(s.get("time_limit_reached", False)),
         )
+        conflicts = [
+            Conflict(str(c["job_id"]), str(c["technician_id"]), str(c["kind"]), str(c["message"]))
+            for c in data.get("conflicts", [])
+        ]
     except (KeyError, TypeError, ValueError, ProblemError) as exc:
         if isinstance(exc, PlanError):
             raise
         raise PlanError(f"malformed plan: {exc!r}") from None
-    return Plan(origin, routes, unassigned, objective, stats)
+    return Plan(origin, routes, unassigned, objective, stats, conflicts)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -50,6 +50,16 @@ class BreakRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Absence:
+    """The technician is away (sick, leave, training) from ``start`` to ``end``: no work, no driving.
+
+    An absence that begins during the day ends it there: the overtime allowance does not run on after it."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class StartedJob:
     """Work already under way at planning time: it stays first on its technician's route, untouched.
 
@@ -79,6 +89,7 @@ class Technician:
     available_from: int | None = None
     current_location: Location | None = None
     started_jobs: list[StartedJob] = field(default_factory=list)
+    absences: list[Absence] = field(default_factory=list)
 
     @property
     def route_end_location(self) -> Location:
@@ -91,14 +102,24 @@ class Technician:
     @property
     def earliest_departure(self) -> int:
         """When the technician can leave for the first new job (shift start or live availability)."""
-        if self.available_from is None:
-            return self.shift_start
-        return max(self.shift_start, self.available_from)
+        departure = self.shift_start if self.available_from is None else max(self.shift_start, self.available_from)
+        for absence in sorted(self.absences, key=lambda a: a.start):
+            if absence.start <= departure < absence.end:
+                departure = absence.end
+        return departure
 
     @property
     def latest_end(self) -> int:
-        """Hard end of the working day: shift end plus the overtime allowance."""
-        return self.shift_end + self.overtime_allowance_minutes * 60
+        """Hard end of the working day: shift end plus the overtime allowance, cut at the first absence after
+        the departure (sick from 10:00 means nothing after 10:00, overtime included)."""
+        end = self.shift_end + self.overtime_allowance_minutes * 60
+        if not self.absences:
+            return end
+        departure = self.earliest_departure
+        for absence in self.absences:
+            if absence.end > departure and absence.start < end:
+                end = max(departure, absence.start)
+        return end
 
     def level(self, skill: str) -> int:
         return self.skills.get(skill, 0)
@@ -211,6 +232,7 @@ class UnassignedReason(StrEnum):
     WINDOW_UNREACHABLE = "window_unreachable"
     DAY_FULL = "day_full"
     PINNED_TECHNICIAN_UNAVAILABLE = "pinned_technician_unavailable"
+    NOT_PLACED_IN_TIME = "not_placed_in_time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,12 +288,25 @@ class ObjectiveBreakdown:
     total_cost: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Work under way or a pin that the day as it stands cannot honour, said so instead of failing the plan."""
+
+    job_id: str
+    technician_id: str
+    kind: str
+    """started_past_day_end, pin_outside_shift, pins_overlap."""
+    message: str
+
+
 @dataclass(slots=True)
 class SolveStats:
     status: str = "not_solved"
     wall_seconds: float = 0.0
     first_solution_seconds: float | None = None
     solutions_found: int = 0
+    time_limit_reached: bool = False
+    """The search stopped because its time limit ran out (a longer limit might find a better plan)."""
 
 
 @dataclass(slots=True)
@@ -283,6 +318,7 @@ class Plan:
     unassigned: list[Unassigned] = field(default_factory=list)
     objective: ObjectiveBreakdown = field(default_factory=ObjectiveBreakdown)
     stats: SolveStats = field(default_factory=SolveStats)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def route_of(self, technician_id: str) -> Route | None:
         for route in self.routes:

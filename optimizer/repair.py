@@ -1,5 +1,9 @@
 """Insertion repair: after the search, try to fit still-unassigned jobs into the timed routes.
 
+It is also what makes "days are full" true of the returned plan: a job keeps that reason only when no
+candidate technician could take it at any position; one the budget left untried is "not placed
+within the time limit".
+
 In large-problem mode the search reserves each break as idle time; once routes are timed with real
 breaks (often taken while waiting anyway) some of that time is free again. The most urgent jobs go
 first, each at its cheapest feasible position, within a time budget.
@@ -39,7 +43,10 @@ def repair_insertions(
     )
     for item in candidates:
         if wallclock.perf_counter() - began > budget_seconds:
-            still.append(item)
+            # Not tried: "days are full" would be a guess, so say what happened.
+            still.append(
+                Unassigned(item.job_id, UnassignedReason.NOT_PLACED_IN_TIME, "not placed within the time limit")
+            )
             continue
         job = jobs[item.job_id]
         best: tuple[float, str, list[Job], RouteTiming] | None = None
@@ -52,6 +59,8 @@ def repair_insertions(
                 if timing is None:
                     continue
                 added = timing.cost - costs[tech.id]
+                if added >= problem.weights.penalty_for(job.priority):
+                    continue  # dearer than leaving it out: the weights say so
                 if best is None or added < best[0]:
                     best = (added, tech.id, trial, timing)
         if best is None:
@@ -61,7 +70,7 @@ def repair_insertions(
         sequences[tech_id] = trial
         costs[tech_id] = timing.cost
         timings[tech_id] = timing
-    if not timings:
+    if not timings and all(u.reason is UnassignedReason.DAY_FULL for u in still):
         return plan
     routes = []
     for route in plan.routes:

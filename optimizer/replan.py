@@ -9,8 +9,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from optimizer.conflicts import reconcile
 from optimizer.errors import ProblemError
 from optimizer.model import Job, Plan, Problem, StartedJob
+from optimizer.network import Network
+from optimizer.routing_model import problem_horizon
 from optimizer.solver import solve
 
 
@@ -65,7 +68,7 @@ def apply_change(problem: Problem, plan: Plan, change: Change) -> Problem:
     if isinstance(change, TechnicianAbsent):
         tech = techs.get(change.technician_id)
         if tech is None:
-            raise ProblemError(f"technician {change.technician_id}: not in the problem")
+            return updated  # not working that day any more: the absence is already in the problem
         tech.shift_end = max(tech.shift_start, change.from_time)
         tech.overtime_allowance_minutes = 0
         for s in tech.started_jobs:  # work under way gets finished; the day ends after it
@@ -108,4 +111,9 @@ def replan(problem: Problem, plan: Plan, change: Change, *, now: int | None = No
     warm = copy.deepcopy(plan)
     for route in warm.routes:
         route.visits = [v for v in route.visits if v.job_id in known]
-    return solve(updated, time_limit=time_limit, warm_start=warm, churn_reference=plan)
+    new_plan = solve(updated, time_limit=time_limit, warm_start=warm, churn_reference=plan)
+    # What the day already did not allow before the change is still a conflict of the day.
+    reported = {(c.job_id, c.kind) for c in new_plan.conflicts}
+    before = reconcile(problem, Network.for_problem(problem), problem_horizon(problem)).conflicts
+    new_plan.conflicts += [c for c in before if (c.job_id, c.kind) not in reported]
+    return new_plan

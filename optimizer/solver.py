@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer import constraints as c
+from optimizer.conflicts import reconcile
 from optimizer.decomposed import DECOMPOSE_MIN_JOBS, solve_decomposed
-from optimizer.errors import SolverFailure
 from optimizer.greedy import greedy_plan
 from optimizer.model import (
     PlacedBreak,
@@ -30,6 +30,7 @@ from optimizer.model import (
     UnassignedReason,
     Visit,
 )
+from optimizer.native_log import quiet_native_logs
 from optimizer.network import Network
 from optimizer.objective import objective_of
 from optimizer.repair import repair_insertions
@@ -147,9 +148,49 @@ def solve(
     ``processes`` parallel processes (``optimizer.decomposed.solve_decomposed``); a warm start, a churn
     reference, an OR-Tools first-solution strategy or ``exact_breaks`` keep the single model.
 
-    ``time_limit`` covers the whole call: model building, search, and the repair pass after it."""
+    ``time_limit`` covers the whole call: model building, search, and the repair pass after it.
+
+    It never fails: work under way past the day's end and pins that cannot be kept become
+    ``Plan.conflicts`` (``optimizer.conflicts.reconcile``), every other job may be left out with a reason,
+    and should OR-Tools find nothing in time the constructive plan is returned."""
     began = wallclock.perf_counter()
     network = network if network is not None else Network.for_problem(problem)
+    reconciled = reconcile(problem, network, _horizon_for(problem))
+    with quiet_native_logs():
+        plan = _solve_reconciled(
+            reconciled.problem,
+            began,
+            time_limit,
+            warm_start,
+            churn_reference,
+            on_solution,
+            first_solution,
+            network,
+            exact_breaks,
+            decompose,
+            processes,
+        )
+    if reconciled.conflicts:
+        order = {job.id: k for k, job in enumerate(problem.jobs)}
+        plan.unassigned = sorted([*plan.unassigned, *reconciled.left_out], key=lambda u: order.get(u.job_id, 0))
+        plan.conflicts = list(reconciled.conflicts)
+        plan.objective = objective_of(problem, plan)
+    return plan
+
+
+def _solve_reconciled(
+    problem: Problem,
+    began: float,
+    time_limit: float,
+    warm_start: Plan | None,
+    churn_reference: Plan | None,
+    on_solution: Callable[[SolutionProgress], None] | None,
+    first_solution: str,
+    network: Network,
+    exact_breaks: bool | None,
+    decompose: bool | None,
+    processes: int | None,
+) -> Plan:
     if decompose is None:
         decompose = (
             len(problem.jobs) > DECOMPOSE_MIN_JOBS
@@ -176,29 +217,52 @@ def solve(
             on_solution(SolutionProgress(stats.solutions_found, int(routing.CostVar().Max()), elapsed))
 
     routing.AddAtSolutionCallback(record)
-    repair_budget = 0.0 if ctx.exact_breaks else max(0.5, time_limit * 0.05)
+    repair_budget = max(0.2 if ctx.exact_breaks else 0.5, time_limit * 0.05)
     routing.CloseModelWithParameters(params)
     initial = _initial_assignment(ctx, warm_start) if warm_start is not None else None
-    if initial is None and first_solution == GREEDY:
-        seed = greedy_plan(problem, network, ctx.screening, reserve_breaks=not ctx.exact_breaks)
-        initial = _initial_assignment(ctx, seed)
+    seed: Plan | None = None
+    if first_solution == GREEDY:
+        # The constructive plan is the floor: the search starts from it (or from the warm start when that
+        # already places as much) and the answer is never worse, however little CPU the search got.
+        seed = greedy_plan(problem, network, ctx.screening, reserve_breaks=not ctx.exact_breaks, keep=warm_start)
+        if initial is None or len(seed.assignment()) > _placed(ctx, warm_start):
+            initial = _initial_assignment(ctx, seed) or initial
     # Model building and the greedy seed count against the limit, and so does the repair pass after it.
     remaining = max(0.05, time_limit - (wallclock.perf_counter() - began) - repair_budget)
     params.time_limit.FromMilliseconds(int(remaining * 1000))
+    searched = wallclock.perf_counter()
     if initial is not None:
         stats.first_solution_seconds = round(wallclock.perf_counter() - began, 3)
         solution = routing.SolveFromAssignmentWithParameters(initial, params)
     else:
         solution = routing.SolveWithParameters(params)
+    status = routing.status()
+    stats.status = STATUS_NAMES.get(status, str(status))
+    # Guided local search stops only on its limit; a first-solution failure after the limit is a timeout.
+    stats.time_limit_reached = status in (2, 4) or wallclock.perf_counter() - searched >= 0.9 * remaining
     if solution is None:
-        raise SolverFailure(f"OR-Tools found no plan (status {STATUS_NAMES.get(routing.status(), routing.status())})")
-    plan = extract_plan(ctx, solution)
-    if not ctx.exact_breaks:
-        plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=repair_budget)
-    stats.status = STATUS_NAMES.get(routing.status(), str(routing.status()))
+        fallback = seed if seed is not None else greedy_plan(problem, network, ctx.screening)
+        plan = fallback
+        stats.status = f"{stats.status}; constructive plan returned"
+    else:
+        plan = extract_plan(ctx, solution)
+        # With a churn reference the search also prices moves, which the recomputed objective does not.
+        if seed is not None and churn_reference is None and seed.objective.total_cost < plan.objective.total_cost:
+            plan = seed
+            stats.status = f"{stats.status}; constructive plan kept (cheaper)"
+    # Fit what is still out where it fits, so "days are full" is true of the plan returned.
+    plan = repair_insertions(problem, plan, network, ctx.screening, budget_seconds=repair_budget)
     stats.wall_seconds = round(wallclock.perf_counter() - began, 3)
     plan.stats = stats
     return plan
+
+
+def _placed(ctx: RoutingContext, plan: Plan | None) -> int:
+    """How many of the model's jobs ``plan`` places (what a warm start brings to the search)."""
+    if plan is None:
+        return 0
+    known = {job.id for job in ctx.jobs}
+    return sum(1 for job_id in plan.assignment() if job_id in known)
 
 
 def _initial_assignment(ctx: RoutingContext, plan: Plan) -> pywrapcp.Assignment | None:

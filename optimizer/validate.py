@@ -7,8 +7,10 @@ and the objective is recomputed from the routes. Every solver test asserts it fi
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from optimizer.conflicts import reconcile
 from optimizer.model import Job, ObjectiveBreakdown, PlacedBreak, Plan, Problem, Route, Technician
 from optimizer.network import Network
 from optimizer.objective import objective_of
@@ -19,7 +21,8 @@ from optimizer.screening import effective_windows
 @dataclass(frozen=True, slots=True)
 class Violation:
     kind: str
-    """skill, window, shift, overtime, break, overlap, travel, duration, pin, started, sla, coverage, workload."""
+    """skill, window, shift, overtime, break, overlap, travel, duration, pin, started, sla, coverage, workload,
+    absence, conflict."""
     subject: str
     message: str
 
@@ -38,10 +41,17 @@ class ValidationReport:
 
 
 def validate(problem: Problem, plan: Plan, network: Network | None = None) -> ValidationReport:
+    """Every rule re-checked; a day stretched for work under way and a pin left out are checked as
+    ``optimizer.conflicts.reconcile`` allows them, and must appear in ``plan.conflicts``."""
     network = network if network is not None else Network.for_problem(problem)
     report = ValidationReport()
     out = report.violations
-    techs = {t.id: t for t in problem.technicians}
+    reconciled = reconcile(problem, network, problem_horizon(problem))
+    reported = {(c.job_id, c.kind) for c in plan.conflicts}
+    for conflict in reconciled.conflicts:
+        if (conflict.job_id, conflict.kind) not in reported:
+            out.append(Violation("conflict", conflict.job_id, f"not reported: {conflict.message}"))
+    techs = {t.id: t for t in reconciled.problem.technicians}
     jobs = {j.id: j for j in problem.jobs}
     seen: dict[str, str] = {}
     for route in plan.routes:
@@ -53,7 +63,7 @@ def validate(problem: Problem, plan: Plan, network: Network | None = None) -> Va
             if visit.job_id in seen:
                 out.append(Violation("coverage", visit.job_id, f"visited twice ({seen[visit.job_id]}, {tech.id})"))
             seen[visit.job_id] = tech.id
-        _check_route(problem, network, tech, route, jobs, out)
+        _check_route(reconciled.problem, network, tech, route, jobs, out)
     for item in plan.unassigned:
         if item.job_id in seen:
             out.append(Violation("coverage", item.job_id, "both assigned and listed unassigned"))
@@ -64,7 +74,7 @@ def validate(problem: Problem, plan: Plan, network: Network | None = None) -> Va
     for job_id in seen:
         if job_id not in jobs:
             out.append(Violation("coverage", job_id, "job not in the problem"))
-    for tech in problem.technicians:
+    for tech in reconciled.problem.technicians:
         for started in tech.started_jobs:
             own = plan.route_of(tech.id)
             ids = [v.job_id for v in own.visits] if own else []
@@ -139,12 +149,30 @@ def _check_route(
         prev_loc, prev_end = job.location, visit.end
     home = network.seconds(prev_loc, tech.route_end_location)
     worked += home
+    _check_absences(tech, route, started, out)
     if prev_end + home + _break_seconds_between(breaks, prev_end, route.end) > route.end:
         out.append(Violation("travel", tech.id, f"cannot be home at {route.end}"))
     if route.end_travel_seconds != home:
         out.append(Violation("travel", tech.id, f"home travel {route.end_travel_seconds} s, provider says {home} s"))
     if tech.max_working_minutes is not None and worked > tech.max_working_minutes * 60:
         out.append(Violation("workload", tech.id, f"works {worked // 60} min > max {tech.max_working_minutes}"))
+
+
+def _check_absences(tech: Technician, route: Route, started: Collection[str], out: list[Violation]) -> None:
+    """Away means away: from the end of work under way (or the departure) to the return home, nothing may
+    overlap an absence, whatever the shift and overtime say."""
+    if not tech.absences or all(v.job_id in started for v in route.visits):
+        return
+    busy_from = max((v.end for v in route.visits if v.job_id in started), default=route.start)
+    for absence in tech.absences:
+        if absence.start < route.end and busy_from < absence.end:
+            out.append(
+                Violation(
+                    "absence",
+                    tech.id,
+                    f"works from {busy_from} to {route.end} but is away from {absence.start} to {absence.end}",
+                )
+            )
 
 
 def _break_seconds_between(breaks: list[PlacedBreak], start: int, end: int) -> int:

@@ -19,6 +19,7 @@ from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
 from data.models.workforce import (
     Absence,
     AbsenceKind,
+    PlannedBreak,
     ShiftException,
     ShiftPattern,
     Skill,
@@ -48,6 +49,7 @@ __all__ = [
     "JobType",
     "NoteAuthorKind",
     "Part",
+    "PlannedBreak",
     "PriceList",
     "Role",
     "ShiftException",

@@ -134,3 +134,17 @@ class Absence(Base):
     source: Mapped[str] = mapped_column(String(40), default="dispatch")  # or an HR system's name
     external_id: Mapped[str | None] = mapped_column(String(120), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlannedBreak(Base):
+    """A break the planner placed on a technician's day, stored with the applied plan so the board draws
+    the break the plan counted on instead of guessing one."""
+
+    __tablename__ = "planned_breaks"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

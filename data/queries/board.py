@@ -18,7 +18,7 @@ from data.errors import InvalidInput, NotFound
 from data.models.customers import Customer, Site
 from data.models.jobs import OPEN_STATUSES, Job, JobStatus, JobType
 from data.models.org import Branch
-from data.models.workforce import Absence, ShiftException, ShiftPattern, Technician
+from data.models.workforce import Absence, PlannedBreak, ShiftException, ShiftPattern, Technician
 from optimizer.model import Location
 from optimizer.travel import HaversineTravel, haversine_km
 
@@ -278,7 +278,7 @@ def _shifts_for(
 def place_break(
     shift_start: datetime, shift_end: datetime, minutes: int, busy: Sequence[tuple[datetime, datetime]]
 ) -> Interval | None:
-    """Where the break falls: mid-shift, or the first free stretch after it that fits (no break time is stored)."""
+    """Where the break falls when no applied plan stored one: mid-shift, or the first free stretch after it."""
     if minutes <= 0:
         return None
     length = timedelta(minutes=minutes)
@@ -292,6 +292,27 @@ def place_break(
     if candidate + length > shift_end:
         return None
     return Interval(candidate, candidate + length, "break")
+
+
+def _planned_breaks_for(
+    session: Session, technician_ids: Sequence[int], start: datetime, end: datetime
+) -> dict[int, list[Interval]]:
+    """Breaks the applied plan placed (``data.planning.apply_plan``), per technician."""
+    out: dict[int, list[Interval]] = defaultdict(list)
+    if not technician_ids:
+        return out
+    rows = session.execute(
+        select(PlannedBreak.technician_id, PlannedBreak.starts_at, PlannedBreak.ends_at)
+        .where(
+            PlannedBreak.technician_id.in_(technician_ids),
+            PlannedBreak.starts_at < end,
+            PlannedBreak.ends_at > start,
+        )
+        .order_by(PlannedBreak.starts_at)
+    )
+    for tid, s, e in rows:
+        out[tid].append(Interval(s, e, "break"))
+    return out
 
 
 def _absences_for(
@@ -340,6 +361,7 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
         ids = [t.id for t in techs]
         shifts = _shifts_for(session, ids, day, branch.timezone)
         absences = _absences_for(session, ids, day_start, day_end)
+        planned_breaks = _planned_breaks_for(session, ids, day_start, day_end)
         job_stmt = (
             select(
                 Job.id,
@@ -429,7 +451,9 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
             previous = (lat, lon)
         shift = shifts.get(t.id)
         breaks: tuple[Interval, ...] = ()
-        if shift is not None:
+        if t.id in planned_breaks:
+            breaks = tuple(planned_breaks[t.id])  # where the applied plan put them
+        elif shift is not None:
             busy = [(j.start - timedelta(minutes=j.travel_minutes), j.end) for j in jobs]
             placed = place_break(shift[0], shift[1], shift[2], busy)
             breaks = (placed,) if placed else ()

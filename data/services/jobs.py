@@ -17,6 +17,7 @@ from data.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    PinsOverlap,
     ShiftConflict,
     SkillMismatch,
     TechnicianAbsent,
@@ -289,6 +290,34 @@ def _refuse_if_unavailable(
     return warnings
 
 
+def _refuse_overlapping_pins(
+    session: Session, job: Job, tech: Technician, tz: str, start: datetime, end: datetime, force: bool
+) -> list[str]:
+    """A pin overlapping another pin of the same technician can never be kept by a plan: refuse it
+    (or, forced, keep it with a warning; planning then reports the pair as a conflict)."""
+    others = session.execute(
+        select(Job.ref, Job.planned_start, Job.planned_end)
+        .where(
+            Job.technician_id == tech.id,
+            Job.id != job.id,
+            Job.pinned.is_(True),
+            Job.planned_start < end,
+            Job.planned_end > start,
+            Job.status.not_in([JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.INCOMPLETE]),
+        )
+        .order_by(Job.planned_start)
+    ).all()
+    if not others:
+        return []
+    clashes = ", ".join(f"{ref} ({_hhmm(a, tz)}-{_hhmm(b, tz)})" for ref, a, b in others if a and b)
+    message = (
+        f"pinned job {job.ref} ({_hhmm(start, tz)}-{_hhmm(end, tz)}) would overlap pinned {clashes} on {tech.code}"
+    )
+    if not force:
+        raise PinsOverlap(f"{message}; use --force to pin it anyway")
+    return [message]
+
+
 def _hhmm(at: datetime, tz: str, with_date: bool = False) -> str:
     from zoneinfo import ZoneInfo
 
@@ -305,6 +334,7 @@ def assign_in(
     pinned: bool | None = None,
     expected_version: int | None = None,
     not_before: datetime | None = None,
+    force: bool = False,
 ) -> AssignmentResult:
     s = uow.session
     job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
@@ -320,6 +350,8 @@ def assign_in(
         start = next_free_start(s, job, tech, branch.timezone, not_before or utcnow())
     end = start + timedelta(minutes=job.duration_minutes)
     warnings = _refuse_if_unavailable(s, job, tech, branch.timezone, start, end)
+    if pinned or (pinned is None and job.pinned):
+        warnings += _refuse_overlapping_pins(s, job, tech, branch.timezone, start, end, force)
     previous = job.technician_id
     moved_to_other = previous is not None and previous != tech.id
     job.technician_id = tech.id
@@ -361,12 +393,22 @@ def assign_job(
     pinned: bool | None = None,
     expected_version: int | None = None,
     not_before: datetime | None = None,
+    force: bool = False,
 ) -> AssignmentResult:
-    """Assign (or move) a job; without a start, the technician's next free slot after `not_before` (now)."""
+    """Assign (or move) a job; without a start, the technician's next free slot after `not_before` (now).
+
+    A pin that would overlap another pin of the technician is refused unless ``force``."""
     actor.require_write("assign jobs")
     with UnitOfWork(db, actor) as uow:
         return assign_in(
-            uow, job_ref, technician, start, pinned=pinned, expected_version=expected_version, not_before=not_before
+            uow,
+            job_ref,
+            technician,
+            start,
+            pinned=pinned,
+            expected_version=expected_version,
+            not_before=not_before,
+            force=force,
         )
 
 

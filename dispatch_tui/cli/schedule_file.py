@@ -74,9 +74,12 @@ def _print_summary(console: Console, problem: Problem, plan: Plan, report: Valid
     console.print(
         f"[bold]{assigned}[/] of {len(problem.jobs)} jobs assigned; travel {_hours(o.travel_seconds)}, "
         f"overtime {_hours(o.overtime_seconds)}, lateness {_hours(o.lateness_seconds)}; "
-        f"cost {o.total_cost:,.2f}; {plan.stats.status} in {plan.stats.wall_seconds:.1f} s",
+        f"cost {o.total_cost:,.2f}; {plan.stats.status} in {plan.stats.wall_seconds:.1f} s"
+        + ("; the time limit cut the search short" if plan.stats.time_limit_reached else ""),
         highlight=False,
     )
+    for conflict in plan.conflicts:
+        console.print(f"conflict: {conflict.message}", markup=False, highlight=False)
     table = Table("technician", "jobs", "start", "end", "travel", "overtime", title="load per technician")
     techs = {t.id: t for t in problem.technicians}
     for route in plan.routes:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from data.db import Database
-from data.errors import StaleJob
 from data.feed import tail
 from data.models import AbsenceKind, JobStatus, JobType
 from data.planning import apply_plan, load_day, replan_day, schedule_day, suggest_for_job
@@ -70,13 +67,41 @@ def test_schedule_and_apply_writes_valid_assignments_with_events(sqlite_db: Data
         assert (tech == "T2") == (ref in plumbing)
 
 
-def test_apply_refuses_when_someone_moved_a_job_meanwhile(sqlite_db: Database) -> None:
+def test_apply_takes_what_is_still_valid_and_reports_a_job_moved_meanwhile(sqlite_db: Database) -> None:
     build_world(sqlite_db)
     refs = _jobs(sqlite_db, 2)
     planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
     assign_job(sqlite_db, DISPATCHER, refs[0], "T3", local(14))
-    with pytest.raises(StaleJob, match="changed by dana"):
-        apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    result = apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    assert result.assigned == [refs[1]]
+    [skipped] = result.skipped
+    assert skipped.startswith(refs[0]) and "changed by dana" in skipped
+    assert tail(sqlite_db)[-1].payload["skipped"] == result.skipped
+
+
+def test_replan_after_a_sick_call_moves_only_the_sick_technicians_jobs(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    _jobs(sqlite_db, 9)
+    planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
+    apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    before = load_day(sqlite_db, DAY, "HEL").current.assignment()
+    sick = next(tech for tech, _ in before.values() if tech != "T2")
+    mark_absent(sqlite_db, DISPATCHER, sick, AbsenceKind.SICK, local(8), local(18))
+    planning, new_plan, changes = replan_day(
+        sqlite_db, DAY, "HEL", TechnicianAbsent(sick, planning.offset(local(8))), now=local(7), time_limit=1
+    )
+    assert validate(planning.problem, new_plan).violations == []
+    for move in changes.moves:
+        if move.technician_changed:
+            assert move.old_technician_id == sick
+    after = new_plan.assignment()
+    for ref, (tech, _) in before.items():
+        if tech != sick:
+            assert after[ref][0] == tech  # healthy technicians keep all their jobs
+    _, full, _ = replan_day(
+        sqlite_db, DAY, "HEL", TechnicianAbsent(sick, planning.offset(local(8))), now=local(7), scope="branch"
+    )
+    assert validate(planning.problem, full).violations == []
 
 
 def test_suggest_ranks_qualified_technicians(sqlite_db: Database) -> None:
@@ -103,3 +128,34 @@ def test_replan_after_absence_keeps_started_work(sqlite_db: Database) -> None:
     assert all(tech != "T3" for tech, _ in new_plan.assignment().values())
     assert validate(planning.problem, new_plan).violations == []
     assert set(refs) >= {m.job_id for m in changes.moves}
+
+
+def test_sick_from_ten_cuts_the_day_and_its_overtime(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    refs = _jobs(sqlite_db, 9)
+    mark_absent(sqlite_db, DISPATCHER, "T3", AbsenceKind.SICK, local(10), local(18))
+    planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
+    t3 = planning.problem.technician("T3")
+    assert planning.at(t3.latest_end) == local(10)  # not 10:00 + the 60 min overtime allowance
+    route = plan.route_of("T3")
+    assert route is None or not route.visits or planning.at(route.end) <= local(10)
+    assert validate(planning.problem, plan).violations == []
+    assert len(plan.assignment()) + len(plan.unassigned) == len(refs)
+
+
+def test_board_draws_the_break_the_applied_plan_placed(sqlite_db: Database) -> None:
+    from data.queries.board import board_day
+
+    build_world(sqlite_db)
+    _jobs(sqlite_db, 12)
+    planning, plan = schedule_day(sqlite_db, DAY, "HEL", time_limit=1)
+    apply_plan(sqlite_db, DISPATCHER, planning, plan)
+    board = {t.code: t for t in board_day(sqlite_db, "HEL", DAY).technicians}
+    checked = 0
+    for route in plan.routes:
+        if not route.visits or not route.breaks:
+            continue
+        drawn = [(b.start, b.end) for b in board[route.technician_id].breaks]
+        assert drawn == [(planning.at(b.start), planning.at(b.end)) for b in route.breaks]
+        checked += 1
+    assert checked

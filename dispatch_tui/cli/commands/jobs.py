@@ -271,6 +271,7 @@ def assign_command(
     start: str | None = typer.Option(None, "--start", help="HH:MM (on --date, branch zone) or ISO 8601."),
     day: str | None = typer.Option(None, "--date", help=f"Day for a bare HH:MM start ({DATE_HELP}; default today)."),
     pin: bool = typer.Option(False, "--pin", help="Pin it: re-planning will not move it."),
+    force: bool = typer.Option(False, "--force", help="Pin it even where it overlaps another pin (exit 2 otherwise)."),
     expected_version: int | None = typer.Option(
         None, "--expected-version", help="Refuse (exit 3) if someone changed the job since this version."
     ),
@@ -282,7 +283,14 @@ def assign_command(
     tz = job_zone(database, ref)
     moment = parse_moment(start, parse_day(day, tz), tz, "--start") if start else None
     result = assign_job(
-        database, who, ref, technician, moment, pinned=True if pin else None, expected_version=expected_version
+        database,
+        who,
+        ref,
+        technician,
+        moment,
+        pinned=True if pin else None,
+        expected_version=expected_version,
+        force=force,
     )
     job = result.job
     if as_json:

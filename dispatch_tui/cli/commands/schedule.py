@@ -10,7 +10,17 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data.planning import PlanningDay, apply_plan, branch_codes, explain_plan, load_day, solve_warm
+from data.models.base import utcnow
+from data.planning import (
+    SCOPES,
+    PlanningDay,
+    apply_plan,
+    branch_codes,
+    explain_plan,
+    load_day,
+    replan_day,
+    solve_warm,
+)
 from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
@@ -95,7 +105,15 @@ def _summary(planning: PlanningDay, plan: Plan) -> dict[str, object]:
         "overtime_minutes": plan.objective.overtime_seconds // 60,
         "lateness_minutes": plan.objective.lateness_seconds // 60,
         "violations": [str(v) for v in report.violations],
-        "solve": {"status": plan.stats.status, "seconds": plan.stats.wall_seconds},
+        "solve": {
+            "status": plan.stats.status,
+            "seconds": plan.stats.wall_seconds,
+            "time_limit_reached": plan.stats.time_limit_reached,
+        },
+        "conflicts": [
+            {"job": c.job_id, "technician": c.technician_id, "kind": c.kind, "message": c.message}
+            for c in plan.conflicts
+        ],
         "technicians": loads,
     }
 
@@ -119,6 +137,11 @@ def _print_summary(summary: dict[str, object]) -> None:
             (row["last_end"] or "")[11:16],
         )
     out.print(table)
+    solve = summary["solve"]
+    cut = "the time limit cut the search short" if solve["time_limit_reached"] else "search finished"  # type: ignore[index]
+    out.print(f"solve: {solve['status']} in {solve['seconds']} s; {cut}", markup=False, highlight=False)  # type: ignore[index]
+    for c in summary["conflicts"]:  # type: ignore[attr-defined]
+        out.print(f"[yellow]conflict:[/] {c['message']}", highlight=False)
     unassigned = summary["unassigned"]
     if unassigned:
         out.print("[bold]Unassigned[/]")
@@ -154,7 +177,8 @@ def schedule(
     who = actor() if apply else None
     when = parse_day(day, branch_zone(database, branch))
     codes = [branch] if branch else branch_codes(database)
-    days = [load_day(database, when, code) for code in codes]
+    now = utcnow()  # today is planned from now on: what is over is over, what is under way stays
+    days = [load_day(database, when, code, now) for code in codes]
     if problem_out is not None:
         if len(days) != 1:
             raise typer.BadParameter("a problem file holds one branch: add --branch", param_hint="--problem-out")
@@ -195,5 +219,59 @@ def schedule(
         out.print("[dim]dry run: nothing written (use --apply)[/]")
 
 
+@handles_errors
+def replan(
+    day: str = typer.Option(..., "--date", help=f"The day to re-plan ({DATE_HELP})."),
+    branch: str | None = typer.Option(None, "--branch", help="Branch code (default: the first)."),
+    absent: str | None = typer.Option(None, "--absent", help="Technician code who stops working now (sick call)."),
+    scope: str = typer.Option(
+        "minimal", "--scope", help="minimal: move only what must move; branch: re-optimise the whole day."
+    ),
+    apply: bool = typer.Option(False, "--apply", help="Write what is still valid; report the rest."),
+    time_limit: float = typer.Option(5.0, "--time-limit", min=0.1, help="Seconds of search."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Re-plan the rest of a day after a change, keeping work under way, pins and told appointments."""
+    from optimizer.replan import TechnicianAbsent
+
+    if scope not in SCOPES:
+        raise typer.BadParameter(f"use one of {', '.join(SCOPES)}", param_hint="--scope")
+    database = db()
+    who = actor() if apply else None
+    now = utcnow()
+    code = branch or branch_codes(database)[0]
+    when = parse_day(day, branch_zone(database, code))
+    change = None
+    if absent is not None:
+        current = load_day(database, when, code, now)
+        change = TechnicianAbsent(absent, max(0, current.offset(now)))
+    planning, plan, changes = replan_day(database, when, code, change, now=now, time_limit=time_limit, scope=scope)
+    summary = _summary(planning, plan)
+    summary["moves"] = [
+        {"job": m.job_id, "from": m.old_technician_id, "to": m.new_technician_id} for m in changes.moves
+    ]
+    applied = None
+    if apply:
+        assert who is not None
+        result = apply_plan(database, who, planning, plan)
+        applied = {
+            "assigned": result.assigned,
+            "moved": result.moved,
+            "unassigned": result.unassigned,
+            "skipped": result.skipped,
+            "warnings": result.warnings,
+        }
+    if as_json:
+        print_json({"branch": summary, "applied": applied})
+        return
+    _print_summary(summary)
+    out.print(f"{len(changes.moves)} move(s), {len(changes.newly_unassigned)} newly unassigned")
+    if applied is not None:
+        out.print(f"[green]applied[/] {len(applied['assigned'])} assigned, {len(applied['moved'])} moved")
+        for line in applied["skipped"]:
+            out.print(f"[yellow]not applied:[/] {line}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("schedule")(schedule)
+    app.command("replan")(replan)

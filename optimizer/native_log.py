@@ -1,0 +1,68 @@
+"""Keep OR-Tools' own C++ log lines (absl ``WARNING: All log messages before absl::InitializeLog()``,
+``E0000 routing.cc ...``) away from the people using the product: they describe the engine, not the plan.
+
+absl is initialised once with a threshold above errors, and file descriptor 2 is pointed at /dev/null
+while a search runs, for the lines the C++ side writes directly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_depth = 0
+_saved: int | None = None
+_initialised = False
+ABSL_FATAL = 3
+
+
+def _init_absl() -> None:
+    global _initialised
+    if _initialised:
+        return
+    _initialised = True
+    try:
+        from ortools.init.python import init
+
+        flags = init.CppFlags()
+        flags.stderrthreshold = ABSL_FATAL
+        flags.log_prefix = False
+        init.CppBridge.set_flags(flags)
+        init.CppBridge.init_logging("dispatch")
+    except (ImportError, AttributeError, RuntimeError):  # an OR-Tools without the bridge: the redirect still holds
+        pass
+
+
+@contextmanager
+def quiet_native_logs() -> Iterator[None]:
+    """Silence native stderr for the duration (re-entrant and shared across threads)."""
+    global _depth, _saved
+    with _lock:
+        _init_absl()
+        if _depth == 0:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 2)
+                os.close(null)
+                _saved = saved
+            except OSError:
+                _saved = None
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _saved is not None:
+                try:
+                    sys.stderr.flush()
+                finally:
+                    os.dup2(_saved, 2)
+                    os.close(_saved)
+                    _saved = None
