@@ -15,7 +15,7 @@ import typer
 
 from dispatch_tui.cli import commands
 from dispatch_tui.cli.context import STATE, fail
-from dispatch_tui.cli.logs import configure_logging
+from integrations.logs import configure_logging, export_to_environment
 
 EXIT_CODES_EPILOG = (
     "Exit codes: 0 done; 1 error (database, network, a bug); 2 bad usage or input (nothing written); "
@@ -65,7 +65,8 @@ def main(
 ) -> None:
     if not ctx.resilient_parsing:  # completion runs the callback too, and must not touch files
         try:
-            configure_logging(log_level.lower(), log_format.lower(), log_file)
+            path = configure_logging(log_level.lower(), log_format.lower(), log_file)
+            export_to_environment(log_level.lower(), log_format.lower(), path)
         except (ValueError, OSError) as e:
             raise fail(str(e)) from None
     STATE.db_url = db

@@ -94,5 +94,7 @@ def app_from_environment() -> FastAPI:
     import os
 
     from data.db import open_database
+    from integrations.logs import configure_from_environment
 
+    configure_from_environment()
     return create_app(open_database(os.environ.get("DISPATCH_FIELD_API_DATABASE_URL"), migrate=False))

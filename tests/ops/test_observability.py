@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from data.db import Database, create_database_engine
 from data.models.base import utcnow
 from data.models.deliveries import Delivery, DeliveryStatus
-from dispatch_tui.cli.logs import configure_logging
 from dispatch_tui.cli.main import app
 from integrations.field_api import create_app
+from integrations.logs import configure_logging
 
 runner = CliRunner()
 

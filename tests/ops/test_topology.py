@@ -158,6 +158,8 @@ def test_workers_and_servers_killed_mid_day_lose_and_double_nothing(
         assert count(pg_db, DeliveryStatus.DEAD) == 0
         assert {e.body["type"] for e in fake.effects.values()} == {"job.status_changed"}  # type: ignore[index]
         assert all(p.poll() is None for p in [*workers[1:], *servers[1:]]), "a survivor died"
+        logged = (tmp_path / "dispatch.log").read_text()
+        assert "sync batch from" in logged and "deliveries sent" in logged
     finally:
         for p in procs:
             if p.poll() is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 
 from data.services.sync import SyncOutcome, apply_batch
@@ -11,6 +13,8 @@ from integrations.field_api.problems import ERROR_RESPONSES
 from integrations.field_api.schemas import SyncIn, SyncItemOut, SyncOut
 
 router = APIRouter(prefix="/v1", tags=["sync"], responses=ERROR_RESPONSES)
+
+log = logging.getLogger("dispatch.field_api.sync")
 
 
 @router.post("/sync", summary="Upload an offline batch", response_model=SyncOut)
@@ -36,6 +40,11 @@ def post_sync(body: SyncIn, me: Caller, db: Db, lock: Writes) -> SyncOut:
         for r in results
     ]
     counts = {o: sum(1 for r in results if r.outcome is o) for o in SyncOutcome}
+    log.info(
+        "sync batch from %s: %d applied, %d duplicate, %d rejected",
+        me.actor.login, counts[SyncOutcome.APPLIED], counts[SyncOutcome.DUPLICATE], counts[SyncOutcome.REJECTED],
+        extra={"technician": me.actor.login, **{f"sync_{o.value}": n for o, n in counts.items()}},
+    )  # fmt: skip
     return SyncOut(
         applied=counts[SyncOutcome.APPLIED],
         duplicate=counts[SyncOutcome.DUPLICATE],

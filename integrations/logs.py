@@ -1,4 +1,4 @@
-"""Logging set up once, at the top of every command: a level, text or JSON lines, and a private log file.
+"""Logging set up once per process: a level, text or JSON lines, and a private log file.
 
 Services (`dispatch worker`, `dispatch serve`, `dispatch reminders run`) log what they do through the
 standard `logging` module; this is the one place that decides where those lines go. Errors and above also
@@ -21,6 +21,8 @@ FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d"
 ENV_LOG_FILE = "DISPATCH_LOG_FILE"
+ENV_LOG_LEVEL = "DISPATCH_LOG_LEVEL"
+ENV_LOG_FORMAT = "DISPATCH_LOG_FORMAT"
 
 
 def default_log_file() -> Path:
@@ -68,3 +70,15 @@ def configure_logging(level: str = "warning", fmt: str = "text", log_file: Path 
         root.addHandler(handler)
     root.setLevel(level.upper())
     return path
+
+
+def configure_from_environment() -> None:
+    """For processes started by another (uvicorn's worker processes): the same set-up as their parent's."""
+    configure_logging(
+        os.environ.get(ENV_LOG_LEVEL, "info").lower(), os.environ.get(ENV_LOG_FORMAT, "text").lower(), None
+    )
+
+
+def export_to_environment(level: str, fmt: str, log_file: Path) -> None:
+    """Hand this process's logging choices to the processes it starts."""
+    os.environ[ENV_LOG_LEVEL], os.environ[ENV_LOG_FORMAT], os.environ[ENV_LOG_FILE] = level, fmt, str(log_file)
