@@ -53,6 +53,7 @@ from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.command_line import CommandError, parse_command
+from optimizer.native_log import set_stderr_redirect
 
 TICK_SECONDS = 0.25
 """Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
@@ -123,6 +124,7 @@ class DispatchApp(App[None]):
         background: Sequence[Callable[[asyncio.Event], Awaitable[object]]] = (),
     ) -> None:
         super().__init__()
+        set_stderr_redirect(False)  # Textual draws on fd 2; absl is still kept quiet by optimizer.native_log
         self.background = list(background)
         self.stop_background = asyncio.Event()
         self.ctx = context

@@ -1,8 +1,10 @@
 """Keep OR-Tools' own C++ log lines (absl ``WARNING: All log messages before absl::InitializeLog()``,
 ``E0000 routing.cc ...``) away from the people using the product: they describe the engine, not the plan.
 
-absl is initialised once with a threshold above errors, and file descriptor 2 is pointed at /dev/null
-while a search runs, for the lines the C++ side writes directly.
+absl is initialised once (no "before InitializeLog" warning, no ``E0000 ... routing.cc`` prefix), and file
+descriptor 2 is pointed at /dev/null while a search runs, for the lines the C++ side still writes. A
+full-screen terminal app that draws on fd 2 (Textual does) turns the redirect off with
+``set_stderr_redirect(False)``: its screen must not go blank while a plan is being computed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ _lock = threading.Lock()
 _depth = 0
 _saved: int | None = None
 _initialised = False
+_redirect = True
 ABSL_FATAL = 3
+
+
+def set_stderr_redirect(enabled: bool) -> None:
+    """Whether ``quiet_native_logs`` points fd 2 at /dev/null during a search (default: yes)."""
+    global _redirect
+    _redirect = enabled
 
 
 def _init_absl() -> None:
@@ -43,7 +52,7 @@ def quiet_native_logs() -> Iterator[None]:
     global _depth, _saved
     with _lock:
         _init_absl()
-        if _depth == 0:
+        if _depth == 0 and _redirect:
             try:
                 sys.stderr.flush()
                 saved = os.dup(2)

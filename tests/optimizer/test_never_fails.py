@@ -126,3 +126,20 @@ def test_sick_from_ten_means_nothing_after_ten() -> None:
     )
     kinds = {v.kind for v in validate(problem([sick], [job("A", duration=H)]), shifted).violations}
     assert "absence" in kinds
+
+
+def test_a_native_error_line_is_swallowed(capfd: pytest.CaptureFixture[str]) -> None:
+    from ortools.constraint_solver import pywrapcp
+
+    from optimizer.native_log import quiet_native_logs
+
+    with quiet_native_logs():
+        manager = pywrapcp.RoutingIndexManager(4, 2, [0, 1], [0, 1])
+        routing = pywrapcp.RoutingModel(manager)
+        routing.VehicleVar(manager.NodeToIndex(2)).SetValues([-1, 0])
+        routing.CloseModel()
+        assert routing.ReadAssignmentFromRoutes([[], [manager.NodeToIndex(2)]], True) is None
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert "not allowed" not in err and "InitializeLog" not in err
+    assert "after" in err  # the descriptor is back in place
