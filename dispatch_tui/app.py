@@ -124,7 +124,8 @@ class DispatchApp(App[None]):
         background: Sequence[Callable[[asyncio.Event], Awaitable[object]]] = (),
     ) -> None:
         super().__init__()
-        set_stderr_redirect(False)  # Textual draws on fd 2; absl is still kept quiet by optimizer.native_log
+        # Textual draws on fd 2; absl is still kept quiet by optimizer.native_log. Put back on unmount.
+        self._stderr_redirect = set_stderr_redirect(False)
         self.background = list(background)
         self.stop_background = asyncio.Event()
         self.ctx = context
@@ -142,7 +143,7 @@ class DispatchApp(App[None]):
         self.available_views: dict[str, Callable[[], Screen[Any]]] = {}
         self.current_view = start_view
         self._pending: list[EventRecord] = []
-        self._last_flush = 0.0
+        self._last_flush = float("-inf")  # the first batch flushes at once, however young the clock
         self._flush_scheduled = False
         self.ticks_applied = 0
 
@@ -603,3 +604,4 @@ class DispatchApp(App[None]):
 
     def on_unmount(self) -> None:
         self.stop_background.set()
+        set_stderr_redirect(self._stderr_redirect)

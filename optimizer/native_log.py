@@ -23,10 +23,14 @@ _redirect = True
 ABSL_FATAL = 3
 
 
-def set_stderr_redirect(enabled: bool) -> None:
-    """Whether ``quiet_native_logs`` points fd 2 at /dev/null during a search (default: yes)."""
+def set_stderr_redirect(enabled: bool) -> bool:
+    """Whether ``quiet_native_logs`` points fd 2 at /dev/null during a search (default: yes).
+
+    Returns the previous setting, so a caller that turns it off for its lifetime can put it back.
+    """
     global _redirect
-    _redirect = enabled
+    previous, _redirect = _redirect, enabled
+    return previous
 
 
 def _init_absl() -> None:

@@ -112,3 +112,15 @@ async def test_second_console_sees_the_first_consoles_assignment(world_db: Datab
             assert latency < 2.0
     finally:
         second_db.dispose()
+
+
+async def test_the_console_gives_back_the_native_log_redirect_when_it_ends(world_db: Database) -> None:
+    """The console turns off fd-2 redirection for its lifetime only: a solve after it is quiet again."""
+    from optimizer import native_log
+
+    native_log.set_stderr_redirect(True)
+    app = make_app(world_db)
+    async with app.run_test() as pilot:
+        await settle(app, pilot)
+        assert native_log._redirect is False
+    assert native_log._redirect is True

@@ -131,7 +131,9 @@ def test_sick_from_ten_means_nothing_after_ten() -> None:
 def test_a_native_error_line_is_swallowed(capfd: pytest.CaptureFixture[str]) -> None:
     from ortools.constraint_solver import pywrapcp
 
-    from optimizer.native_log import quiet_native_logs
+    from optimizer.native_log import quiet_native_logs, set_stderr_redirect
+
+    set_stderr_redirect(True)  # the default, whatever a console test before this one left
 
     with quiet_native_logs():
         manager = pywrapcp.RoutingIndexManager(4, 2, [0, 1], [0, 1])
