@@ -190,6 +190,8 @@ def test_a_day_on_the_phone_with_the_network_dropping(served: Served, tmp_path: 
         context.set_offline(True)
         page.get_by_test_id("sync-state").filter(has_text="offline").wait_for()
         page.get_by_label("Add a note").fill("Filter was clogged with dust")
+        page.evaluate("window.dispatchEvent(new Event('offline'))")  # the page redraws, as a sync answer makes it
+        assert page.get_by_label("Add a note").input_value() == "Filter was clogged with dust"
         page.get_by_role("button", name="Add note").click()
         page.get_by_role("link", name="Complete").click()
         form = page.locator("form[data-form=complete]")

@@ -414,6 +414,7 @@ function render() {
   const focusName = document.activeElement && document.activeElement.name;
   if (page === "job" && sub === "complete" && $("form[data-form=complete]")) return; // keep a form being filled in
   if (page === "job" && sub === "quote" && $("form[data-form=quote]")) return;
+  const typed = typedText(); // a refresh in the background must not wipe what is being written
   if (page === "job" && sub === "complete") view().innerHTML = completePage(ref);
   else if (page === "job" && sub === "quote") view().innerHTML = quotePage(ref);
   else if (page === "job") view().innerHTML = jobPage(ref);
@@ -422,8 +423,24 @@ function render() {
   else view().innerHTML = dayPage();
   if (page === "job" && sub === "complete") setUpCompletion();
   if (page === "job" && !sub) showPhotos(ref);
+  restoreTyped(typed);
   if (focusName && $(`[name="${focusName}"]`)) $(`[name="${focusName}"]`).focus();
   document.title = `Dispatch · ${page || "my day"}`;
+}
+
+function typedText() {
+  const typed = {};
+  for (const field of document.querySelectorAll("form[data-form] textarea, form[data-form] input[type=text]")) {
+    if (field.value) typed[`${field.form.dataset.form}/${field.form.dataset.ref || ""}/${field.name}`] = field.value;
+  }
+  return typed;
+}
+
+function restoreTyped(typed) {
+  for (const field of document.querySelectorAll("form[data-form] textarea, form[data-form] input[type=text]")) {
+    const kept = typed[`${field.form.dataset.form}/${field.form.dataset.ref || ""}/${field.name}`];
+    if (kept && !field.value) field.value = kept;
+  }
 }
 
 function headerOnly() {
