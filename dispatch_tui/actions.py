@@ -271,6 +271,9 @@ def propose_replan(ctx: ConsoleContext, technician: str | None = None, time_limi
     day_plan, new_plan, diff = planning.replan_day(
         ctx.db, ctx.day, ctx.branch.code, change, now=ctx.now(), time_limit=time_limit
     )
+    from data.services.solves import record_solve
+
+    record_solve(ctx.db, ctx.actor, ctx.branch.code, ctx.day, new_plan, kind="replan-console")
     return ReplanProposal(
         moves=[
             (m.job_id, m.old_technician_id, m.new_technician_id, day_plan.at(m.old_start), day_plan.at(m.new_start))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from data.db import Database
 from data.models.base import utcnow
 from data.models.deliveries import Delivery, DeliveryStatus
+from data.services.solves import SolveRecord, recent_solves
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,81 @@ class BacklogCollector(Collector):
         yield GaugeMetricFamily("dispatch_dead_letters", "Deliveries that gave up", value=current.dead)
 
 
+@dataclass(frozen=True)
+class BranchSolves:
+    """One branch's solves over the last day: how many by status, how long, how often cut short."""
+
+    branch: str
+    by_status: dict[str, int]
+    last_seconds: float
+    max_seconds: float
+    total_seconds: float
+    cut_short: int
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_status.values())
+
+
+def solves_by_branch(records: list[SolveRecord]) -> list[BranchSolves]:
+    grouped: dict[str, list[SolveRecord]] = {}
+    for record in records:
+        grouped.setdefault(record.branch, []).append(record)
+    result = []
+    for branch, runs in sorted(grouped.items()):
+        by_status: dict[str, int] = {}
+        for run in runs:
+            by_status[run.status] = by_status.get(run.status, 0) + 1
+        result.append(
+            BranchSolves(
+                branch,
+                by_status,
+                runs[-1].seconds,
+                max(r.seconds for r in runs),
+                sum(r.seconds for r in runs),
+                sum(1 for r in runs if r.time_limit_reached),
+            )
+        )
+    return result
+
+
+class SolveCollector(Collector):
+    """Solve times from the event log, read at scrape time: solves run in short-lived processes too."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[Metric]:
+        branches = solves_by_branch(recent_solves(self.db))
+        counts = GaugeMetricFamily(
+            "dispatch_solves_24h", "Solves in the last 24 hours by status", labels=["branch", "status"]
+        )
+        total = GaugeMetricFamily(
+            "dispatch_solve_seconds_24h", "Seconds spent solving in the last 24 hours", labels=["branch"]
+        )
+        longest = GaugeMetricFamily(
+            "dispatch_solve_seconds_max_24h", "The longest solve of the last 24 hours", labels=["branch"]
+        )
+        last = GaugeMetricFamily("dispatch_last_solve_seconds", "How long the latest solve took", labels=["branch"])
+        cut = GaugeMetricFamily(
+            "dispatch_solves_cut_short_24h",
+            "Solves stopped by their time limit in the last 24 hours",
+            labels=["branch"],
+        )
+        for b in branches:
+            for status, n in sorted(b.by_status.items()):
+                counts.add_metric([b.branch, status], n)
+            total.add_metric([b.branch], b.total_seconds)
+            longest.add_metric([b.branch], b.max_seconds)
+            last.add_metric([b.branch], b.last_seconds)
+            cut.add_metric([b.branch], b.cut_short)
+        yield from (counts, total, longest, last, cut)
+
+
 def backlog_registry(db: Database) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(BacklogCollector(db))
+    registry.register(SolveCollector(db))
     return registry
 
 

@@ -115,3 +115,26 @@ def test_a_solve_logs_its_time_and_status(sqlite_db: Database, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     [solve] = [json.loads(line) for line in path.read_text().splitlines() if "solve HEL" in line]
     assert solve["solve_status"] and solve["solve_seconds"] >= 0 and solve["branch"] == "HEL"
+
+
+def test_solve_times_reach_the_metrics_and_status_across_processes(sqlite_db: Database) -> None:
+    """A `dispatch schedule` in one process, then /metrics and `dispatch status` elsewhere report it."""
+    from data.models import JobType
+    from data.services.jobs import JobDraft, create_job
+    from tests.factories import DISPATCHER, build_world, local
+
+    build_world(sqlite_db)
+    create_job(sqlite_db, DISPATCHER, JobDraft(JobType.REPAIR, "S1", "Leak", 60, skills={}, created_at=local(7)))
+    for _ in range(2):
+        done = runner.invoke(app, ["--db", sqlite_db.url, "schedule", "--date", "2026-11-25", "--time-limit", "1"])
+        assert done.exit_code == 0, done.output
+    with TestClient(create_app(sqlite_db)) as client:
+        body = client.get("/metrics").text
+    counts = [line for line in body.splitlines() if line.startswith("dispatch_solves_24h{")]
+    assert sum(float(line.split()[-1]) for line in counts) == 2.0 and all('branch="HEL"' in c for c in counts)
+    last = next(line for line in body.splitlines() if line.startswith('dispatch_last_solve_seconds{branch="HEL"}'))
+    assert float(last.split()[-1]) > 0
+    status = runner.invoke(app, ["--db", sqlite_db.url, "status", "--json"])
+    assert status.exit_code == 0, status.output
+    hel = json.loads(status.stdout)["solves_24h"]["HEL"]
+    assert hel["count"] == 2 and hel["max_seconds"] >= hel["last_seconds"] > 0

@@ -10,6 +10,9 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from data.actor import SYSTEM, Actor
+from data.db import Database
+from data.errors import DispatchError
 from data.models.base import utcnow
 from data.planning import (
     SCOPES,
@@ -21,6 +24,7 @@ from data.planning import (
     replan_day,
     solve_warm,
 )
+from data.services.solves import record_solve
 from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
@@ -42,6 +46,16 @@ def _progress() -> Progress:
         transient=True,
         disable=not out.is_terminal,
     )
+
+
+def _record(database: Database, who: Actor | None, planning: PlanningDay, plan: Plan, kind: str) -> None:
+    """Every solve reaches the event log (and so the metrics), a dry run too; who asked, when known."""
+    if who is None:
+        try:
+            who = actor()
+        except DispatchError:
+            who = SYSTEM
+    record_solve(database, who, planning.branch_code, planning.day, plan, kind=kind)
 
 
 def _solve_all(days: list[PlanningDay], time_limit: float) -> list[Plan]:
@@ -184,6 +198,8 @@ def schedule(
             raise typer.BadParameter("a problem file holds one branch: add --branch", param_hint="--problem-out")
         write_json(problem_out, dump_problem(days[0].problem))
     plans = _solve_all(days, time_limit)
+    for d, p in zip(days, plans, strict=True):
+        _record(database, who, d, p, "schedule")
     summaries = [_summary(d, p) for d, p in zip(days, plans, strict=True)]
     applied = []
     if apply:
@@ -246,6 +262,7 @@ def replan(
         current = load_day(database, when, code, now)
         change = TechnicianAbsent(absent, max(0, current.offset(now)))
     planning, plan, changes = replan_day(database, when, code, change, now=now, time_limit=time_limit, scope=scope)
+    _record(database, who, planning, plan, f"replan-{scope}")
     summary = _summary(planning, plan)
     summary["moves"] = [
         {"job": m.job_id, "from": m.old_technician_id, "to": m.new_technician_id} for m in changes.moves

@@ -7,8 +7,9 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from data.migrate import current_revision, head_revision
+from data.services.solves import recent_solves
 from dispatch_tui.cli.context import EXIT_ERROR, db, handles_errors, out, print_json
-from integrations.observability import backlog, database_ready
+from integrations.observability import backlog, database_ready, solves_by_branch
 
 
 @handles_errors
@@ -35,13 +36,32 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
             "deliveries": current.by_status,
             "oldest_pending_seconds": round(current.oldest_pending_seconds, 1),
             "dead_letters": current.dead,
+            "solves_24h": {
+                b.branch: {
+                    "count": b.count,
+                    "by_status": b.by_status,
+                    "last_seconds": round(b.last_seconds, 2),
+                    "max_seconds": round(b.max_seconds, 2),
+                    "cut_short": b.cut_short,
+                }
+                for b in solves_by_branch(recent_solves(database))
+            },
         }
     if as_json:
         print_json(report)
     else:
         table = Table("what", "value", title="Dispatch status", header_style="bold")
         for key, value in report.items():
-            if isinstance(value, dict):
+            if key == "solves_24h" and isinstance(value, dict):
+                value = (
+                    "; ".join(
+                        f"{b} {s['count']} (last {s['last_seconds']} s, max {s['max_seconds']} s, "
+                        f"{s['cut_short']} cut short)"
+                        for b, s in value.items()
+                    )
+                    or "none"
+                )
+            elif isinstance(value, dict):
                 value = ", ".join(f"{k} {v}" for k, v in value.items())
             table.add_row(key, "-" if value is None else str(value))
         out.print(table)
