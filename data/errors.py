@@ -35,6 +35,10 @@ class StorageUnavailable(DispatchError):
     """A store the data lives in (the database, the file store) could not be reached: retry later."""
 
 
+class DatabaseMissing(NotFound):
+    """A SQLite file that does not exist: a mistyped path is refused, never made into a new empty database."""
+
+
 class PermissionDenied(DispatchError):
     exit_code = 2
 

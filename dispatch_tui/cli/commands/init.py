@@ -25,7 +25,7 @@ def init_command(
     name: str | None = typer.Option(None, "--name", help="Full name of the first admin (default: the OS login)."),
 ) -> None:
     """Create (or migrate) the database; when it has no users, add an admin mapped to your OS login."""
-    database = db()  # opening migrates to the newest schema
+    database = db(create=True)  # opening migrates to the newest schema
     out.print(f"database {database.url} at revision {current_revision(database)}", highlight=False)
     with database.read() as session:
         users = session.scalar(select(func.count()).select_from(User)) or 0
