@@ -128,4 +128,6 @@ def unreachable(url: str, error: OperationalError) -> StorageUnavailable:
     reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
     # psycopg says 'connection failed: connection to server at "h", port p failed: REASON': keep REASON.
     reason = reason.rsplit(" failed: ", 1)[-1]
-    return StorageUnavailable(f"cannot reach the database server at {where} (database {sa_url.database}): {reason}")
+    return StorageUnavailable(
+        f"cannot connect to the database server at {where} (database {sa_url.database}): {reason}"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -71,3 +72,12 @@ def test_an_unreachable_postgres_is_one_line_naming_the_host(port: int) -> None:
     assert len(lines) == 1, result.stderr
     assert f"127.0.0.1:{port}" in lines[0] and "refused" in lines[0].lower()
     assert "Traceback" not in result.output and "s3cret" not in result.output
+
+
+def test_status_reports_an_unreachable_server_as_not_ready() -> None:
+    """`dispatch status --json` is a health check: it still prints its report, then exits 1."""
+    result = runner.invoke(app, ["--db", "postgresql://dispatch:s3cret@127.0.0.1:1/dispatch", "status", "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["ready"] is False and "127.0.0.1:1" in report["problem"]
+    assert "s3cret" not in result.output
