@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.config import resolve_database_url
+from data.errors import DatabaseMissing, StorageUnavailable
 
 WRITE_OPTION = "dispatch_write"
 
@@ -84,12 +86,48 @@ def create_database_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
-    """Open (and on first use, create and migrate) the configured database."""
+def open_database(url: str | None = None, *, migrate: bool = True, create: bool = True) -> Database:
+    """Open (and on first use, migrate) the configured database.
+
+    A SQLite file that does not exist is created only with ``create``; otherwise `DatabaseMissing` names the path.
+    A server that cannot be reached is `StorageUnavailable` naming the host and the reason, in one line.
+    """
     resolved = resolve_database_url(url)
+    if not create:
+        _refuse_missing_sqlite(resolved)
     db = Database(resolved, create_database_engine(resolved))
     if migrate:
         from data.migrate import upgrade_to_head
 
-        upgrade_to_head(db)
+        try:
+            upgrade_to_head(db)
+        except OperationalError as e:
+            db.dispose()
+            if db.is_sqlite:
+                raise
+            raise unreachable(resolved, e) from None
     return db
+
+
+def _refuse_missing_sqlite(url: str) -> None:
+    sa_url = make_url(url)
+    path = sa_url.database
+    if sa_url.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not Path(path).exists():
+        raise DatabaseMissing(
+            f"no database at {path}: check --db or $DISPATCH_DATABASE_URL for a typo; "
+            "`dispatch init` creates a new database (`dispatch demo` a demo one)"
+        )
+
+
+def unreachable(url: str, error: OperationalError) -> StorageUnavailable:
+    """The server's address and the driver's first line of why, never the password or a traceback."""
+    sa_url = make_url(url)
+    where = f"{sa_url.host or 'localhost'}:{sa_url.port or 5432}"
+    reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    # psycopg says 'connection failed: connection to server at "h", port p failed: REASON': keep REASON.
+    reason = reason.rsplit(" failed: ", 1)[-1]
+    return StorageUnavailable(
+        f"cannot connect to the database server at {where} (database {sa_url.database}): {reason}"
+    )

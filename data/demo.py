@@ -7,7 +7,6 @@ appends one `demo.built` event: the company appears whole or not at all.
 
 from __future__ import annotations
 
-import getpass
 import math
 import random
 import time as wallclock
@@ -79,6 +78,7 @@ from data.services.invoicing import (
     price_visit,
 )
 from data.services.timesheets import Rules, split_overtime
+from data.services.users import os_login
 from data.uow import UnitOfWork
 
 TZ = "Europe/Helsinki"
@@ -1215,7 +1215,7 @@ class _Builder:
 
     def users(self) -> None:
         rows = [
-            ("admin", "Administrator", Role.ADMIN, getpass.getuser()),
+            ("admin", "Administrator", Role.ADMIN, os_login()),
             ("dana", "Dana Dispatcher", Role.DISPATCHER, None),
             ("dario", "Dario Dispatcher", Role.DISPATCHER, None),
             ("sam", "Sam Supervisor", Role.SUPERVISOR, None),

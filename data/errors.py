@@ -35,6 +35,10 @@ class StorageUnavailable(DispatchError):
     """A store the data lives in (the database, the file store) could not be reached: retry later."""
 
 
+class DatabaseMissing(NotFound):
+    """A SQLite file that does not exist: a mistyped path is refused, never made into a new empty database."""
+
+
 class PermissionDenied(DispatchError):
     exit_code = 2
 
@@ -74,12 +78,32 @@ class Conflict(DispatchError):
 
     exit_code = 3
 
-    def __init__(self, what: str, changed_by: str, changed_at: datetime | None) -> None:
-        when = changed_at.strftime("%Y-%m-%d %H:%M:%S UTC") if changed_at else "an unknown time"
-        super().__init__(f"{what} was changed by {changed_by} at {when}; reload and try again")
+    def __init__(self, what: str, changed_by: str, changed_at: datetime | None, message: str | None = None) -> None:
+        super().__init__(message or f"{what} was changed by {changed_by} at {_utc(changed_at)}; reload and try again")
         self.changed_by = changed_by
         self.changed_at = changed_at
 
 
 class StaleJob(Conflict):
     pass
+
+
+class AlreadyAssigned(Conflict):
+    """Assigning a job another assignment already holds: a move must be meant (the version it saw, or reassign)."""
+
+    def __init__(
+        self, job_ref: str, technician: str, assigned_by: str, assigned_at: datetime | None, version: int
+    ) -> None:
+        when = _utc(assigned_at)
+        self.holder = (
+            f"job {job_ref} is already assigned to {technician} by {assigned_by} at {when} (version {version})"
+        )
+        super().__init__(
+            f"job {job_ref}", assigned_by, assigned_at, f"{self.holder}; moving it needs that version or a reassign"
+        )
+        self.technician = technician
+        self.version = version
+
+
+def _utc(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "an unknown time"

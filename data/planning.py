@@ -475,6 +475,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
                         planning.at(visit.start),
                         expected_version=planning.job_versions.get(job_id),
                         force=True,  # the plan's own pins were reconciled (optimizer.conflicts)
+                        reassign=True,  # moving jobs is the plan's point; each is held to the version planned
                     )
             except DispatchError as exc:
                 result.skipped.append(f"{job_id}: {exc}")

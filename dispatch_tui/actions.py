@@ -92,8 +92,13 @@ def assign(
     pinned: bool | None = None,
     undoable: bool = True,
 ) -> Outcome:
-    """Assign (or move) a job; `start` None means the technician's next free slot."""
+    """Assign (or move) a job; `start` None means the technician's next free slot.
+
+    The move is held to the version the console last saw (the caller's, else the one just read): a change by
+    someone else in between is a conflict, never overwritten."""
     before = job_state(ctx, ref) if undoable else None
+    if expected_version is None and before is not None:
+        expected_version = before.version
     # The next free slot is counted from the console's clock on the day being viewed (the demo runs fast).
     not_before = max(ctx.clock(), ctx.day_bounds()[0])
     result = job_services.assign_job(

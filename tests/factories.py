@@ -27,6 +27,7 @@ from data.models import (
     TechnicianSkill,
     User,
 )
+from data.services.users import os_login
 
 TZ = "Europe/Helsinki"
 DAY = date(2026, 11, 25)  # a Wednesday
@@ -131,6 +132,8 @@ def build_world(db: Database) -> World:
             )
         )
         for login, role in (("dana", Role.DISPATCHER), ("sam", Role.SUPERVISOR), ("ada", Role.ADMIN)):
-            s.add(User(login=login, name=login.title(), role=role))
+            # The OS account running the tests is ada's, an admin's, so `--as LOGIN` works as it would for her.
+            mapped = os_login() if role is Role.ADMIN else None
+            s.add(User(login=login, name=login.title(), role=role, os_login=mapped))
         s.commit()
         return World(branch.id, {c: t.id for c, t in techs.items()}, [x.code for x in sites])

@@ -14,6 +14,7 @@ from data.actor import Actor
 from data.availability import absences_overlapping, local_date, shift_on
 from data.db import Database
 from data.errors import (
+    AlreadyAssigned,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -24,6 +25,7 @@ from data.errors import (
 )
 from data.models.base import utcnow
 from data.models.customers import Asset, Contract, Site
+from data.models.events import Event
 from data.models.jobs import TRANSITIONS, Job, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
 from data.models.org import Branch, Role
 from data.models.workforce import Skill, Technician, TechnicianStatus
@@ -335,11 +337,16 @@ def assign_in(
     expected_version: int | None = None,
     not_before: datetime | None = None,
     force: bool = False,
+    reassign: bool = False,
 ) -> AssignmentResult:
+    """Assign or move a job. An assigned job moves only for a caller who says which version it saw
+    (``expected_version``) or that it means to take it from whoever assigned it (``reassign``)."""
     s = uow.session
     job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
     if job.status not in ASSIGNABLE:
         raise IllegalTransition(f"job {job.ref} is {job.status.value}; only new, scheduled or dispatched jobs move")
+    if job.technician_id is not None and expected_version is None and not reassign:
+        raise _already_assigned(s, job)
     tech = find_technician(s, technician)
     branch = s.get(Branch, job.branch_id)
     assert branch is not None
@@ -383,6 +390,19 @@ def assign_in(
     return AssignmentResult(job, tech, warnings)
 
 
+def _already_assigned(session: Session, job: Job) -> AlreadyAssigned:
+    """Who put the job where it is, and when: its last `job.assigned` event, else the job's own last change."""
+    tech = session.get(Technician, job.technician_id)
+    last = session.execute(
+        select(Event.actor, Event.at)
+        .where(Event.subject_type == "job", Event.subject_id == str(job.id), Event.type == "job.assigned")
+        .order_by(Event.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    by, at = (last.actor, last.at) if last is not None else (job.updated_by, job.updated_at)
+    return AlreadyAssigned(job.ref, tech.code if tech else str(job.technician_id), by, at, job.version)
+
+
 def assign_job(
     db: Database,
     actor: Actor,
@@ -394,10 +414,12 @@ def assign_job(
     expected_version: int | None = None,
     not_before: datetime | None = None,
     force: bool = False,
+    reassign: bool = False,
 ) -> AssignmentResult:
     """Assign (or move) a job; without a start, the technician's next free slot after `not_before` (now).
 
-    A pin that would overlap another pin of the technician is refused unless ``force``."""
+    An already assigned job is refused (`AlreadyAssigned`, a conflict) unless the caller passes the version it saw
+    or ``reassign``. A pin that would overlap another pin of the technician is refused unless ``force``."""
     actor.require_write("assign jobs")
     with UnitOfWork(db, actor) as uow:
         return assign_in(
@@ -409,6 +431,7 @@ def assign_job(
             expected_version=expected_version,
             not_before=not_before,
             force=force,
+            reassign=reassign,
         )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from data.actor import SYSTEM, Actor
 from data.db import Database
@@ -52,29 +53,59 @@ def list_users(db: Database) -> list[User]:
         return list(session.scalars(select(User).order_by(User.login)))
 
 
+def os_login() -> str | None:
+    """The login name of the OS account this process runs as, from its real user id.
+
+    Never `LOGNAME`/`USER` (what `getpass.getuser()` reads first): anyone can set those. None when the
+    user id has no passwd entry (a container's arbitrary uid), which maps to nobody.
+    """
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return None
+
+
 def resolve_actor(db: Database, login: str | None = None, source: str = "cli") -> Actor:
-    """Who is at the keyboard: --as LOGIN, then $DISPATCH_USER, then the OS login mapped to a user."""
+    """Who is at the keyboard: the OS login mapped to a user; --as LOGIN (or $DISPATCH_USER) only for an admin's.
+
+    A user mapped explicitly (`--os-login`) is found by that mapping; a user without one matches an OS login of the
+    same name. An OS login mapped to nobody gets nothing, so setting an environment variable proves no identity.
+    """
     wanted = login or os.environ.get(ENV_USER)
-    os_user = getpass.getuser()
+    os_user = os_login()
     with db.read() as session:
         if session.scalar(select(func.count()).select_from(User)) == 0:
             # A database nobody has claimed yet (e.g. right after `dispatch init` on a script host).
-            return Actor(login=wanted or os_user, role=SYSTEM.role, source=source)
-        mapped = session.scalar(select(User).where(or_(User.os_login == os_user, User.login == os_user)))
-        if wanted and (mapped is None or mapped.login == wanted or mapped.role is Role.ADMIN):
-            user = session.scalar(select(User).where(User.login == wanted))
-            if user is None:
-                raise NotFound(f"no Dispatch user '{wanted}' (see `dispatch users list`)")
-        elif wanted:
-            # An SSH supervisor mapped to their own user cannot become someone else.
-            raise PermissionDenied(f"OS login '{os_user}' is {mapped.login if mapped else '?'}; cannot act as {wanted}")
-        else:
+            return Actor(login=wanted or os_user or f"uid {os.getuid()}", role=SYSTEM.role, source=source)
+        mapped = _mapped_user(session, os_user)
+        if mapped is None:
+            shown = f"OS login '{os_user}'" if os_user else f"OS user id {os.getuid()} (no passwd entry)"
+            hint = f"--os-login {os_user}" if os_user else "--os-login LOGIN"
+            raise PermissionDenied(
+                f"{shown} is not mapped to a Dispatch user: ask an admin to run `dispatch users add LOGIN {hint}`"
+                + (f" (--as {wanted} needs an OS login mapped to an admin)" if wanted else "")
+            )
+        if not mapped.active:
+            raise PermissionDenied(f"user {mapped.login} (OS login '{os_user}') is deactivated")
+        if not wanted or wanted == mapped.login:
             user = mapped
-            if user is None:
-                raise PermissionDenied(
-                    f"OS login '{os_user}' is not mapped to a Dispatch user: ask an admin to run "
-                    f"`dispatch users add LOGIN --os-login {os_user}`, or pass --as LOGIN"
-                )
+        elif mapped.role is not Role.ADMIN:
+            # An SSH supervisor mapped to their own user cannot become someone else.
+            raise PermissionDenied(f"OS login '{os_user}' is {mapped.login}; only an admin can act as {wanted}")
+        else:
+            found = session.scalar(select(User).where(User.login == wanted))
+            if found is None:
+                raise NotFound(f"no Dispatch user '{wanted}' (see `dispatch users list`)")
+            user = found
         if not user.active:
             raise PermissionDenied(f"user {user.login} is deactivated")
         return Actor(login=user.login, role=user.role, source=source, technician_id=user.technician_id)
+
+
+def _mapped_user(session: Session, os_user: str | None) -> User | None:
+    if os_user is None:
+        return None
+    explicit = session.scalar(select(User).where(User.os_login == os_user))
+    if explicit is not None:
+        return explicit
+    return session.scalar(select(User).where(User.login == os_user, User.os_login.is_(None)))

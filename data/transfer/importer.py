@@ -411,7 +411,7 @@ class _Context:
             return
         if technician is None:
             return
-        assign_in(self.uow, job.ref, technician, planned_start, pinned=pinned)
+        assign_in(self.uow, job.ref, technician, planned_start, pinned=pinned, reassign=True)
         if status is JobStatus.DISPATCHED:
             change_status_in(self.uow, job.ref, JobStatus.DISPATCHED)
 
@@ -420,6 +420,6 @@ class _Context:
         if technician is None and job.technician_id is not None and status in (JobStatus.NEW, JobStatus.CANCELLED):
             unassign_in(self.uow, job.ref)
         elif technician is not None and status not in RECORDED_STATUSES:
-            assign_in(self.uow, job.ref, technician, planned_start, pinned=pinned)
+            assign_in(self.uow, job.ref, technician, planned_start, pinned=pinned, reassign=True)
         if job.status is not status:
             change_status_in(self.uow, job.ref, status)

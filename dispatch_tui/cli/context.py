@@ -76,9 +76,10 @@ class CliState:
     as_user: str | None = None
     _db: Database | None = None
 
-    def database(self) -> Database:
+    def database(self, *, create: bool = False) -> Database:
+        """The database of --db (or the environment's, or the default); only `init` and `demo` create one."""
         if self._db is None:
-            self._db = open_database(self.db_url)
+            self._db = open_database(self.db_url, create=create)
         return self._db
 
     def actor(self, source: str = "cli") -> Actor:
@@ -88,8 +89,8 @@ class CliState:
 STATE = CliState()
 
 
-def db() -> Database:
-    return STATE.database()
+def db(*, create: bool = False) -> Database:
+    return STATE.database(create=create)
 
 
 def actor(source: str = "cli") -> Actor:
@@ -97,7 +98,8 @@ def actor(source: str = "cli") -> Actor:
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    # Never wrapped at the terminal's width: a path or a host cut in two cannot be copied or grepped.
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -51,7 +51,11 @@ def main(
     db: str | None = typer.Option(
         None, "--db", help="Database URL or SQLite path (default: $DISPATCH_DATABASE_URL, then the user data dir)."
     ),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this Dispatch user (default: your OS login)."),
+    as_user: str | None = typer.Option(
+        None,
+        "--as",
+        help="Act as this Dispatch user (only for an OS login mapped to an admin; default: your OS login's user).",
+    ),
     log_level: str = typer.Option(
         "info", "--log-level", envvar="DISPATCH_LOG_LEVEL", help="debug, info, warning, error or critical."
     ),

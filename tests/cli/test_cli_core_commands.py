@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import shutil
 import threading
@@ -16,6 +15,7 @@ from data.db import Database
 from data.feed import tail
 from data.models import JobType
 from data.services.jobs import JobDraft, add_note, create_job
+from data.services.users import os_login
 from dispatch_tui.cli.main import app
 from tests.factories import DISPATCHER, build_world
 
@@ -173,7 +173,7 @@ def test_init_creates_the_database_and_an_admin_for_the_os_login(tmp_path: Path)
     result = runner.invoke(app, ["--db", str(path), "init"])
     assert result.exit_code == 0, result.output
     users = json.loads(runner.invoke(app, ["--db", str(path), "users", "list", "--json"]).stdout)
-    assert [u["role"] for u in users] == ["admin"] and users[0]["os_login"] == getpass.getuser()
+    assert [u["role"] for u in users] == ["admin"] and users[0]["os_login"] == os_login()
     again = runner.invoke(app, ["--db", str(path), "init"])
     assert again.exit_code == 0 and "already exist" in again.stdout
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from textual.widgets import Input, Static
 
 from data.db import Database
+from data.errors import StaleJob
 from data.models import Absence, Job, JobNote, JobStatus
 from data.services.jobs import assign_job
 from dispatch_tui.app import DispatchApp
+from dispatch_tui.context import ConsoleContext
 from dispatch_tui.screens.jobs import JobsScreen
 from dispatch_tui.screens.pickers import PickList, TextPrompt
 from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from tests.console.conftest import make_app, settle
-from tests.factories import ADMIN, SUPERVISOR, local
+from tests.factories import ADMIN, DISPATCHER, SUPERVISOR, local
 
 
 def job(db: Database, ref: str) -> Job:
@@ -186,7 +189,7 @@ async def test_conflict_with_another_dispatcher_is_shown_to_the_loser(world_db: 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await select_job(app, pilot, "J-PLUMB")
-        assign_job(world_db, ADMIN, "J-PLUMB", "T2", local(12))  # someone else, meanwhile
+        assign_job(world_db, ADMIN, "J-PLUMB", "T2", local(12), reassign=True)  # someone else, meanwhile
         await pilot.press("x")
         await settle(app, pilot)
         assert app.status_level == "error"
@@ -247,3 +250,21 @@ async def test_replan_shows_a_diff_and_applies_it(world_db: Database) -> None:
         await settle(app, pilot, timeout=30)
         assert app.status_text.startswith("re-plan applied:"), app.status_text
     assert tech_code(world_db, "J-HVAC") == "T1"
+
+
+def test_a_console_move_is_held_to_the_version_it_read(world_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`:assign` on an assigned job: a change by someone else between the console's read and its write is a conflict."""
+    from dispatch_tui import actions
+    from tests.console.conftest import make_context
+
+    read = actions.job_state
+
+    def read_then_someone_else_moves_it(ctx: ConsoleContext, ref: str) -> actions.JobState:
+        state = read(ctx, ref)
+        assign_job(world_db, ADMIN, ref, "T2", local(13), reassign=True)
+        return state
+
+    monkeypatch.setattr(actions, "job_state", read_then_someone_else_moves_it)
+    with pytest.raises(StaleJob, match="changed by ada"):
+        actions.assign(make_context(world_db, DISPATCHER, "HEL"), "J-PLUMB", "T2", local(14))
+    assert job(world_db, "J-PLUMB").planned_start == local(13)  # the other change stands

@@ -111,7 +111,7 @@ def test_refusals_name_the_reason(sqlite_db: Database) -> None:
     result = assign_job(sqlite_db, DISPATCHER, ref, "T1", local(15))
     assert any("overtime" in w for w in result.warnings)
     with pytest.raises(ShiftConflict):
-        assign_job(sqlite_db, DISPATCHER, ref, "T1", local(15, 45))
+        assign_job(sqlite_db, DISPATCHER, ref, "T1", local(15, 45), reassign=True)
 
 
 def test_overlap_is_a_warning(sqlite_db: Database) -> None:

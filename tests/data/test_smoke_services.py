@@ -19,5 +19,5 @@ def test_create_and_assign_logs_events(db: Database) -> None:
     result = assign_job(db, DISPATCHER, job.ref, "T1", local(9))
     assert result.job.technician_id is not None
     with pytest.raises(SkillMismatch, match="lacks skill 'hvac'"):
-        assign_job(db, DISPATCHER, job.ref, "T2", local(9))
+        assign_job(db, DISPATCHER, job.ref, "T2", local(9), reassign=True)
     assert [e.type for e in tail(db)] == ["job.created", "job.assigned"]

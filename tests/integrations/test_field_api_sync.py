@@ -111,7 +111,7 @@ def test_out_of_order_items_apply_in_client_time_order(world: FieldWorld) -> Non
 def test_conflicting_items_are_rejected_and_the_rest_applies(world: FieldWorld) -> None:
     morning, noon = world.jobs["t1_morning"], world.jobs["t1_noon"]
     # While the phone was offline the dispatcher gave the noon job to T3.
-    assign_job(world.db, DISPATCHER, noon, "T3", at(11))
+    assign_job(world.db, DISPATCHER, noon, "T3", at(11), reassign=True)
     batch = [
         item("a", "status", at(8, 40), morning, status="en_route"),
         item("b", "status", at(8, 45), morning, status="paused"),  # illegal from en_route
@@ -215,7 +215,7 @@ def test_concurrent_uploads_of_one_batch_apply_each_item_once(db: Database) -> N
 def test_replay_and_conflicts_on_both_engines(db: Database) -> None:
     for world in field_world(db):
         morning, noon = world.jobs["t1_morning"], world.jobs["t1_noon"]
-        assign_job(world.db, DISPATCHER, noon, "T3", at(11))
+        assign_job(world.db, DISPATCHER, noon, "T3", at(11), reassign=True)
         batch = [*whole_visit(morning), item("late", "status", at(10, 30), noon, status="en_route")]
         first = sync(world, batch)
         assert (first["applied"], first["rejected"]) == (7, 1)

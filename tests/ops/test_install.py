@@ -46,6 +46,10 @@ def test_uv_tool_install_runs_from_its_own_environment(wheel: Path, tmp_path: Pa
     version = subprocess.run([str(dispatch), "--version"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.startswith("dispatch 0."), version.stderr
     db = tmp_path / "d.sqlite"
+    init = subprocess.run(
+        [str(dispatch), "--db", str(db), "init"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert init.returncode == 0, init.stderr
     status = subprocess.run(
         [str(dispatch), "--db", str(db), "status", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path
     )

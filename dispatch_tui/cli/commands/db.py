@@ -6,13 +6,19 @@ simply see the restored data after it commits (no file is swapped under them). B
 the current contents are saved next to the database, so nothing entered is lost. PostgreSQL uses
 `pg_dump -Fc` and `pg_restore --clean`; stop workers and consoles first, since `pg_restore`
 drops and recreates the tables they are using.
+
+Backups hold customer data and lockbox codes, so every one is written 0600 (read by its owner only).
+A backup being restored is opened read-only and immutable: SQLite makes no `-wal`/`-shm` beside it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,31 +60,44 @@ def _run(cmd: list[str]) -> None:
 
 
 def backup_database(database: Database, target: Path) -> Path:
-    """Copy the whole database to `target` (a SQLite file, or a pg_dump custom-format archive)."""
+    """Copy the whole database to `target` (a SQLite file, or a pg_dump custom-format archive), mode 0600."""
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    if database.is_sqlite:
-        source = database.sqlite_path
-        assert source is not None
-        if target == source.resolve():
-            raise InvalidInput("is the live database itself", record="backup", field="PATH")
-        tmp = target.with_name(target.name + ".partial")
+    source = database.sqlite_path
+    if source is not None and target == source.resolve():
+        raise InvalidInput("is the live database itself", record="backup", field="PATH")
+    # Written under a temporary name created 0600, so a half-written backup never carries the final name and no
+    # moment exists when others can read it; replacing keeps that mode whatever the target's was.
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if source is not None:
+            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(tmp)) as dst:
+                src.backup(dst)
+        else:
+            _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={tmp}", _libpq_url(database)])
+        tmp.chmod(0o600)
+        tmp.replace(target)
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        with sqlite3.connect(source) as src, sqlite3.connect(tmp) as dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
-        tmp.replace(target)  # a half-written backup never carries the final name
-        return target
-    _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", _libpq_url(database)])
+        raise
     return target
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A backup opened for reading only and as immutable: SQLite creates no -wal/-shm files beside it.
+
+    A copy that came with its own `-wal` (a live database copied by hand) is read with that log, not as immutable,
+    which would ignore what the log holds."""
+    has_log = path.with_name(path.name + "-wal").exists()
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro{'' if has_log else '&immutable=1'}", uri=True)
 
 
 def _check_sqlite_backup(path: Path) -> None:
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with closing(_read_only(path)) as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        conn.close()
     except sqlite3.DatabaseError as e:
         raise InvalidInput(f"{path} is not a SQLite database ({e})", record="restore", field="PATH") from None
     if not {"jobs", "events", "alembic_version"} <= tables:
@@ -99,10 +118,8 @@ def restore_database(database: Database, source: Path) -> Path | None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             saved = backup_database(database, live.with_name(f"{live.stem}.before-restore-{stamp}{live.suffix}"))
         database.dispose()
-        with sqlite3.connect(source) as src, sqlite3.connect(live, timeout=30) as dst:
+        with closing(_read_only(source)) as src, closing(sqlite3.connect(live, timeout=30)) as dst:
             src.backup(dst)  # one step: all pages copied inside one write transaction
-        src.close()
-        dst.close()
     else:
         _run(
             [

@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from data.db import Database
-from data.errors import InvalidInput
+from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
 from data.models.org import Branch
@@ -23,7 +23,7 @@ from data.services.jobs import (
     create_job,
     unassign_job,
 )
-from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
+from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
@@ -273,25 +273,38 @@ def assign_command(
     pin: bool = typer.Option(False, "--pin", help="Pin it: re-planning will not move it."),
     force: bool = typer.Option(False, "--force", help="Pin it even where it overlaps another pin (exit 2 otherwise)."),
     expected_version: int | None = typer.Option(
-        None, "--expected-version", help="Refuse (exit 3) if someone changed the job since this version."
+        None,
+        "--expected-version",
+        help="Move an assigned job only if it is still at this version (exit 3 if someone changed it since).",
+    ),
+    reassign: bool = typer.Option(
+        False,
+        "--reassign",
+        help="Move an assigned job whoever assigned it (without it or --expected-version: exit 3).",
     ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Assign (or move) a job to a technician; exit 2 if they cannot take it, 3 on a conflicting change."""
+    """Assign (or move) a job to a technician; exit 2 if they cannot take it, 3 on a conflicting change.
+
+    A job already assigned moves only with --expected-version N (the version you saw) or --reassign."""
     database = db()
     who = actor()
     tz = job_zone(database, ref)
     moment = parse_moment(start, parse_day(day, tz), tz, "--start") if start else None
-    result = assign_job(
-        database,
-        who,
-        ref,
-        technician,
-        moment,
-        pinned=True if pin else None,
-        expected_version=expected_version,
-        force=force,
-    )
+    try:
+        result = assign_job(
+            database,
+            who,
+            ref,
+            technician,
+            moment,
+            pinned=True if pin else None,
+            expected_version=expected_version,
+            force=force,
+            reassign=reassign,
+        )
+    except AlreadyAssigned as e:
+        raise fail(f"{e.holder}; to move it pass --expected-version {e.version} or --reassign", e.exit_code) from None
     job = result.job
     if as_json:
         print_json(

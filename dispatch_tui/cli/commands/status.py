@@ -6,9 +6,12 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from data.config import resolve_database_url
+from data.db import Database
+from data.errors import StorageUnavailable
 from data.migrate import current_revision, head_revision
 from data.services.solves import recent_solves
-from dispatch_tui.cli.context import EXIT_ERROR, db, handles_errors, out, print_json
+from dispatch_tui.cli.context import EXIT_ERROR, STATE, db, handles_errors, out, print_json
 from integrations.observability import backlog, database_ready, solves_by_branch
 
 
@@ -20,15 +23,19 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
     """
     from dispatch_tui.cli.main import dispatch_version
 
-    database = db()
-    problem = database_ready(database)
+    database: Database | None = None
+    try:
+        database = db()
+        problem = database_ready(database)
+    except StorageUnavailable as e:  # a health check gets its report, saying why, not just an error line
+        problem = e.message
     report: dict[str, object] = {
         "version": dispatch_version(),
-        "database": make_url(database.url).render_as_string(hide_password=True),
+        "database": make_url(resolve_database_url(STATE.db_url)).render_as_string(hide_password=True),
         "ready": problem is None,
         "problem": problem,
     }
-    if problem is None:
+    if database is not None and problem is None:
         current = backlog(database)
         report |= {
             "schema": current_revision(database),
