@@ -227,3 +227,20 @@ async def test_deliveries_view_lists_what_the_worker_sent(world_db: Database) ->
         assert screen.loaded.is_set()
         assert screen.query_one(KeyedTable).row_count == 0  # no connector configured: nothing sent
         assert "[6 Deliv]" in app.title_text
+
+
+async def test_free_now_filter_keeps_the_free_soonest_first(world_db: Database) -> None:
+    app = make_app(world_db)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TechniciansScreen)
+        await pilot.press("f")
+        await pilot.pause()
+        order = [str(screen.table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(3)]
+        assert screen.free_order == order
+        assert order == ["T1", "T2", "T3"]  # at 10:30 all free (T2 until J-PLUMB at 11:00)
+        assert "3 free now, 0 free later today" in app.status_text
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.free_order is None and screen.table.row_count == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import typer
@@ -24,7 +24,7 @@ from data.services.jobs import (
     unassign_job,
 )
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
-from dispatch_tui.cli.dates import DATE_HELP, parse_day
+from dispatch_tui.cli.dates import DATE_HELP, parse_day, parse_moment
 
 jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
 DEFAULT_TZ = "Europe/Helsinki"
@@ -54,30 +54,8 @@ def job_zone(database: Database, ref: str) -> str:
     return tz or branch_zone(database)
 
 
-def parse_moment(value: str, day: date, tz: str, option: str) -> datetime:
-    """ISO 8601 with an offset (2026-11-25T09:00+02:00) or a local HH:MM on `day` in the branch zone."""
-    text = value.strip()
-    if len(text) <= 5 and ":" in text:
-        try:
-            clock = time.fromisoformat(text.zfill(5))
-        except ValueError:
-            raise InvalidInput(f"'{value}' is not a time (HH:MM)", record="option", field=option) from None
-        return datetime.combine(day, clock, ZoneInfo(tz))
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            f"'{value}' is neither HH:MM nor ISO 8601 (2026-11-25T09:00+02:00)", record="option", field=option
-        ) from None
-    if moment.tzinfo is None:
-        raise InvalidInput(
-            f"'{value}' needs an offset, e.g. {text}+02:00, or give HH:MM", record="option", field=option
-        )
-    return moment
-
-
 def parse_skills(value: str | None, record: str = "option", field: str = "--skills") -> dict[str, int]:
-    """'hvac:3;gas:1' (or commas) into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
+    """'hvac:3;gas:1' (or commas, or 'hvac3') into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
     skills: dict[str, int] = {}
     if not value:
         return skills
@@ -87,6 +65,8 @@ def parse_skills(value: str | None, record: str = "option", field: str = "--skil
             continue
         code, _, level = part.partition(":")
         code = code.strip()
+        if not level and code[-1:].isdigit() and code.rstrip("0123456789"):
+            code, level = code.rstrip("0123456789"), code[len(code.rstrip("0123456789")) :]  # gas2 = gas:2
         if not code:
             raise InvalidInput(f"'{part}' has no skill code", record=record, field=field)
         try:
