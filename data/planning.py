@@ -298,7 +298,7 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = plan_suggest.suggest(_live_problem(planning, job_ref), planning.current, job_ref, k)
+    options = plan_suggest.suggest(live_problem(planning, job_ref), planning.current, job_ref, k)
     return [
         Suggestion(
             technician=o.technician_id,
@@ -312,7 +312,7 @@ def suggest_for_job(
     ]
 
 
-def _live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
+def live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
     """During the day, work already on someone's route may run late: its window becomes a soft deadline
     (lateness priced, not forbidden), so one late appointment does not hide that technician from every
     suggestion. The job being placed keeps its hard windows."""

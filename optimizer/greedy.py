@@ -81,17 +81,7 @@ def greedy_plan(
         if timing is None or not timing.visits:
             routes.append(Route(tech.id, tech.earliest_departure, tech.earliest_departure))
             continue
-        routes.append(
-            Route(
-                tech.id,
-                timing.start,
-                timing.end,
-                timing.visits,
-                timing.breaks,
-                timing.travel_seconds,
-                timing.end_travel_seconds,
-            )
-        )
+        routes.append(timing.as_route(tech.id))
     order_index = {job.id: k for k, job in enumerate(problem.jobs)}
     unassigned.sort(key=lambda u: order_index.get(u.job_id, 0))
     plan = Plan(problem.horizon_start, routes, unassigned)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time as wallclock
 
-from optimizer.model import Job, Plan, Problem, Route, TimeWindow, Unassigned, UnassignedReason
+from optimizer.model import Job, Plan, Problem, TimeWindow, Unassigned, UnassignedReason
 from optimizer.network import Network
 from optimizer.objective import objective_of
 from optimizer.routing_model import problem_horizon
@@ -78,17 +78,7 @@ def repair_insertions(
         if timing is None:
             routes.append(route)
             continue
-        routes.append(
-            Route(
-                route.technician_id,
-                timing.start,
-                timing.end,
-                timing.visits,
-                timing.breaks,
-                timing.travel_seconds,
-                timing.end_travel_seconds,
-            )
-        )
+        routes.append(timing.as_route(route.technician_id))
     kept = [u for u in plan.unassigned if u not in candidates] + still
     order = {job.id: k for k, job in enumerate(problem.jobs)}
     kept.sort(key=lambda u: order.get(u.job_id, 0))

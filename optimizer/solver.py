@@ -463,15 +463,7 @@ def _retime_with_breaks(ctx: RoutingContext, route: Route, unassigned: list[Unas
     timing = clock.close()
     if timing is None or not timing.visits:
         return Route(tech.id, route.start, route.start)
-    return Route(
-        tech.id,
-        timing.start,
-        timing.end,
-        timing.visits,
-        timing.breaks,
-        timing.travel_seconds,
-        timing.end_travel_seconds,
-    )
+    return timing.as_route(tech.id)
 
 
 def _solve_one(args: tuple[Problem, float]) -> Plan:

@@ -81,6 +81,33 @@ def _check_draft(draft: JobDraft, record: str) -> None:
         raise InvalidInput("must not be empty", record=record, field="summary")
 
 
+def parse_skills(value: str | None, record: str = "option", field: str = "--skills") -> dict[str, int]:
+    """'hvac:3;gas:1' (or commas, or 'hvac3') into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
+    skills: dict[str, int] = {}
+    if not value:
+        return skills
+    for part in value.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code, _, level = part.partition(":")
+        code = code.strip()
+        if not level and code[-1:].isdigit() and code.rstrip("0123456789"):
+            code, level = code.rstrip("0123456789"), code[len(code.rstrip("0123456789")) :]  # gas2 = gas:2
+        if not code:
+            raise InvalidInput(f"'{part}' has no skill code", record=record, field=field)
+        try:
+            number = int(level) if level.strip() else 1
+        except ValueError:
+            raise InvalidInput(
+                f"level '{level}' of {code} is not a whole number 1-5", record=record, field=field
+            ) from None
+        if not 1 <= number <= 5:
+            raise InvalidInput(f"level {number} of {code} is not 1-5", record=record, field=field)
+        skills[code] = number
+    return skills
+
+
 def skills_by_code(session: Session, codes: list[str], record: str) -> dict[str, Skill]:
     found = {s.code: s for s in session.scalars(select(Skill).where(Skill.code.in_(codes)))}
     for code in codes:

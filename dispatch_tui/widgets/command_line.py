@@ -2,7 +2,7 @@
 
 Commands: `:techs`, `:jobs`, `:board`, `:map`, `:cal`, `:deliveries`, `:job REF`, `:tech CODE`,
 `:assign REF CODE [HH:MM]`, `:unassign REF`, `:replan`, `:branch CODE`, `:day YYYY-MM-DD`,
-`:undo`, `:help`, `:quit`.
+`:slots SITE [SKILLS] [MINUTES]` (windows a caller can be promised), `:undo`, `:help`, `:quit`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ COMMANDS = {
     "replan": 0,
     "branch": 1,
     "day": 1,
+    "slots": 1,
     "undo": 0,
     "help": 0,
     "quit": 0,
@@ -62,7 +63,13 @@ def parse_command(text: str) -> Command:
         raise CommandError(f"unknown command ':{name}' (known: {', '.join(known)})")
     needed = COMMANDS[name]
     if len(args) < needed:
-        usage = {"job": "REF", "tech": "CODE", "assign": "REF CODE [HH:MM]", "unassign": "REF"}
+        usage = {
+            "job": "REF",
+            "tech": "CODE",
+            "assign": "REF CODE [HH:MM]",
+            "unassign": "REF",
+            "slots": "SITE [SKILLS] [MINUTES]",
+        }
         raise CommandError(f":{name} needs {usage.get(name, 'an argument')}")
     return Command("quit" if name == "q" else name, args)
 

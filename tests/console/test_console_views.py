@@ -17,7 +17,7 @@ from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.command_line import CommandError, parse_command
 from dispatch_tui.widgets.job_table import JobTable
 from dispatch_tui.widgets.technician_table import TechnicianTable, load_bar
-from tests.console.conftest import make_app, settle
+from tests.console.conftest import NOW, make_app, settle
 
 
 def cells(table: TechnicianTable | JobTable, key: str) -> list[str]:
@@ -244,3 +244,22 @@ async def test_free_now_filter_keeps_the_free_soonest_first(world_db: Database) 
         await pilot.press("f")
         await pilot.pause()
         assert screen.free_order is None and screen.table.row_count == 3
+
+
+async def test_slots_command_lists_windows_to_promise(world_db: Database) -> None:
+    from dispatch_tui.screens.slots import SlotsScreen
+
+    app = make_app(world_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await app.run_command(":slots S1 plumbing1 45")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SlotsScreen)
+        assert screen.offers and {o.technician for o in screen.offers} == {"T2"}  # the only plumber
+        assert screen.offers[0].window_start >= NOW
+        await pilot.press("escape")
+        await app.run_command(":slots S1 plumbing1 soon")
+        assert "minutes on site" in app.status_text
+        await app.run_command(":slots S9")
+        assert "S9" in app.status_text

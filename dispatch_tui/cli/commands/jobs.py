@@ -10,7 +10,6 @@ from rich.table import Table
 from sqlalchemy import select
 
 from data.db import Database
-from data.errors import InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
 from data.models.org import Branch
@@ -21,6 +20,7 @@ from data.services.jobs import (
     assign_job,
     change_status,
     create_job,
+    parse_skills,
     unassign_job,
 )
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
@@ -52,33 +52,6 @@ def job_zone(database: Database, ref: str) -> str:
     with database.read() as session:
         tz = session.scalar(select(Branch.timezone).join(Job, Job.branch_id == Branch.id).where(Job.ref == ref))
     return tz or branch_zone(database)
-
-
-def parse_skills(value: str | None, record: str = "option", field: str = "--skills") -> dict[str, int]:
-    """'hvac:3;gas:1' (or commas, or 'hvac3') into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
-    skills: dict[str, int] = {}
-    if not value:
-        return skills
-    for part in value.replace(",", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        code, _, level = part.partition(":")
-        code = code.strip()
-        if not level and code[-1:].isdigit() and code.rstrip("0123456789"):
-            code, level = code.rstrip("0123456789"), code[len(code.rstrip("0123456789")) :]  # gas2 = gas:2
-        if not code:
-            raise InvalidInput(f"'{part}' has no skill code", record=record, field=field)
-        try:
-            number = int(level) if level.strip() else 1
-        except ValueError:
-            raise InvalidInput(
-                f"level '{level}' of {code} is not a whole number 1-5", record=record, field=field
-            ) from None
-        if not 1 <= number <= 5:
-            raise InvalidInput(f"level {number} of {code} is not 1-5", record=record, field=field)
-        skills[code] = number
-    return skills
 
 
 def _hhmm(at: datetime | None, tz: str) -> str:

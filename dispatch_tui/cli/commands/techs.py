@@ -11,8 +11,9 @@ from rich.table import Table
 from data.models.workforce import AbsenceKind
 from data.queries.free import FreeTechnician, free_technicians
 from data.queries.technicians import TechnicianDetailView, list_technicians, technician_detail
+from data.services.jobs import parse_skills
 from data.services.technicians import mark_absent
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_skills, site_zone
+from dispatch_tui.cli.commands.jobs import branch_zone, site_zone
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_at, parse_day, parse_moment
 
