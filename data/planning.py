@@ -33,6 +33,7 @@ from optimizer import suggest as plan_suggest
 from optimizer.model import (
     Absence,
     BreakRule,
+    Dependency,
     Location,
     Plan,
     Problem,
@@ -236,12 +237,40 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 off_shift[job.ref] = tech_code
             opt_jobs.append(opt)
             versions[job.ref] = job.version
+        _add_dependencies(session, [job for job, _, _ in jobs], opt_jobs, offset, offset(horizon_end))
 
     problem = Problem(
         horizon_start=horizon_start, technicians=technicians, jobs=opt_jobs, name=f"{branch.code} {day.isoformat()}"
     )
     current = _plan_from_visits(problem, routes)
     return PlanningDay(branch.code, branch.timezone, day, problem, current, versions, now_off, off_shift)
+
+
+def _add_dependencies(
+    session: Session, rows: list[Job], opt_jobs: list[OptJob], offset: Callable[[datetime], int], day_end: int
+) -> None:
+    """B after A: a link when both are in the day; otherwise A's real or planned end (plus the gap) is B's
+    earliest start, and an A not done nor planned keeps B out of the day (single-day planning)."""
+    by_ref = {j.id: j for j in opt_jobs}
+    refs = {job.id: job.ref for job in rows}
+    for job in rows:
+        if job.after_job_id is None or job.ref not in by_ref:
+            continue
+        opt = by_ref[job.ref]
+        gap = job.after_gap_minutes * 60
+        before_ref = refs.get(job.after_job_id)
+        if before_ref is not None and before_ref in by_ref:
+            opt.after = [Dependency(before_ref, gap)]
+            continue
+        before = session.get(Job, job.after_job_id)
+        done_at = None
+        if before is not None:
+            done_at = before.actual_end if before.status is JobStatus.COMPLETED else before.planned_end
+        if before is not None and before.status is JobStatus.CANCELLED:
+            continue  # nothing left to wait for
+        not_before = offset(done_at) + gap if done_at is not None else day_end
+        if opt.pinned_start is None:
+            opt.earliest_start = max(opt.earliest_start or 0, not_before)
 
 
 def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time as wallclock
 
+from optimizer.links import linked_ids
 from optimizer.model import Job, Plan, Problem, TimeWindow, Unassigned, UnassignedReason
 from optimizer.network import Network
 from optimizer.objective import objective_of
@@ -37,8 +38,13 @@ def repair_insertions(
         costs[route.technician_id] = timing.cost if timing is not None else float("inf")
     timings: dict[str, RouteTiming] = {}
     still: list[Unassigned] = []
+    linked = linked_ids(problem)  # placed one by one they would break their link (crews, dependencies)
     candidates = sorted(
-        (u for u in plan.unassigned if u.reason is UnassignedReason.DAY_FULL and u.job_id in screening.candidates),
+        (
+            u
+            for u in plan.unassigned
+            if u.reason is UnassignedReason.DAY_FULL and u.job_id in screening.candidates and u.job_id not in linked
+        ),
         key=lambda u: jobs[u.job_id].priority,
     )
     for item in candidates:

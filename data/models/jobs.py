@@ -90,6 +90,9 @@ class Job(Base):
     actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), default=None)
+    # Dependency: this job starts at least after_gap_minutes after job after_job_id ends (any technician).
+    after_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
+    after_gap_minutes: Mapped[int] = mapped_column(default=0)
     # Bookkeeping for optimistic concurrency and audit.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -555,6 +555,48 @@ def change_status(
         return change_status_in(uow, job_ref, status, at=at, reason=reason, expected_version=expected_version)
 
 
+def set_dependency(
+    db: Database,
+    actor: Actor,
+    job_ref: str | int,
+    after_ref: str | int | None,
+    gap_minutes: int = 0,
+    expected_version: int | None = None,
+) -> Job:
+    """Job B may start only ``gap_minutes`` after job A ends (any technician); ``after_ref`` None clears it.
+    The planner plans both or neither."""
+    actor.require_write("edit jobs")
+    with UnitOfWork(db, actor) as uow:
+        job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+        record = f"job {job.ref}"
+        if gap_minutes < 0:
+            raise InvalidInput("must be 0 or more minutes", record=record, field="after_gap_minutes")
+        before: Job | None = None
+        if after_ref is not None:
+            before = find_job(uow.session, after_ref)
+            chain: Job | None = before
+            seen = {job.id}
+            while chain is not None:
+                if chain.id in seen:
+                    raise InvalidInput(
+                        f"cannot come after {before.ref}: that would make a loop back to {job.ref}",
+                        record=record,
+                        field="after",
+                    )
+                seen.add(chain.id)
+                chain = uow.session.get(Job, chain.after_job_id) if chain.after_job_id is not None else None
+        job.after_job_id = before.id if before is not None else None
+        job.after_gap_minutes = gap_minutes if before is not None else 0
+        uow.touch(job)
+        uow.emit(
+            "job.dependency_set",
+            "job",
+            job.id,
+            {"ref": job.ref, "after": before.ref if before else None, "gap_minutes": job.after_gap_minutes},
+        )
+        return job
+
+
 def update_job(
     db: Database,
     actor: Actor,

@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from data.db import Database
+from data.errors import InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
 from data.models.org import Branch
@@ -21,6 +22,7 @@ from data.services.jobs import (
     change_status,
     create_job,
     parse_skills,
+    set_dependency,
     unassign_job,
 )
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
@@ -286,6 +288,26 @@ def status_command(
     """Move a job through its state machine (illegal moves exit 2 and list the allowed ones)."""
     job = change_status(db(), actor(), ref, status, reason=reason, expected_version=expected_version)
     out.print(f"{job.ref} is {job.status.value}")
+
+
+@jobs_app.command("depend")
+@handles_errors
+def depend_command(
+    ref: str = typer.Argument(..., help="The job that must wait (B)."),
+    after: str | None = typer.Option(None, "--after", help="The job it waits for (A)."),
+    gap: int = typer.Option(0, "--gap", help="Minutes between A's end and B's start."),
+    clear: bool = typer.Option(False, "--clear", help="Remove the dependency."),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """B starts at least --gap minutes after A ends (same or another technician); the planner plans both or
+    neither."""
+    if clear == (after is not None):
+        raise InvalidInput("give --after JOB or --clear", record=f"job {ref}", field="--after")
+    job = set_dependency(db(), actor(), ref, after, gap, expected_version)
+    if after is None:
+        out.print(f"{job.ref} no longer waits for another job")
+    else:
+        out.print(f"{job.ref} starts at least {gap} min after {after.upper()} ends")
 
 
 @jobs_app.command("note")
