@@ -21,10 +21,10 @@ from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
 from data.models.base import utcnow
 from data.models.customers import Site
-from data.models.jobs import Job, JobSkill, JobStatus
+from data.models.jobs import Job, JobCrewMember, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
-from data.services.jobs import assign_in, unassign_in
+from data.services.jobs import assign_in, split_crew_skills, unassign_in
 from data.uow import UnitOfWork
 from optimizer import diff as plan_diff
 from optimizer import explain as plan_explain
@@ -238,6 +238,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             opt_jobs.append(opt)
             versions[job.ref] = job.version
         _add_dependencies(session, [job for job, _, _ in jobs], opt_jobs, offset, offset(horizon_end))
+        _expand_crews(session, [job for job, _, _ in jobs], opt_jobs, routes, by_code, codes_by_id)
 
     problem = Problem(
         horizon_start=horizon_start, technicians=technicians, jobs=opt_jobs, name=f"{branch.code} {day.isoformat()}"
@@ -271,6 +272,62 @@ def _add_dependencies(
         not_before = offset(done_at) + gap if done_at is not None else day_end
         if opt.pinned_start is None:
             opt.earliest_start = max(opt.earliest_start or 0, not_before)
+
+
+CREW_SEAT = "#"
+
+
+def crew_seat_id(ref: str, seat: int) -> str:
+    """The optimizer's id of a crew seat: the job's ref for the lead (seat 1), ``REF#2``... for the others."""
+    return ref if seat == 1 else f"{ref}{CREW_SEAT}{seat}"
+
+
+def crew_seat_of(job_id: str) -> tuple[str, int]:
+    ref, _, seat = job_id.partition(CREW_SEAT)
+    return ref, int(seat) if seat.isdigit() else 1
+
+
+def _expand_crews(
+    session: Session,
+    rows: list[Job],
+    opt_jobs: list[OptJob],
+    routes: dict[str, list[Visit]],
+    by_code: dict[str, OptTechnician],
+    codes_by_id: dict[int, str],
+) -> None:
+    """A crew job becomes one optimizer job per seat (``optimizer.model.Job.crew``), seat 1 on the job's own
+    technician, the others on its crew members; each seat needs its share of the skills."""
+    crew_rows = [job for job in rows if job.crew_size > 1]
+    if not crew_rows:
+        return
+    members: dict[int, dict[int, int]] = {}
+    for member in session.scalars(select(JobCrewMember).where(JobCrewMember.job_id.in_([job.id for job in crew_rows]))):
+        members.setdefault(member.job_id, {})[member.seat] = member.technician_id
+    by_ref = {j.id: k for k, j in enumerate(opt_jobs)}
+    for job in crew_rows:
+        if job.ref not in by_ref:
+            continue
+        lead = opt_jobs[by_ref[job.ref]]
+        skills = split_crew_skills(lead.required_skills, job.crew_size)
+        lead.crew, lead.required_skills = job.ref, skills[0]
+        lead_visit = next((v for visits in routes.values() for v in visits if v.job_id == job.ref), None)
+        started = next((s for t in by_code.values() for s in t.started_jobs if s.job_id == job.ref), None)
+        for seat in range(2, job.crew_size + 1):
+            seat_job = copy.copy(lead)
+            seat_job.id = crew_seat_id(job.ref, seat)
+            seat_job.required_skills = skills[seat - 1]
+            seat_job.after = list(lead.after)
+            code = codes_by_id.get(members.get(job.id, {}).get(seat, -1))
+            if code is not None and code in by_code:
+                if started is not None:
+                    by_code[code].started_jobs.append(StartedJob(seat_job.id, started.started_at, started.expected_end))
+                elif lead.pinned_technician is not None:
+                    seat_job.pinned_technician = code
+                if lead_visit is not None:
+                    routes[code].append(Visit(seat_job.id, lead_visit.start, lead_visit.start, lead_visit.end, 0))
+            elif lead.pinned_technician is not None:
+                seat_job.pinned_technician = None  # the lead's pin holds the lead's seat only
+            opt_jobs.append(seat_job)
 
 
 def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
@@ -480,6 +537,29 @@ def _store_breaks(uow: UnitOfWork, planning: PlanningDay, plan: Plan) -> None:
             )
 
 
+def _store_crews(uow: UnitOfWork, planning: PlanningDay, plan: Plan, result: ApplyResult) -> None:
+    """The crew seats of each crew job, as the plan has them (a job left out loses its crew)."""
+    crew_refs = {j.crew for j in planning.problem.jobs if j.crew is not None}
+    if not crew_refs:
+        return
+    s = uow.session
+    seats: dict[str, dict[int, str]] = {ref: {} for ref in crew_refs}
+    for job_id, (tech, _) in plan.assignment().items():
+        ref, seat = crew_seat_of(job_id)
+        if ref in seats and seat > 1:
+            seats[ref][seat] = tech
+    skipped = {line.split(":", 1)[0] for line in result.skipped}
+    codes = {c: i for c, i in s.execute(select(Technician.code, Technician.id))}
+    for job in s.scalars(select(Job).where(Job.ref.in_(sorted(crew_refs)))):
+        if job.ref in skipped:
+            continue
+        s.execute(delete(JobCrewMember).where(JobCrewMember.job_id == job.id))
+        if job.technician_id is None:
+            continue
+        for seat, code in sorted(seats[job.ref].items()):
+            s.add(JobCrewMember(job_id=job.id, seat=seat, technician_id=codes[code]))
+
+
 def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
     """Write what of the plan is still valid as one transaction, and report the rest (``skipped``):
     a job changed meanwhile by someone else, or no longer movable, does not cost the whole proposal."""
@@ -490,7 +570,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
     result = ApplyResult([], [], [], [])
     with UnitOfWork(db, actor) as uow:
         for job_id, (tech, visit) in sorted(after.items(), key=lambda kv: kv[1][1].start):
-            if job_id in started:
+            if job_id in started or crew_seat_of(job_id)[1] > 1:
                 continue
             old = before.get(job_id)
             if old is not None and old[0] == tech and old[1].start == visit.start:
@@ -511,7 +591,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
             (result.moved if old is not None else result.assigned).append(job_id)
             result.warnings += [f"{job_id}: {w}" for w in res.warnings if not w.startswith("overlaps")]
         for job_id in before:
-            if job_id not in after and job_id not in started:
+            if job_id not in after and job_id not in started and crew_seat_of(job_id)[1] == 1:
                 try:
                     with uow.session.begin_nested():
                         unassign_in(uow, job_id, planning.job_versions.get(job_id))
@@ -520,6 +600,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
                     continue
                 result.unassigned.append(job_id)
         _store_breaks(uow, planning, plan)
+        _store_crews(uow, planning, plan, result)
         uow.emit(
             "plan.applied",
             "branch",

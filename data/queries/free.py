@@ -1,7 +1,7 @@
 """Who is free now: technicians who can take new work at a moment, or the soonest they can, nearest first.
 
 "Free" is read from the day as it stands: the shift (weekly pattern or exception), absences, the
-planned and stored breaks, the jobs on the technician's day (planned or under way) and the live
+planned and stored breaks, the jobs on the technician's day (planned or under way, as lead or crew) and the live
 status. An on-site job already past its planned end is assumed to need ``OVERRUN_ALLOWANCE`` more.
 """
 
@@ -11,14 +11,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from data.availability import absences_overlapping, local_date, local_day_bounds, shift_on
 from data.db import Database
 from data.errors import NotFound
 from data.models.customers import Site
-from data.models.jobs import Job, JobStatus
+from data.models.jobs import Job, JobCrewMember, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianStatus
 from data.planning import POSITION_FRESH
@@ -164,11 +164,12 @@ def _commitments(session: Session, tech: Technician, day: Any, tz: str, at: date
     """The day's jobs not done yet, stored breaks and absences, as busy intervals."""
     start, end = local_day_bounds(day, tz)
     out: list[_Busy] = []
+    crew_jobs = select(JobCrewMember.job_id).where(JobCrewMember.technician_id == tech.id)
     jobs = session.execute(
         select(Job, Site.lat, Site.lon)
         .join(Site, Site.id == Job.site_id)
         .where(
-            Job.technician_id == tech.id,
+            or_(Job.technician_id == tech.id, Job.id.in_(crew_jobs)),
             Job.planned_start >= start,
             Job.planned_start < end,
             Job.status.not_in(DONE),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from data.actor import Actor
@@ -24,7 +24,7 @@ from data.errors import (
 )
 from data.models.base import utcnow
 from data.models.customers import Asset, Contract, Site
-from data.models.jobs import TRANSITIONS, Job, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
+from data.models.jobs import TRANSITIONS, Job, JobCrewMember, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
 from data.models.org import Branch, Role
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
@@ -234,9 +234,18 @@ def find_technician(session: Session, code_or_id: str | int) -> Technician:
     return tech
 
 
+def split_crew_skills(skills: dict[str, int], size: int) -> list[dict[str, int]]:
+    """A crew holds the required skills between them: skill k (in code order) goes to seat k mod size."""
+    seats: list[dict[str, int]] = [{} for _ in range(max(1, size))]
+    for k, (code, level) in enumerate(sorted(skills.items())):
+        seats[k % len(seats)][code] = level
+    return seats
+
+
 def check_skills(job: Job, tech: Technician) -> None:
+    """The technician holds what the job needs (for a crew job, what the lead's seat needs)."""
     have = tech.skill_levels()
-    for code, level in job.skill_requirements().items():
+    for code, level in split_crew_skills(job.skill_requirements(), job.crew_size)[0].items():
         if code not in have:
             raise SkillMismatch(f"{tech.code} {tech.name} lacks skill '{code}' needed by job {job.ref}")
         if have[code] < level:
@@ -594,6 +603,27 @@ def set_dependency(
             job.id,
             {"ref": job.ref, "after": before.ref if before else None, "gap_minutes": job.after_gap_minutes},
         )
+        return job
+
+
+MAX_CREW = 6
+
+
+def set_crew_size(
+    db: Database, actor: Actor, job_ref: str | int, size: int, expected_version: int | None = None
+) -> Job:
+    """The visit needs ``size`` technicians starting together; the required skills are held between them
+    (skill k, in code order, by seat k mod size). Changing the size clears the crew seats planned so far."""
+    actor.require_write("edit jobs")
+    with UnitOfWork(db, actor) as uow:
+        job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+        if not 1 <= size <= MAX_CREW:
+            raise InvalidInput(f"must be 1-{MAX_CREW} technicians", record=f"job {job.ref}", field="crew_size")
+        if size != job.crew_size:
+            uow.session.execute(delete(JobCrewMember).where(JobCrewMember.job_id == job.id))
+        previous, job.crew_size = job.crew_size, size
+        uow.touch(job)
+        uow.emit("job.crew_set", "job", job.id, {"ref": job.ref, "crew_size": size, "previous": previous})
         return job
 
 

@@ -22,6 +22,7 @@ from data.services.jobs import (
     change_status,
     create_job,
     parse_skills,
+    set_crew_size,
     set_dependency,
     unassign_job,
 )
@@ -308,6 +309,18 @@ def depend_command(
         out.print(f"{job.ref} no longer waits for another job")
     else:
         out.print(f"{job.ref} starts at least {gap} min after {after.upper()} ends")
+
+
+@jobs_app.command("crew")
+@handles_errors
+def crew_command(
+    ref: str = typer.Argument(...),
+    size: int = typer.Option(..., "--size", help="Technicians who start the visit together (1 = no crew)."),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """The visit needs SIZE technicians starting together, holding the job's skills between them."""
+    job = set_crew_size(db(), actor(), ref, size, expected_version)
+    out.print(f"{job.ref} needs a crew of {job.crew_size}" if job.crew_size > 1 else f"{job.ref} needs one technician")
 
 
 @jobs_app.command("note")
