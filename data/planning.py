@@ -179,6 +179,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                     and_(
                         Job.status == JobStatus.NEW,
                         Job.technician_id.is_(None),
+                        Job.visit_number == 1,  # later visits of a multi-day job follow their first
                         or_(Job.window_start.is_(None), Job.window_start < horizon_end),
                         or_(Job.window_end.is_(None), Job.window_end > horizon_start),
                     ),

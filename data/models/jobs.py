@@ -96,6 +96,11 @@ class Job(Base):
     # Crew: this many technicians do the visit together, starting at once (the lead is technician_id; the
     # others are JobCrewMember rows); the required skills must be held between them.
     crew_size: Mapped[int] = mapped_column(default=1)
+    # Multi-day work: visit k of a job spread over consecutive days (visit_of_id = visit 1). Visits after
+    # the first are not planned on their own: planning visit 1 pins each next visit to the same technician
+    # on the following day.
+    visit_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
+    visit_number: Mapped[int] = mapped_column(default=1)
     # Bookkeeping for optimistic concurrency and audit.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

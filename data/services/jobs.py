@@ -14,6 +14,7 @@ from data.actor import Actor
 from data.availability import absences_overlapping, local_date, shift_on
 from data.db import Database
 from data.errors import (
+    DispatchError,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -416,6 +417,7 @@ def assign_in(
             "warnings": warnings,
         },
     )
+    warnings += pin_next_visits(uow, job)
     return AssignmentResult(job, tech, warnings)
 
 
@@ -461,6 +463,7 @@ def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | Non
     job.status = JobStatus.NEW
     uow.touch(job)
     uow.emit("job.unassigned", "job", job.id, {"ref": job.ref, "previous_technician_id": previous})
+    pin_next_visits(uow, job)
     return job
 
 
@@ -607,6 +610,84 @@ def set_dependency(
 
 
 MAX_CREW = 6
+MAX_VISIT_DAYS = 10
+
+
+def split_into_visits(
+    db: Database, actor: Actor, job_ref: str | int, days: int, expected_version: int | None = None
+) -> list[Job]:
+    """Spread the job over ``days`` consecutive days: visits 2..days are added (same site, skills and time
+    on site each day). Planning visit 1 pins the next visits to the same technician on the following days."""
+    actor.require_write("edit jobs")
+    with UnitOfWork(db, actor) as uow:
+        s = uow.session
+        job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
+        record = f"job {job.ref}"
+        if not 2 <= days <= MAX_VISIT_DAYS:
+            raise InvalidInput(f"must be 2-{MAX_VISIT_DAYS} days", record=record, field="days")
+        if job.visit_number != 1 or s.scalar(select(Job.id).where(Job.visit_of_id == job.id).limit(1)):
+            raise InvalidInput("is already part of a multi-day job", record=record, field="days")
+        visits = [job]
+        for number in range(2, days + 1):
+            visit = Job(
+                ref=f"{job.ref}-{number}",
+                type=job.type,
+                status=JobStatus.NEW,
+                priority=job.priority,
+                summary=f"{job.summary} (day {number}/{days})",
+                description=job.description,
+                customer_id=job.customer_id,
+                site_id=job.site_id,
+                asset_id=job.asset_id,
+                contract_id=job.contract_id,
+                branch_id=job.branch_id,
+                duration_minutes=job.duration_minutes,
+                crew_size=job.crew_size,
+                visit_of_id=job.id,
+                visit_number=number,
+                updated_by=uow.actor.login,
+            )
+            visit.required_skills = [JobSkill(skill=js.skill, min_level=js.min_level) for js in job.required_skills]
+            s.add(visit)
+            s.flush()
+            uow.emit("job.created", "job", visit.id, job_payload(visit))
+            visits.append(visit)
+        job.summary = f"{job.summary} (day 1/{days})"
+        uow.touch(job)
+        return visits
+
+
+def pin_next_visits(uow: UnitOfWork, job: Job) -> list[str]:
+    """After visit 1 is placed: each next visit on the same technician, pinned at their shift start on the
+    following day (or taken off when visit 1 has no technician). Returns warnings for visits left open."""
+    s = uow.session
+    warnings: list[str] = []
+    if job.visit_number != 1:
+        return warnings
+    branch = s.get(Branch, job.branch_id)
+    assert branch is not None
+    tech = s.get(Technician, job.technician_id) if job.technician_id is not None else None
+    later = s.scalars(select(Job).where(Job.visit_of_id == job.id).order_by(Job.visit_number)).all()
+    for visit in later:
+        if visit.status not in ASSIGNABLE:
+            continue
+        if tech is None or job.planned_start is None:
+            if visit.technician_id is not None:
+                unassign_in(uow, visit.ref)
+            continue
+        day = local_date(job.planned_start, branch.timezone) + timedelta(days=visit.visit_number - 1)
+        shift = shift_on(s, tech, day, branch.timezone)
+        if shift is None:
+            warnings.append(f"{visit.ref}: {tech.code} does not work on {day.isoformat()}; plan it by hand")
+            if visit.technician_id is not None:
+                unassign_in(uow, visit.ref)
+            continue
+        try:
+            with s.begin_nested():
+                assign_in(uow, visit.ref, tech.id, shift.start, pinned=True)
+        except DispatchError as exc:
+            warnings.append(f"{visit.ref}: {exc}")
+    return warnings
 
 
 def set_crew_size(

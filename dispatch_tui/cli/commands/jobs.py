@@ -24,6 +24,7 @@ from data.services.jobs import (
     parse_skills,
     set_crew_size,
     set_dependency,
+    split_into_visits,
     unassign_job,
 )
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
@@ -321,6 +322,18 @@ def crew_command(
     """The visit needs SIZE technicians starting together, holding the job's skills between them."""
     job = set_crew_size(db(), actor(), ref, size, expected_version)
     out.print(f"{job.ref} needs a crew of {job.crew_size}" if job.crew_size > 1 else f"{job.ref} needs one technician")
+
+
+@jobs_app.command("visits")
+@handles_errors
+def visits_command(
+    ref: str = typer.Argument(...),
+    days: int = typer.Option(..., "--days", help="Consecutive days the work takes (2-10)."),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """Spread a job over consecutive days: one visit a day, the same technician (planning day 1 pins the rest)."""
+    visits = split_into_visits(db(), actor(), ref, days, expected_version)
+    out.print(f"{visits[0].ref} takes {days} days: visits {', '.join(v.ref for v in visits)}")
 
 
 @jobs_app.command("note")
