@@ -10,7 +10,7 @@ from data.db import Database
 from data.errors import InvalidInput
 from data.models import Branch, JobCrewMember, JobType
 from data.planning import apply_plan, load_day, schedule_day
-from data.queries.console import day_plan
+from data.queries.console import day_plan, job_detail
 from data.queries.free import free_technicians
 from data.services.jobs import JobDraft, create_job, set_crew_size, split_crew_skills
 from dispatch_tui.cli.main import app
@@ -57,6 +57,7 @@ def test_a_crew_of_two_is_planned_together_and_stored(sqlite_db: Database) -> No
     board = day_plan(sqlite_db, _branch_id(sqlite_db), DAY)
     lanes = {t.code: [p.ref for p in t.jobs] for t in board.technicians}
     assert lanes["T1"] == [job.ref] and lanes["T2"] == [job.ref]  # the board draws the crew on both lanes
+    assert "crew of 2: T1, T2" in job_detail(sqlite_db, job.ref, again.at(0)).links
     with pytest.raises(InvalidInput, match="1-6"):
         set_crew_size(sqlite_db, DISPATCHER, job.ref, 9)
     set_crew_size(sqlite_db, DISPATCHER, job.ref, 1)

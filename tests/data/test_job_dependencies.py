@@ -11,6 +11,7 @@ from data.db import Database
 from data.errors import InvalidInput
 from data.models import JobType
 from data.planning import load_day, schedule_day
+from data.queries.console import job_detail
 from data.services.jobs import JobDraft, create_job, set_dependency
 from dispatch_tui.cli.main import app
 from optimizer.model import Dependency
@@ -40,6 +41,8 @@ def test_cli_sets_a_dependency_and_the_plan_keeps_it(sqlite_db: Database) -> Non
     assert b in placed, (plan.unassigned, planning.problem.jobs)
     assert placed[b][1].start >= placed[a][1].end + 90 * 60
     assert placed[a][0] == "T2" and placed[b][0] in ("T1", "T3")  # another technician
+    assert job_detail(sqlite_db, b, local(7)).links == (f"after {a} ends + 90 min (new)",)
+    assert job_detail(sqlite_db, a, local(7)).links == (f"{b} wait(s) for it",)
     loop = runner.invoke(app, [*base, a, "--after", b])
     assert loop.exit_code == 2 and "loop" in loop.stderr
     neither = runner.invoke(app, [*base, a])

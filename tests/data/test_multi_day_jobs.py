@@ -12,6 +12,7 @@ from data.db import Database
 from data.errors import InvalidInput
 from data.models import Job, JobType
 from data.planning import apply_plan, load_day, schedule_day
+from data.queries.console import job_detail
 from data.services.jobs import JobDraft, assign_job, create_job, split_into_visits, unassign_job
 from dispatch_tui.cli.main import app
 from tests.factories import DAY, DISPATCHER, build_world, local
@@ -42,6 +43,8 @@ def test_day_one_planned_pins_day_two_to_the_same_technician(sqlite_db: Database
     day2 = _visit(sqlite_db, second)
     assert day2.technician_id == _visit(sqlite_db, job.ref).technician_id and day2.pinned
     assert day2.planned_start == local(8, day=THURSDAY)  # T2's shift start the next day
+    links = job_detail(sqlite_db, second, local(7)).links
+    assert links == (f"day 2 of 2: {job.ref} T2 2026-11-25; {second} T2 2026-11-26",)
     tomorrow = load_day(sqlite_db, THURSDAY, "HEL")
     pinned = tomorrow.problem.job(second)
     assert pinned.pinned_technician == "T2" and pinned.pinned_start == tomorrow.offset(local(8, day=THURSDAY))
