@@ -409,6 +409,8 @@ class DispatchApp(App[None]):
                 self.notice(f"':day {args[0]}': give a date as YYYY-MM-DD", "error")
         elif name == "slots":
             await self.show_slots(args[0].upper(), args[1] if len(args) > 1 else "", args[2] if len(args) > 2 else "60")
+        elif name in ("depend", "crew", "visits"):
+            await self._link_command(name, args)
         elif name == "undo":
             await self.action_undo()
         elif name == "help":
@@ -576,6 +578,22 @@ class DispatchApp(App[None]):
 
         self.notice(f"{len(found)} place(s) for {ref}")
         self.push_screen(SuggestionsScreen(ref, found, self.ctx.zone, choose))
+
+    async def _link_command(self, name: str, args: tuple[str, ...]) -> None:
+        """`:depend B A [GAP]`, `:crew J N`, `:visits J DAYS`: the job's links, one service call each."""
+        numbers = args[2:] if name == "depend" else args[1:]
+        if not all(n.isdigit() for n in numbers[:1]):
+            self.notice(f"':{name} {' '.join(args)}': {numbers[0]} is not a whole number", "error")
+            return
+        ref = args[0].upper()
+        if name == "depend":
+            after = None if args[1] == "-" else args[1].upper()
+            gap = int(args[2]) if len(args) > 2 else 0
+            await self.perform(lambda: actions.set_dependency(self.ctx, ref, after, gap))
+        elif name == "crew":
+            await self.perform(lambda: actions.set_crew_size(self.ctx, ref, int(args[1])))
+        else:
+            await self.perform(lambda: actions.split_into_visits(self.ctx, ref, int(args[1])))
 
     async def show_slots(self, site: str, skills: str, minutes: str) -> None:
         """The windows a calling customer at ``site`` can be promised over the coming days, cheapest first."""

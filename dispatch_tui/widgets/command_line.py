@@ -2,7 +2,8 @@
 
 Commands: `:techs`, `:jobs`, `:board`, `:map`, `:cal`, `:deliveries`, `:job REF`, `:tech CODE`,
 `:assign REF CODE [HH:MM]`, `:unassign REF`, `:replan`, `:branch CODE`, `:day YYYY-MM-DD`,
-`:slots SITE [SKILLS] [MINUTES]` (windows a caller can be promised), `:undo`, `:help`, `:quit`.
+`:slots SITE [SKILLS] [MINUTES]` (windows a caller can be promised), `:depend REF AFTER [GAP]`,
+`:crew REF SIZE`, `:visits REF DAYS`, `:undo`, `:help`, `:quit`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ COMMANDS = {
     "branch": 1,
     "day": 1,
     "slots": 1,
+    "depend": 2,
+    "crew": 2,
+    "visits": 2,
     "undo": 0,
     "help": 0,
     "quit": 0,
@@ -69,6 +73,9 @@ def parse_command(text: str) -> Command:
             "assign": "REF CODE [HH:MM]",
             "unassign": "REF",
             "slots": "SITE [SKILLS] [MINUTES]",
+            "depend": "REF AFTER_REF [GAP_MINUTES] (AFTER_REF - clears)",
+            "crew": "REF SIZE",
+            "visits": "REF DAYS",
         }
         raise CommandError(f":{name} needs {usage.get(name, 'an argument')}")
     return Command("quit" if name == "q" else name, args)

@@ -263,3 +263,23 @@ async def test_slots_command_lists_windows_to_promise(world_db: Database) -> Non
         assert "minutes on site" in app.status_text
         await app.run_command(":slots S9")
         assert "S9" in app.status_text
+
+
+async def test_command_line_links_jobs(world_db: Database) -> None:
+    from data.queries.console import job_detail
+
+    app = make_app(world_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await app.run_command(":depend J-HVAC J-PLUMB 30")
+        assert "J-HVAC starts at least 30 min after J-PLUMB ends" in app.status_text
+        await app.run_command(":crew J-ELEC 2")
+        assert "needs a crew of 2" in app.status_text
+        await app.run_command(":visits J-ELEC 2")
+        assert "J-ELEC takes 2 days" in app.status_text
+        await app.run_command(":crew J-ELEC many")
+        assert "not a whole number" in app.status_text
+        await app.run_command(":depend J-HVAC -")
+        assert "waits for no job" in app.status_text
+    links = job_detail(world_db, "J-ELEC", NOW).links
+    assert links[0] == "crew of 2: -, -" and links[1].startswith("day 1 of 2")
