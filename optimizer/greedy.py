@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import time as wallclock
 
-from optimizer.links import crews, linked_ids
+from optimizer.links import crews, enforce_links, has_links, linked_ids
 from optimizer.model import Job, Plan, Problem, Route, SolveStats, TimeWindow, Unassigned, UnassignedReason
 from optimizer.network import Network
 from optimizer.objective import objective_of
@@ -66,15 +66,19 @@ def greedy_plan(
     members = crews(problem)
     failed: set[str] = set()
 
-    def with_earliest(job: Job, not_before: int) -> Job:
+    def with_earliest(job: Job, not_before: int) -> Job | None:
+        """The job not before ``not_before``; None when that leaves none of its windows."""
         cache.pop(job.id, None)  # its windows change with the earliest start
         if not_before <= (job.earliest_start or 0):
             return job
         moved = copy.copy(job)
         moved.earliest_start = not_before
-        return moved
+        # An empty start_windows() reads as "any time": a job whose every window closes first cannot go.
+        return moved if not job.time_windows or moved.start_windows() else None
 
-    def best_push(job: Job, exclude: set[int]) -> tuple[tuple[int, int, int], RouteClock] | None:
+    def best_push(job: Job | None, exclude: set[int]) -> tuple[tuple[int, int, int], RouteClock] | None:
+        if job is None:
+            return None
         best: tuple[tuple[int, int, int], RouteClock] | None = None
         for ti in screening.candidates[job.id]:
             if ti in exclude:
@@ -161,4 +165,6 @@ def greedy_plan(
     plan = Plan(problem.horizon_start, routes, unassigned)
     plan.objective = objective_of(problem, plan)
     plan.stats = SolveStats("greedy", round(wallclock.perf_counter() - began, 3), None, 1)
+    if has_links(problem):
+        plan = enforce_links(problem, plan, network)  # a group placed in part is taken out whole
     return plan

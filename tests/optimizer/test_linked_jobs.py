@@ -107,3 +107,23 @@ def test_links_round_trip_in_json_and_bad_ones_are_named() -> None:
     raw["jobs"][0]["after"] = [{"job_id": "A", "min_gap_seconds": -1}]
     with pytest.raises(ProblemError, match="job A"):
         load_problem(raw)
+
+
+def test_the_constructive_plan_keeps_links_when_the_gap_closes_every_window() -> None:
+    from optimizer.greedy import greedy_plan
+
+    p = problem(
+        [tech("T1")],
+        [
+            job("A", loc(1, 1), H, time_windows=[window(8, 10)]),
+            job("B", loc(1, 2), H, time_windows=[window(8, 10)]),
+            job("C", loc(2, 2), H),
+        ],
+    )
+    p.jobs[1].after = [Dependency("A", 3 * H)]  # B could start at 12:00 at the earliest: its window is gone
+    seed = greedy_plan(p)
+    assert_valid(p, seed)
+    assert set(seed.assignment()) == {"C"}
+    plan = solve(p, time_limit=1)
+    assert_valid(p, plan)
+    assert set(plan.assignment()) == {"C"}
