@@ -57,9 +57,10 @@ def greedy_plan(
     def first_window(job: Job) -> int:
         return min((w.start for w in effective_windows(job, horizon)), default=0)
 
+    linked = linked_ids(problem)
     order = sorted(
         (j for j in problem.jobs if j.id in screening.candidates and j.id not in started and j.id not in placed),
-        key=lambda j: (j.priority, first_window(j)),
+        key=lambda j: (j.priority, j.id not in linked, first_window(j)),  # groups are harder to fit: first
     )
     unassigned = list(screening.excluded)
     ends: dict[str, int] = {v.job_id: v.end for clock in clocks for v in clock.timing.visits}
@@ -144,7 +145,6 @@ def greedy_plan(
             failed.update(m.id for m in group)
         return ok
 
-    linked = linked_ids(problem)
     for job in order:
         if job.id in ends or ensure(job.id, frozenset()):
             continue

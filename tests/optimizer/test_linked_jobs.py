@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from optimizer.errors import ProblemError
@@ -127,3 +129,31 @@ def test_the_constructive_plan_keeps_links_when_the_gap_closes_every_window() ->
     plan = solve(p, time_limit=1)
     assert_valid(p, plan)
     assert set(plan.assignment()) == {"C"}
+
+
+def test_schedule_command_plans_a_crew_and_a_dependency_from_a_problem_file(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from dispatch_tui.cli.main import app
+
+    p = problem(
+        [tech("T1", skills={"elec": 1}), tech("T2", skills={"hvac": 1})],
+        [
+            job("C", loc(2, 2), H, required_skills={"elec": 1}, crew="C"),
+            job("C#2", loc(2, 2), H, required_skills={"hvac": 1}, crew="C"),
+            job("D", loc(2, 3), H),
+        ],
+    )
+    p.jobs[2].after = [Dependency("C", 1800)]
+    source, out = tmp_path / "problem.json", tmp_path / "plan.json"
+    source.write_text(json.dumps(dump_problem(p)))
+    result = CliRunner().invoke(app, ["schedule", "--problem", str(source), "--out", str(out), "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    from optimizer.io import load_plan
+
+    plan = load_plan(out)
+    assert_valid(p, plan)
+    placed = plan.assignment()
+    assert placed["C"][1].start == placed["C#2"][1].start and placed["D"][1].start >= placed["C"][1].end + 1800
