@@ -34,6 +34,7 @@ from data.models.workforce import (
     TechnicianSkill,
     TechnicianStatus,
 )
+from data.queries.links import job_links
 
 UTC = ZoneInfo("UTC")
 AT_RISK_WITHIN = timedelta(hours=2)
@@ -577,38 +578,6 @@ def _notes(notes: Iterable[JobNote]) -> tuple[NoteLine, ...]:
     return tuple(NoteLine(n.author, n.author_kind.value, n.created_at, n.body) for n in notes)
 
 
-def _links(s: Session, j: Job) -> tuple[str, ...]:
-    """What ties this job to others: what it waits for, its crew, its visits over several days."""
-    out: list[str] = []
-    code = {t.id: t.code for t in s.scalars(select(Technician))}
-    if j.after_job_id is not None:
-        before = s.get(Job, j.after_job_id)
-        if before is not None:
-            out.append(f"after {before.ref} ends + {j.after_gap_minutes} min ({before.status.value})")
-    waiting = s.scalars(select(Job.ref).where(Job.after_job_id == j.id)).all()
-    if waiting:
-        out.append(f"{', '.join(waiting)} wait(s) for it")
-    if j.crew_size > 1:
-        seats = {
-            m.seat: code.get(m.technician_id, "?")
-            for m in s.scalars(select(JobCrewMember).where(JobCrewMember.job_id == j.id))
-        }
-        lead = code.get(j.technician_id, "-") if j.technician_id is not None else "-"
-        crew = [lead, *(seats.get(k, "-") for k in range(2, j.crew_size + 1))]
-        out.append(f"crew of {j.crew_size}: {', '.join(crew)}")
-    first = j if j.visit_of_id is None else s.get(Job, j.visit_of_id)
-    if first is not None:
-        days = [first, *s.scalars(select(Job).where(Job.visit_of_id == first.id).order_by(Job.visit_number))]
-        if len(days) > 1:
-            parts = [
-                f"{d.ref} {code.get(d.technician_id, '-') if d.technician_id else '-'}"
-                + (f" {d.planned_start:%Y-%m-%d}" if d.planned_start else "")
-                for d in days
-            ]
-            out.append(f"day {j.visit_number} of {len(days)}: {'; '.join(parts)}")
-    return tuple(out)
-
-
 def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDetail:
     """The job with its customer, site, asset, contract, notes, past visits at the site and history."""
     with db.read() as s:
@@ -704,7 +673,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             warranty=warranty,
             contract=contract_text,
             notes=_notes(notes),
-            links=_links(s, j),
+            links=job_links(s, j),
             last_visits=tuple(
                 PastVisit(
                     p.ref,

@@ -43,6 +43,8 @@ def test_cli_sets_a_dependency_and_the_plan_keeps_it(sqlite_db: Database) -> Non
     assert placed[a][0] == "T2" and placed[b][0] in ("T1", "T3")  # another technician
     assert job_detail(sqlite_db, b, local(7)).links == (f"after {a} ends + 90 min (new)",)
     assert job_detail(sqlite_db, a, local(7)).links == (f"{b} wait(s) for it",)
+    shown = runner.invoke(app, ["--db", sqlite_db.url, "jobs", "show", b])
+    assert f"linked    after {a} ends + 90 min (new)" in shown.stdout
     loop = runner.invoke(app, [*base, a, "--after", b])
     assert loop.exit_code == 2 and "loop" in loop.stderr
     neither = runner.invoke(app, [*base, a])

@@ -148,6 +148,8 @@ def _print_detail(d: JobDetailView) -> None:
         out.print(f"contract  {c['code']} {c['name']} ({c['sla_response_hours']} h SLA)")
     if d.follow_up_of:
         out.print(f"follows   {d.follow_up_of}")
+    for link in d.links:
+        out.print(f"linked    {link}", markup=False)
     if d.notes:
         out.print("[bold]notes[/]")
         for n in d.notes:
