@@ -67,19 +67,16 @@ def greedy_plan(
     members = crews(problem)
     failed: set[str] = set()
 
-    def with_earliest(job: Job, not_before: int) -> Job | None:
-        """The job not before ``not_before``; None when that leaves none of its windows."""
+    def with_earliest(job: Job, not_before: int) -> Job:
+        """The job not before ``not_before`` (no window left means it cannot go: ``effective_windows``)."""
         cache.pop(job.id, None)  # its windows change with the earliest start
         if not_before <= (job.earliest_start or 0):
             return job
         moved = copy.copy(job)
         moved.earliest_start = not_before
-        # An empty start_windows() reads as "any time": a job whose every window closes first cannot go.
-        return moved if not job.time_windows or moved.start_windows() else None
+        return moved
 
-    def best_push(job: Job | None, exclude: set[int]) -> tuple[tuple[int, int, int], RouteClock] | None:
-        if job is None:
-            return None
+    def best_push(job: Job, exclude: set[int]) -> tuple[tuple[int, int, int], RouteClock] | None:
         best: tuple[tuple[int, int, int], RouteClock] | None = None
         for ti in screening.candidates[job.id]:
             if ti in exclude:

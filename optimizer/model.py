@@ -173,7 +173,8 @@ class Job:
         return all(technician.level(skill) >= lvl for skill, lvl in self.required_skills.items())
 
     def start_windows(self) -> list[TimeWindow]:
-        """Windows after applying ``earliest_start``; empty list means 'any time'."""
+        """Windows after applying ``earliest_start``; empty means 'any time' only for a job without windows
+        (``screening.effective_windows`` reads the other case as 'not possible')."""
         windows = self.time_windows
         if self.earliest_start is None:
             return list(windows)
