@@ -18,6 +18,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer import constraints as c
 from optimizer.conflicts import reconcile
+from optimizer.crew_insertion import insert_crews
 from optimizer.decomposed import DECOMPOSE_MIN_JOBS, solve_decomposed
 from optimizer.greedy import greedy_plan
 from optimizer.links import enforce_links, has_links, linked_ids
@@ -159,11 +160,14 @@ def solve(
     began = wallclock.perf_counter()
     network = network if network is not None else Network.for_problem(problem)
     reconciled = reconcile(problem, network, _horizon_for(problem))
+    linked = has_links(reconciled.problem)
+    # Linked groups get a share of the limit after the search (crew insertion): the limit covers the call.
+    link_budget = min(1.0, 0.1 * time_limit) if linked else 0.0
     with quiet_native_logs():
         plan = _solve_reconciled(
             reconciled.problem,
             began,
-            time_limit,
+            time_limit - link_budget,
             warm_start,
             churn_reference,
             on_solution,
@@ -173,8 +177,8 @@ def solve(
             decompose,
             processes,
         )
-        if has_links(reconciled.problem):
-            plan = _with_linked_groups(reconciled.problem, plan, network)
+        if linked:
+            plan = _with_linked_groups(reconciled.problem, plan, network, link_budget)
     if reconciled.conflicts:
         order = {job.id: k for k, job in enumerate(problem.jobs)}
         plan.unassigned = sorted([*plan.unassigned, *reconciled.left_out], key=lambda u: order.get(u.job_id, 0))
@@ -183,10 +187,11 @@ def solve(
     return plan
 
 
-def _with_linked_groups(problem: Problem, plan: Plan, network: Network) -> Plan:
+def _with_linked_groups(problem: Problem, plan: Plan, network: Network, budget_seconds: float) -> Plan:
     """Links kept, and linked groups the search could not insert (it moves one visit at a time; a crew or a
     dependency pair needs two at once) added where the constructive dispatcher fits them, when that is cheaper."""
     plan = enforce_links(problem, plan, network)
+    plan = insert_crews(problem, plan, network, budget_seconds)
     topped = enforce_links(problem, greedy_plan(problem, network, keep=plan), network)
     if topped.objective.total_cost < plan.objective.total_cost:
         topped.stats = plan.stats

@@ -157,3 +157,27 @@ def test_schedule_command_plans_a_crew_and_a_dependency_from_a_problem_file(tmp_
     assert_valid(p, plan)
     placed = plan.assignment()
     assert placed["C"][1].start == placed["C#2"][1].start and placed["D"][1].start >= placed["C"][1].end + 1800
+
+
+def test_a_crew_goes_between_work_already_planned_on_both_days() -> None:
+    # Each technician has an urgent 08:00 and a 14:00 job; the crew fits only between them (10-12).
+    def day(tid: str) -> list:
+        return [
+            job(f"{tid}-am", loc(1, 1), H, time_windows=[window(8, 8.5)], priority=1),
+            job(f"{tid}-pm", loc(1, 2), H, time_windows=[window(14, 14.5)], priority=1),
+        ]
+
+    p = problem(
+        [tech("T1"), tech("T2")],
+        [
+            *day("T1"),
+            *day("T2"),
+            job("K", loc(2, 2), H, crew="K", priority=4, time_windows=[window(10, 12)]),
+            job("K#2", loc(2, 2), H, crew="K", priority=4, time_windows=[window(10, 12)]),
+        ],
+    )
+    plan = solve(p, time_limit=2)
+    assert_valid(p, plan)
+    placed = plan.assignment()
+    assert {"K", "K#2"} <= set(placed) and placed["K"][1].start == placed["K#2"][1].start
+    assert len(placed) == 6
