@@ -21,10 +21,10 @@ from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
 from data.models.base import utcnow
 from data.models.customers import Site
-from data.models.jobs import Job, JobSkill, JobStatus
+from data.models.jobs import Job, JobCrewMember, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
-from data.services.jobs import assign_in, unassign_in
+from data.services.jobs import assign_in, split_crew_skills, unassign_in
 from data.uow import UnitOfWork
 from optimizer import diff as plan_diff
 from optimizer import explain as plan_explain
@@ -33,6 +33,7 @@ from optimizer import suggest as plan_suggest
 from optimizer.model import (
     Absence,
     BreakRule,
+    Dependency,
     Location,
     Plan,
     Problem,
@@ -178,6 +179,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                     and_(
                         Job.status == JobStatus.NEW,
                         Job.technician_id.is_(None),
+                        Job.visit_number == 1,  # later visits of a multi-day job follow their first
                         or_(Job.window_start.is_(None), Job.window_start < horizon_end),
                         or_(Job.window_end.is_(None), Job.window_end > horizon_start),
                     ),
@@ -236,12 +238,97 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 off_shift[job.ref] = tech_code
             opt_jobs.append(opt)
             versions[job.ref] = job.version
+        _add_dependencies(session, [job for job, _, _ in jobs], opt_jobs, offset, offset(horizon_end))
+        _expand_crews(session, [job for job, _, _ in jobs], opt_jobs, routes, by_code, codes_by_id)
 
     problem = Problem(
         horizon_start=horizon_start, technicians=technicians, jobs=opt_jobs, name=f"{branch.code} {day.isoformat()}"
     )
     current = _plan_from_visits(problem, routes)
     return PlanningDay(branch.code, branch.timezone, day, problem, current, versions, now_off, off_shift)
+
+
+def _add_dependencies(
+    session: Session, rows: list[Job], opt_jobs: list[OptJob], offset: Callable[[datetime], int], day_end: int
+) -> None:
+    """B after A: a link when both are in the day; otherwise A's real or planned end (plus the gap) is B's
+    earliest start, and an A not done nor planned keeps B out of the day (single-day planning)."""
+    by_ref = {j.id: j for j in opt_jobs}
+    refs = {job.id: job.ref for job in rows}
+    for job in rows:
+        if job.after_job_id is None or job.ref not in by_ref:
+            continue
+        opt = by_ref[job.ref]
+        gap = job.after_gap_minutes * 60
+        before_ref = refs.get(job.after_job_id)
+        if before_ref is not None and before_ref in by_ref:
+            opt.after = [Dependency(before_ref, gap)]
+            continue
+        before = session.get(Job, job.after_job_id)
+        done_at = None
+        if before is not None:
+            done_at = before.actual_end if before.status is JobStatus.COMPLETED else before.planned_end
+        if before is not None and before.status is JobStatus.CANCELLED:
+            continue  # nothing left to wait for
+        not_before = offset(done_at) + gap if done_at is not None else day_end
+        if opt.pinned_start is None:
+            opt.earliest_start = max(opt.earliest_start or 0, not_before)
+
+
+CREW_SEAT = "#"
+
+
+def crew_seat_id(ref: str, seat: int) -> str:
+    """The optimizer's id of a crew seat: the job's ref for the lead (seat 1), ``REF#2``... for the others."""
+    return ref if seat == 1 else f"{ref}{CREW_SEAT}{seat}"
+
+
+def crew_seat_of(job_id: str) -> tuple[str, int]:
+    ref, _, seat = job_id.partition(CREW_SEAT)
+    return ref, int(seat) if seat.isdigit() else 1
+
+
+def _expand_crews(
+    session: Session,
+    rows: list[Job],
+    opt_jobs: list[OptJob],
+    routes: dict[str, list[Visit]],
+    by_code: dict[str, OptTechnician],
+    codes_by_id: dict[int, str],
+) -> None:
+    """A crew job becomes one optimizer job per seat (``optimizer.model.Job.crew``), seat 1 on the job's own
+    technician, the others on its crew members; each seat needs its share of the skills."""
+    crew_rows = [job for job in rows if job.crew_size > 1]
+    if not crew_rows:
+        return
+    members: dict[int, dict[int, int]] = {}
+    for member in session.scalars(select(JobCrewMember).where(JobCrewMember.job_id.in_([job.id for job in crew_rows]))):
+        members.setdefault(member.job_id, {})[member.seat] = member.technician_id
+    by_ref = {j.id: k for k, j in enumerate(opt_jobs)}
+    for job in crew_rows:
+        if job.ref not in by_ref:
+            continue
+        lead = opt_jobs[by_ref[job.ref]]
+        skills = split_crew_skills(lead.required_skills, job.crew_size)
+        lead.crew, lead.required_skills = job.ref, skills[0]
+        lead_visit = next((v for visits in routes.values() for v in visits if v.job_id == job.ref), None)
+        started = next((s for t in by_code.values() for s in t.started_jobs if s.job_id == job.ref), None)
+        for seat in range(2, job.crew_size + 1):
+            seat_job = copy.copy(lead)
+            seat_job.id = crew_seat_id(job.ref, seat)
+            seat_job.required_skills = skills[seat - 1]
+            seat_job.after = list(lead.after)
+            code = codes_by_id.get(members.get(job.id, {}).get(seat, -1))
+            if code is not None and code in by_code:
+                if started is not None:
+                    by_code[code].started_jobs.append(StartedJob(seat_job.id, started.started_at, started.expected_end))
+                elif lead.pinned_technician is not None:
+                    seat_job.pinned_technician = code
+                if lead_visit is not None:
+                    routes[code].append(Visit(seat_job.id, lead_visit.start, lead_visit.start, lead_visit.end, 0))
+            elif lead.pinned_technician is not None:
+                seat_job.pinned_technician = None  # the lead's pin holds the lead's seat only
+            opt_jobs.append(seat_job)
 
 
 def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
@@ -298,7 +385,7 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = plan_suggest.suggest(_live_problem(planning, job_ref), planning.current, job_ref, k)
+    options = plan_suggest.suggest(live_problem(planning, job_ref), planning.current, job_ref, k)
     return [
         Suggestion(
             technician=o.technician_id,
@@ -312,7 +399,7 @@ def suggest_for_job(
     ]
 
 
-def _live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
+def live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
     """During the day, work already on someone's route may run late: its window becomes a soft deadline
     (lateness priced, not forbidden), so one late appointment does not hide that technician from every
     suggestion. The job being placed keeps its hard windows."""
@@ -451,6 +538,29 @@ def _store_breaks(uow: UnitOfWork, planning: PlanningDay, plan: Plan) -> None:
             )
 
 
+def _store_crews(uow: UnitOfWork, planning: PlanningDay, plan: Plan, result: ApplyResult) -> None:
+    """The crew seats of each crew job, as the plan has them (a job left out loses its crew)."""
+    crew_refs = {j.crew for j in planning.problem.jobs if j.crew is not None}
+    if not crew_refs:
+        return
+    s = uow.session
+    seats: dict[str, dict[int, str]] = {ref: {} for ref in crew_refs}
+    for job_id, (tech, _) in plan.assignment().items():
+        ref, seat = crew_seat_of(job_id)
+        if ref in seats and seat > 1:
+            seats[ref][seat] = tech
+    skipped = {line.split(":", 1)[0] for line in result.skipped}
+    codes = {c: i for c, i in s.execute(select(Technician.code, Technician.id))}
+    for job in s.scalars(select(Job).where(Job.ref.in_(sorted(crew_refs)))):
+        if job.ref in skipped:
+            continue
+        s.execute(delete(JobCrewMember).where(JobCrewMember.job_id == job.id))
+        if job.technician_id is None:
+            continue
+        for seat, code in sorted(seats[job.ref].items()):
+            s.add(JobCrewMember(job_id=job.id, seat=seat, technician_id=codes[code]))
+
+
 def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
     """Write what of the plan is still valid as one transaction, and report the rest (``skipped``):
     a job changed meanwhile by someone else, or no longer movable, does not cost the whole proposal."""
@@ -461,7 +571,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
     result = ApplyResult([], [], [], [])
     with UnitOfWork(db, actor) as uow:
         for job_id, (tech, visit) in sorted(after.items(), key=lambda kv: kv[1][1].start):
-            if job_id in started:
+            if job_id in started or crew_seat_of(job_id)[1] > 1:
                 continue
             old = before.get(job_id)
             if old is not None and old[0] == tech and old[1].start == visit.start:
@@ -483,7 +593,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
             (result.moved if old is not None else result.assigned).append(job_id)
             result.warnings += [f"{job_id}: {w}" for w in res.warnings if not w.startswith("overlaps")]
         for job_id in before:
-            if job_id not in after and job_id not in started:
+            if job_id not in after and job_id not in started and crew_seat_of(job_id)[1] == 1:
                 try:
                     with uow.session.begin_nested():
                         unassign_in(uow, job_id, planning.job_versions.get(job_id))
@@ -492,6 +602,7 @@ def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) ->
                     continue
                 result.unassigned.append(job_id)
         _store_breaks(uow, planning, plan)
+        _store_crews(uow, planning, plan, result)
         uow.emit(
             "plan.applied",
             "branch",

@@ -174,6 +174,24 @@ def set_status(
     return Outcome(f"{job.ref}: {before.status} -> {job.status.value}", undo, job=(job.ref, version))
 
 
+def set_dependency(ctx: ConsoleContext, ref: str, after: str | None, gap_minutes: int = 0) -> Outcome:
+    job = job_services.set_dependency(ctx.db, ctx.actor, ref, after, gap_minutes)
+    # Clearing is its own command (`:depend REF -`), so no undo step is kept.
+    text = f"{job.ref} starts at least {gap_minutes} min after {after} ends" if after else f"{job.ref} waits for no job"
+    return Outcome(text, job=(job.ref, job.version))
+
+
+def set_crew_size(ctx: ConsoleContext, ref: str, size: int) -> Outcome:
+    job = job_services.set_crew_size(ctx.db, ctx.actor, ref, size)
+    # Changing the size clears the planned seats: re-plan rather than undo.
+    return Outcome(f"{job.ref} needs a crew of {job.crew_size}", job=(job.ref, job.version))
+
+
+def split_into_visits(ctx: ConsoleContext, ref: str, days: int) -> Outcome:
+    visits = job_services.split_into_visits(ctx.db, ctx.actor, ref, days)
+    return Outcome(f"{visits[0].ref} takes {days} days: {', '.join(v.ref for v in visits)}")
+
+
 def add_note(ctx: ConsoleContext, ref: str, body: str) -> Outcome:
     note = job_services.add_note(ctx.db, ctx.actor, ref, body, author_kind=NoteAuthorKind.DISPATCHER, at=ctx.now())
     # Notes are an append-only record: there is no service that deletes one, so no undo.

@@ -28,6 +28,7 @@ from data.feed import EventRecord
 from data.models.jobs import TRANSITIONS, JobStatus
 from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
+from data.services.jobs import parse_skills
 from dispatch_tui import actions
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
@@ -50,11 +51,14 @@ from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.jobs import JobsScreen
 from dispatch_tui.screens.pickers import Choice, CommandPrompt, PickList, TextPrompt
 from dispatch_tui.screens.replan import ReplanScreen
+from dispatch_tui.screens.slots import SlotsScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.command_line import CommandError, parse_command
 from optimizer.native_log import set_stderr_redirect
 
+SLOT_DAYS = 5
+"""`:slots` offers windows over this many days from the viewed day."""
 TICK_SECONDS = 0.25
 """Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
 A batch arriving after a quiet spell is applied at once (leading edge); later ones wait for the tick."""
@@ -403,6 +407,10 @@ class DispatchApp(App[None]):
                 self.set_day(date.fromisoformat(args[0]))
             except ValueError:
                 self.notice(f"':day {args[0]}': give a date as YYYY-MM-DD", "error")
+        elif name == "slots":
+            await self.show_slots(args[0].upper(), args[1] if len(args) > 1 else "", args[2] if len(args) > 2 else "60")
+        elif name in ("depend", "crew", "visits"):
+            await self._link_command(name, args)
         elif name == "undo":
             await self.action_undo()
         elif name == "help":
@@ -570,6 +578,40 @@ class DispatchApp(App[None]):
 
         self.notice(f"{len(found)} place(s) for {ref}")
         self.push_screen(SuggestionsScreen(ref, found, self.ctx.zone, choose))
+
+    async def _link_command(self, name: str, args: tuple[str, ...]) -> None:
+        """`:depend B A [GAP]`, `:crew J N`, `:visits J DAYS`: the job's links, one service call each."""
+        numbers = args[2:] if name == "depend" else args[1:]
+        if not all(n.isdigit() for n in numbers[:1]):
+            self.notice(f"':{name} {' '.join(args)}': {numbers[0]} is not a whole number", "error")
+            return
+        ref = args[0].upper()
+        if name == "depend":
+            after = None if args[1] == "-" else args[1].upper()
+            gap = int(args[2]) if len(args) > 2 else 0
+            await self.perform(lambda: actions.set_dependency(self.ctx, ref, after, gap))
+        elif name == "crew":
+            await self.perform(lambda: actions.set_crew_size(self.ctx, ref, int(args[1])))
+        else:
+            await self.perform(lambda: actions.split_into_visits(self.ctx, ref, int(args[1])))
+
+    async def show_slots(self, site: str, skills: str, minutes: str) -> None:
+        """The windows a calling customer at ``site`` can be promised over the coming days, cheapest first."""
+        if not minutes.isdigit():
+            self.notice(f"':slots {site} {skills} {minutes}': minutes on site as a whole number, e.g. 60", "error")
+            return
+        self.notice(f"pricing windows at {site}...")
+        ctx = self.ctx
+        try:
+            needed = parse_skills(skills, record="slots", field="SKILLS")
+            offers = await asyncio.to_thread(
+                ctx.queries.slot_offers, ctx.db, site, needed, int(minutes), SLOT_DAYS, first_day=ctx.day, now=ctx.now()
+            )
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+        self.notice(f"{len(offers)} window(s) at {site}")
+        self.push_screen(SlotsScreen(site, offers, ctx.zone))
 
     async def action_replan(self) -> None:
         technician = self.selected_technician if self.current_view == "technicians" else None

@@ -14,10 +14,12 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from data import slots as slot_queries
 from data.actor import WRITE_ROLES, Actor
 from data.db import Database
 from data.models.base import utcnow
 from data.queries import console as console_queries
+from data.queries import free as free_queries
 from data.queries.console import BranchInfo
 
 
@@ -31,6 +33,8 @@ class ReadModels:
     - `job_detail(db, ref, now)` -> JobDetail, everything before a phone call
     - `day_plan(db, branch_id, day)` -> DayPlan: technicians with shifts, absences, planned jobs
       and live positions for one local day (what the board, map and calendar draw)
+    - `free_technicians(db, at, branch=code)` -> list[FreeTechnician], free now or soonest first
+    - `slot_offers(db, site, skills, minutes, days, first_day=, now=)` -> list[SlotView], cheapest first
     """
 
     branch: Callable[..., BranchInfo] = console_queries.branch_info
@@ -38,6 +42,8 @@ class ReadModels:
     job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
     job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
     day_plan: Callable[..., console_queries.DayPlan] = console_queries.day_plan
+    free_technicians: Callable[..., list[free_queries.FreeTechnician]] = free_queries.free_technicians
+    slot_offers: Callable[..., list[slot_queries.SlotView]] = slot_queries.slot_offers
 
 
 @dataclass

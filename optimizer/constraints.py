@@ -292,6 +292,44 @@ def add_churn_costs(ctx: RoutingContext, reference: Plan) -> None:
     ctx.routing.GetDimensionOrDie(CHURN).SetSpanCostCoefficientForAllVehicles(1)
 
 
+def add_dependencies(ctx: RoutingContext) -> None:
+    """B after A: B's start is at least A's start + A's longest service + the gap whenever B is performed,
+    and the two are performed together (a started A is always performed)."""
+    routing, time = ctx.routing, ctx.time
+    solver = routing.solver()
+    positions = {job.id: i for i, job in enumerate(ctx.jobs)}
+    for i, job in enumerate(ctx.jobs):
+        for dep in job.after:
+            if dep.job_id not in positions:
+                continue  # not in the model: enforce_links takes B out of the plan
+            a, b = ctx.job_index(positions[dep.job_id]), ctx.job_index(i)
+            before = ctx.jobs[positions[dep.job_id]]
+            started = next((s for t in ctx.technicians for s in t.started_jobs if s.job_id == before.id), None)
+            service = before.duration
+            if started is not None and started.expected_end is not None:
+                service = max(service, started.expected_end - started.started_at)
+            solver.Add(routing.ActiveVar(a) == routing.ActiveVar(b))
+            idle = (1 - routing.ActiveVar(b)) * ctx.horizon
+            solver.Add(time.CumulVar(b) + idle >= time.CumulVar(a) + service + dep.min_gap)
+
+
+def add_crews(ctx: RoutingContext) -> None:
+    """Crew members: the same start, different technicians, all performed or none."""
+    routing, time = ctx.routing, ctx.time
+    solver = routing.solver()
+    by_crew: dict[str, list[int]] = {}
+    for i, job in enumerate(ctx.jobs):
+        if job.crew is not None:
+            by_crew.setdefault(job.crew, []).append(ctx.job_index(i))
+    for members in by_crew.values():
+        first = members[0]
+        for other in members[1:]:
+            solver.Add(routing.ActiveVar(first) == routing.ActiveVar(other))
+            solver.Add(time.CumulVar(first) == time.CumulVar(other))
+        if len(members) > 1:
+            solver.Add(solver.AllDifferentExcept([routing.VehicleVar(m) for m in members], -1))
+
+
 def build_travel_and_transits(ctx: RoutingContext) -> None:
     matrix = _travel_node_matrix(ctx)
     add_travel_seconds_cost(ctx, matrix)
@@ -301,6 +339,8 @@ def build_travel_and_transits(ctx: RoutingContext) -> None:
 __all__ = [
     "add_breaks",
     "add_churn_costs",
+    "add_crews",
+    "add_dependencies",
     "add_overtime_cost",
     "add_pins",
     "add_priority_penalties",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from optimizer.model import Plan, Problem, UnassignedReason
+from optimizer.model import Job, Plan, Problem, UnassignedReason
 from optimizer.network import Network
 from optimizer.routing_model import problem_horizon
 from optimizer.screening import can_reach, on_shift
@@ -46,6 +46,7 @@ REASON_TEXT = {
     UnassignedReason.DAY_FULL: "the qualified technicians' days are full with more urgent or better-placed work",
     UnassignedReason.PINNED_TECHNICIAN_UNAVAILABLE: "the pinned technician cannot do it",
     UnassignedReason.NOT_PLACED_IN_TIME: "a qualified technician has room, but the search ran out of time to place it",
+    UnassignedReason.LINKED_JOB_NOT_PLANNED: "it goes with jobs (dependency, crew) that could not be planned with it",
 }
 
 
@@ -85,6 +86,7 @@ def explain(problem: Problem, plan: Plan, network: Network | None = None) -> Exp
                 f"waits {(visit.start - visit.arrival) // 60} min; {max(0, slack_after) // 60} min spare after; "
                 f"{alternatives} other technician(s) could do it"
             )
+            text += _links_text(job, jobs, plan)
             out.assignments.append(
                 AssignmentExplanation(
                     job.id,
@@ -103,3 +105,19 @@ def explain(problem: Problem, plan: Plan, network: Network | None = None) -> Exp
             text += f" ({item.detail})"
         out.unassigned.append(UnassignedExplanation(item.job_id, item.reason, text))
     return out
+
+
+def _links_text(job: Job, jobs: dict[str, Job], plan: Plan) -> str:
+    """'; after J1 + 30 min gap (ends 10:00)', '; crew C1 with T2' for a linked job."""
+    placed = plan.assignment()
+    parts = []
+    for dep in job.after:
+        parts.append(f"after {dep.job_id} + {dep.min_gap // 60} min gap")
+    if job.crew is not None:
+        mates = sorted(
+            tech
+            for job_id, (tech, _) in placed.items()
+            if job_id != job.id and job_id in jobs and jobs[job_id].crew == job.crew
+        )
+        parts.append(f"crew {job.crew}" + (f" with {', '.join(mates)}" if mates else ""))
+    return "".join(f"; {p}" for p in parts)

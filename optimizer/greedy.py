@@ -7,8 +7,10 @@ qualified technician who can start it soonest (ties: least travel).
 
 from __future__ import annotations
 
+import copy
 import time as wallclock
 
+from optimizer.links import crews, enforce_links, has_links, linked_ids
 from optimizer.model import Job, Plan, Problem, Route, SolveStats, TimeWindow, Unassigned, UnassignedReason
 from optimizer.network import Network
 from optimizer.objective import objective_of
@@ -55,46 +57,111 @@ def greedy_plan(
     def first_window(job: Job) -> int:
         return min((w.start for w in effective_windows(job, horizon)), default=0)
 
+    linked = linked_ids(problem)
     order = sorted(
         (j for j in problem.jobs if j.id in screening.candidates and j.id not in started and j.id not in placed),
-        key=lambda j: (j.priority, first_window(j)),
+        key=lambda j: (j.priority, j.id not in linked, first_window(j)),  # groups are harder to fit: first
     )
     unassigned = list(screening.excluded)
-    for job in order:
-        best: tuple[int, int, int] | None = None
-        best_clock: RouteClock | None = None
+    ends: dict[str, int] = {v.job_id: v.end for clock in clocks for v in clock.timing.visits}
+    members = crews(problem)
+    failed: set[str] = set()
+
+    def with_earliest(job: Job, not_before: int) -> Job:
+        """The job not before ``not_before`` (no window left means it cannot go: ``effective_windows``)."""
+        cache.pop(job.id, None)  # its windows change with the earliest start
+        if not_before <= (job.earliest_start or 0):
+            return job
+        moved = copy.copy(job)
+        moved.earliest_start = not_before
+        return moved
+
+    def best_push(job: Job, exclude: set[int]) -> tuple[tuple[int, int, int], RouteClock] | None:
+        best: tuple[tuple[int, int, int], RouteClock] | None = None
         for ti in screening.candidates[job.id]:
+            if ti in exclude:
+                continue
             trial = clocks[ti].copy()
             if not trial.push(job) or trial.close() is None:
                 continue
             visit = trial.timing.visits[-1]
             key = (visit.start, visit.travel_seconds, ti)
-            if best is None or key < best:
-                best, best_clock = key, trial
-        if best is None or best_clock is None:
-            unassigned.append(Unassigned(job.id, UnassignedReason.DAY_FULL, "no technician had room (greedy)"))
+            if best is None or key < best[0]:
+                best = (key, trial)
+        return best
+
+    def place_crew(group: list[Job], not_before: int) -> bool:
+        """Every member on a different technician at one common start (found by raising it until all agree)."""
+        moment = not_before
+        for _ in range(6):
+            used: set[int] = set()
+            trials: list[tuple[Job, int, RouteClock]] = []
+            for member in sorted(group, key=lambda m: len(screening.candidates.get(m.id, []))):
+                if member.id not in screening.candidates:
+                    return False
+                found = best_push(with_earliest(member, moment), used)
+                if found is None:
+                    return False
+                used.add(found[0][2])
+                trials.append((member, found[0][2], found[1]))
+            starts = {clock.timing.visits[-1].start for _, _, clock in trials}
+            if len(starts) == 1:
+                for member, ti, clock in trials:
+                    clocks[ti] = clock
+                    ends[member.id] = clock.timing.visits[-1].end
+                return True
+            moment = max(starts)
+        return False
+
+    def ensure(job_id: str, stack: frozenset[str]) -> bool:
+        """Place the job (its crew, after what it depends on); False when it cannot go."""
+        if job_id in ends:
+            return True
+        if job_id in failed or job_id in stack or job_id not in screening.candidates or job_id in started:
+            return False
+        job = jobs[job_id]
+        group = members[job.crew] if job.crew is not None else [job]
+        not_before = 0
+        for member in group:
+            for dep in member.after:
+                if not ensure(dep.job_id, stack | {job_id}):
+                    failed.update(m.id for m in group)
+                    return False
+                not_before = max(not_before, ends[dep.job_id] + dep.min_gap)
+        if job.crew is not None:
+            ok = place_crew(group, not_before)
+        else:
+            found = best_push(with_earliest(job, not_before), set())
+            ok = found is not None
+            if found is not None:
+                clocks[found[0][2]] = found[1]
+                ends[job.id] = found[1].timing.visits[-1].end
+        for member in group:
+            cache.pop(member.id, None)
+        if not ok:
+            failed.update(m.id for m in group)
+        return ok
+
+    for job in order:
+        if job.id in ends or ensure(job.id, frozenset()):
             continue
-        clocks[best[2]] = best_clock
+        if job.id in linked:
+            reason, detail = UnassignedReason.LINKED_JOB_NOT_PLANNED, "not placed with its linked jobs (greedy)"
+        else:
+            reason, detail = UnassignedReason.DAY_FULL, "no technician had room (greedy)"
+        unassigned.append(Unassigned(job.id, reason, detail))
     routes = []
     for tech, clock in zip(problem.technicians, clocks, strict=True):
         timing: RouteTiming | None = clock.close()
         if timing is None or not timing.visits:
             routes.append(Route(tech.id, tech.earliest_departure, tech.earliest_departure))
             continue
-        routes.append(
-            Route(
-                tech.id,
-                timing.start,
-                timing.end,
-                timing.visits,
-                timing.breaks,
-                timing.travel_seconds,
-                timing.end_travel_seconds,
-            )
-        )
+        routes.append(timing.as_route(tech.id))
     order_index = {job.id: k for k, job in enumerate(problem.jobs)}
     unassigned.sort(key=lambda u: order_index.get(u.job_id, 0))
     plan = Plan(problem.horizon_start, routes, unassigned)
     plan.objective = objective_of(problem, plan)
     plan.stats = SolveStats("greedy", round(wallclock.perf_counter() - began, 3), None, 1)
+    if has_links(problem):
+        plan = enforce_links(problem, plan, network)  # a group placed in part is taken out whole
     return plan

@@ -20,6 +20,7 @@ from optimizer.model import (
     Absence,
     BreakRule,
     Conflict,
+    Dependency,
     Job,
     Location,
     ObjectiveBreakdown,
@@ -227,6 +228,8 @@ def _job(raw: dict[str, Any], clock: _Clock) -> Job:
             earliest_start=opt("earliest_start"),
             duration_by_skill_level={int(k): int(v) for k, v in raw.get("duration_by_skill_level", {}).items()},
             communicated_start=opt("communicated_start"),
+            after=[Dependency(d["job_id"], int(d.get("min_gap_seconds", 0))) for d in raw.get("after", [])],
+            crew=raw.get("crew"),
         )
     except ProblemError as exc:
         raise ProblemError(f"{rid}: {exc}", record=rid, field=exc.field) from None
@@ -262,6 +265,14 @@ def check_references(problem: Problem) -> None:
                 record=f"job {job.id}",
                 field="pinned_technician",
             )
+    for job in problem.jobs:
+        for k, dep in enumerate(job.after):
+            if dep.job_id not in job_ids or dep.job_id == job.id:
+                what = "itself" if dep.job_id == job.id else f"unknown job {dep.job_id!r}"
+                raise ProblemError(
+                    f"job {job.id}: after[{k}] names {what}", record=f"job {job.id}", field=f"after[{k}].job_id"
+                )
+    _check_no_cycle(problem)
     started: dict[str, str] = {}
     for tech in problem.technicians:
         for s in tech.started_jobs:
@@ -276,6 +287,26 @@ def check_references(problem: Problem) -> None:
                     f"job {s.job_id}: started by both {started[s.job_id]} and {tech.id}", record=f"job {s.job_id}"
                 )
             started[s.job_id] = tech.id
+
+
+def _check_no_cycle(problem: Problem) -> None:
+    """A job cannot (through others) have to start after itself ends."""
+    after = {job.id: [d.job_id for d in job.after] for job in problem.jobs}
+    state: dict[str, int] = {}
+
+    def visit(job_id: str, path: list[str]) -> None:
+        if state.get(job_id) == 2:
+            return
+        if state.get(job_id) == 1:
+            loop = " -> ".join([*path[path.index(job_id) :], job_id])
+            raise ProblemError(f"job {job_id}: dependencies loop ({loop})", record=f"job {job_id}", field="after")
+        state[job_id] = 1
+        for other in after.get(job_id, []):
+            visit(other, [*path, job_id])
+        state[job_id] = 2
+
+    for job_id in after:
+        visit(job_id, [])
 
 
 def dump_problem(problem: Problem) -> dict[str, Any]:
@@ -341,6 +372,10 @@ def dump_problem(problem: Problem) -> dict[str, Any]:
             value = getattr(j, name)
             if value is not None:
                 rj[name] = at(value)
+        if j.after:
+            rj["after"] = [{"job_id": d.job_id, "min_gap_seconds": d.min_gap} for d in j.after]
+        if j.crew is not None:
+            rj["crew"] = j.crew
         jobs.append(rj)
     w = problem.weights
     return {

@@ -125,6 +125,15 @@ class Technician:
         return self.skills.get(skill, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """The job starts at least ``min_gap`` seconds after job ``job_id`` ends, on the same or another
+    technician; the two are planned together or not at all (work under way needs nothing more)."""
+
+    job_id: str
+    min_gap: int = 0
+
+
 @dataclass(slots=True)
 class Job:
     """A visit to schedule. Time windows constrain the start of service; SLA is on the start too."""
@@ -143,6 +152,10 @@ class Job:
     earliest_start: int | None = None
     duration_by_skill_level: dict[int, int] = field(default_factory=dict)
     communicated_start: int | None = None
+    after: list[Dependency] = field(default_factory=list)
+    crew: str | None = None
+    """Jobs sharing a crew id are one visit by several technicians (one job per member, each with that
+    member's skills): they start at the same second, each on a different technician, all or none."""
 
     def duration_for(self, technician: Technician) -> int:
         """Service seconds for this technician: a skill-level override applies when the technician's
@@ -160,7 +173,8 @@ class Job:
         return all(technician.level(skill) >= lvl for skill, lvl in self.required_skills.items())
 
     def start_windows(self) -> list[TimeWindow]:
-        """Windows after applying ``earliest_start``; empty list means 'any time'."""
+        """Windows after applying ``earliest_start``; empty means 'any time' only for a job without windows
+        (``screening.effective_windows`` reads the other case as 'not possible')."""
         windows = self.time_windows
         if self.earliest_start is None:
             return list(windows)
@@ -233,6 +247,7 @@ class UnassignedReason(StrEnum):
     DAY_FULL = "day_full"
     PINNED_TECHNICIAN_UNAVAILABLE = "pinned_technician_unavailable"
     NOT_PLACED_IN_TIME = "not_placed_in_time"
+    LINKED_JOB_NOT_PLANNED = "linked_job_not_planned"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time as wallclock
 
-from optimizer.model import Job, Plan, Problem, Route, TimeWindow, Unassigned, UnassignedReason
+from optimizer.links import linked_ids
+from optimizer.model import Job, Plan, Problem, TimeWindow, Unassigned, UnassignedReason
 from optimizer.network import Network
 from optimizer.objective import objective_of
 from optimizer.routing_model import problem_horizon
@@ -37,8 +38,13 @@ def repair_insertions(
         costs[route.technician_id] = timing.cost if timing is not None else float("inf")
     timings: dict[str, RouteTiming] = {}
     still: list[Unassigned] = []
+    linked = linked_ids(problem)  # placed one by one they would break their link (crews, dependencies)
     candidates = sorted(
-        (u for u in plan.unassigned if u.reason is UnassignedReason.DAY_FULL and u.job_id in screening.candidates),
+        (
+            u
+            for u in plan.unassigned
+            if u.reason is UnassignedReason.DAY_FULL and u.job_id in screening.candidates and u.job_id not in linked
+        ),
         key=lambda u: jobs[u.job_id].priority,
     )
     for item in candidates:
@@ -78,17 +84,7 @@ def repair_insertions(
         if timing is None:
             routes.append(route)
             continue
-        routes.append(
-            Route(
-                route.technician_id,
-                timing.start,
-                timing.end,
-                timing.visits,
-                timing.breaks,
-                timing.travel_seconds,
-                timing.end_travel_seconds,
-            )
-        )
+        routes.append(timing.as_route(route.technician_id))
     kept = [u for u in plan.unassigned if u not in candidates] + still
     order = {job.id: k for k, job in enumerate(problem.jobs)}
     kept.sort(key=lambda u: order.get(u.job_id, 0))

@@ -23,7 +23,11 @@ class Screening:
 
 def effective_windows(job: Job, horizon: int) -> list[TimeWindow]:
     """Start-of-service windows after earliest start, pinned start and hard SLA; [] means infeasible."""
-    windows = job.start_windows() or [TimeWindow(0, horizon)]
+    windows = job.start_windows()
+    if not windows:
+        if job.time_windows:
+            return []  # every window closed before the earliest start (e.g. now): not today
+        windows = [TimeWindow(0, horizon)]
     if job.pinned_start is not None:
         windows = (
             [TimeWindow(job.pinned_start, job.pinned_start)]

@@ -18,8 +18,10 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer import constraints as c
 from optimizer.conflicts import reconcile
+from optimizer.crew_insertion import insert_crews
 from optimizer.decomposed import DECOMPOSE_MIN_JOBS, solve_decomposed
 from optimizer.greedy import greedy_plan
+from optimizer.links import enforce_links, has_links, linked_ids
 from optimizer.model import (
     PlacedBreak,
     Plan,
@@ -92,6 +94,8 @@ def build_model(
     else:
         c.add_break_reserve(ctx)
     c.add_workload_balance(ctx)
+    c.add_dependencies(ctx)
+    c.add_crews(ctx)
     if churn_reference is not None:
         c.add_churn_costs(ctx, churn_reference)
     return ctx
@@ -156,11 +160,14 @@ def solve(
     began = wallclock.perf_counter()
     network = network if network is not None else Network.for_problem(problem)
     reconciled = reconcile(problem, network, _horizon_for(problem))
+    linked = has_links(reconciled.problem)
+    # Linked groups get a share of the limit after the search (crew insertion): the limit covers the call.
+    link_budget = min(1.0, 0.1 * time_limit) if linked else 0.0
     with quiet_native_logs():
         plan = _solve_reconciled(
             reconciled.problem,
             began,
-            time_limit,
+            time_limit - link_budget,
             warm_start,
             churn_reference,
             on_solution,
@@ -170,11 +177,26 @@ def solve(
             decompose,
             processes,
         )
+        if linked:
+            plan = _with_linked_groups(reconciled.problem, plan, network, link_budget)
     if reconciled.conflicts:
         order = {job.id: k for k, job in enumerate(problem.jobs)}
         plan.unassigned = sorted([*plan.unassigned, *reconciled.left_out], key=lambda u: order.get(u.job_id, 0))
         plan.conflicts = list(reconciled.conflicts)
         plan.objective = objective_of(problem, plan)
+    return plan
+
+
+def _with_linked_groups(problem: Problem, plan: Plan, network: Network, budget_seconds: float) -> Plan:
+    """Links kept, and linked groups the search could not insert (it moves one visit at a time; a crew or a
+    dependency pair needs two at once) added where the constructive dispatcher fits them, when that is cheaper."""
+    plan = enforce_links(problem, plan, network)
+    plan = insert_crews(problem, plan, network, budget_seconds)
+    topped = enforce_links(problem, greedy_plan(problem, network, keep=plan), network)
+    if topped.objective.total_cost < plan.objective.total_cost:
+        topped.stats = plan.stats
+        topped.stats.status = f"{plan.stats.status}; linked jobs added by insertion"
+        return topped
     return plan
 
 
@@ -198,6 +220,7 @@ def _solve_reconciled(
             and churn_reference is None
             and first_solution == GREEDY
             and exact_breaks is None
+            and not has_links(problem)  # a region's model cannot hold a link to a job in another region
         )
     if decompose:
         left = max(0.5, time_limit - (wallclock.perf_counter() - began))
@@ -414,10 +437,17 @@ def extract_plan(ctx: RoutingContext, solution: pywrapcp.Assignment) -> Plan:
             )
         )
     unassigned = list(ctx.screening.excluded)
+    linked = linked_ids(ctx.problem)
     for i, job in enumerate(ctx.jobs):
         index = ctx.job_index(i)
         if solution.Value(routing.NextVar(index)) == index:
-            if job.pinned_technician is not None:
+            if job.id in linked:
+                unassigned.append(
+                    Unassigned(
+                        job.id, UnassignedReason.LINKED_JOB_NOT_PLANNED, "not placed together with its linked jobs"
+                    )
+                )
+            elif job.pinned_technician is not None:
                 unassigned.append(
                     Unassigned(
                         job.id,
@@ -463,15 +493,7 @@ def _retime_with_breaks(ctx: RoutingContext, route: Route, unassigned: list[Unas
     timing = clock.close()
     if timing is None or not timing.visits:
         return Route(tech.id, route.start, route.start)
-    return Route(
-        tech.id,
-        timing.start,
-        timing.end,
-        timing.visits,
-        timing.breaks,
-        timing.travel_seconds,
-        timing.end_travel_seconds,
-    )
+    return timing.as_route(tech.id)
 
 
 def _solve_one(args: tuple[Problem, float]) -> Plan:

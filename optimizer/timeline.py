@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from optimizer.model import BreakRule, Job, Location, PlacedBreak, Technician, TimeWindow, Visit, Weights
+from optimizer.model import BreakRule, Job, Location, PlacedBreak, Route, Technician, TimeWindow, Visit, Weights
 from optimizer.network import Network
 from optimizer.screening import effective_windows
 
@@ -27,6 +27,17 @@ class RouteTiming:
     overtime_seconds: int = 0
     lateness_seconds: int = 0
     cost: float = 0.0
+
+    def as_route(self, technician_id: str) -> Route:
+        return Route(
+            technician_id,
+            self.start,
+            self.end,
+            self.visits,
+            self.breaks,
+            self.travel_seconds,
+            self.end_travel_seconds,
+        )
 
 
 def earliest_start_in(windows: Sequence[TimeWindow], arrival: int) -> int | None:
@@ -72,10 +83,15 @@ class RouteClock:
         self.weights = weights
         self.cache = windows_cache if windows_cache is not None else {}
         self.started = {s.job_id: s for s in tech.started_jobs}
-        self.pending: list[BreakRule] = sorted(tech.breaks, key=lambda b: b.earliest_start)
         now = tech.earliest_departure
         if self.started:
             now = min(now, min(s.started_at for s in self.started.values()))
+        # A break whose window closed before the day (re)starts is behind us, taken or not (the validator
+        # lets a day that starts after it skip it): keeping it would make every job fail to fit.
+        self.pending: list[BreakRule] = sorted(
+            (b for b in tech.breaks if now <= b.latest_start or now < b.earliest_start + b.duration),
+            key=lambda b: b.earliest_start,
+        )
         self.now = now
         self.location: Location = tech.route_start_location
         self.worked = 0

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from optimizer.conflicts import reconcile
+from optimizer.links import link_violations
 from optimizer.model import Job, ObjectiveBreakdown, PlacedBreak, Plan, Problem, Route, Technician
 from optimizer.network import Network
 from optimizer.objective import objective_of
@@ -22,7 +23,7 @@ from optimizer.screening import effective_windows
 class Violation:
     kind: str
     """skill, window, shift, overtime, break, overlap, travel, duration, pin, started, sla, coverage, workload,
-    absence, conflict."""
+    absence, conflict, dependency, crew."""
     subject: str
     message: str
 
@@ -80,6 +81,8 @@ def validate(problem: Problem, plan: Plan, network: Network | None = None) -> Va
             ids = [v.job_id for v in own.visits] if own else []
             if started.job_id not in ids:
                 out.append(Violation("started", started.job_id, f"started by {tech.id} but not on its route"))
+    for broken in link_violations(problem, plan):
+        out.append(Violation(broken.kind, broken.job_ids[-1], broken.message))
     report.objective = objective_of(problem, plan)
     return report
 

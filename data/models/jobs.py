@@ -90,6 +90,17 @@ class Job(Base):
     actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), default=None)
+    # Dependency: this job starts at least after_gap_minutes after job after_job_id ends (any technician).
+    after_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), default=None)
+    after_gap_minutes: Mapped[int] = mapped_column(default=0)
+    # Crew: this many technicians do the visit together, starting at once (the lead is technician_id; the
+    # others are JobCrewMember rows); the required skills must be held between them.
+    crew_size: Mapped[int] = mapped_column(default=1)
+    # Multi-day work: visit k of a job spread over consecutive days (visit_of_id = visit 1). Visits after
+    # the first are not planned on their own: planning visit 1 pins each next visit to the same technician
+    # on the following day.
+    visit_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
+    visit_number: Mapped[int] = mapped_column(default=1)
     # Bookkeeping for optimistic concurrency and audit.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -107,6 +118,16 @@ class Job(Base):
 
     def skill_requirements(self) -> dict[str, int]:
         return {js.skill.code: js.min_level for js in self.required_skills}
+
+
+class JobCrewMember(Base):
+    """A technician in a job's crew besides its lead (``Job.technician_id``), seat 2..crew_size."""
+
+    __tablename__ = "job_crew_members"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    seat: Mapped[int] = mapped_column(primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"), index=True)
 
 
 class JobSkill(Base):

@@ -7,6 +7,7 @@ which is how live views apply the event feed as keyed updates.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from data.db import Database
 from data.errors import NotFound
 from data.feed import EventRecord, history
 from data.models.customers import Asset, Contact, Contract, Customer, Site
-from data.models.jobs import OPEN_STATUSES, Job, JobNote, JobSkill, JobStatus
+from data.models.jobs import OPEN_STATUSES, Job, JobCrewMember, JobNote, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import (
     Absence,
@@ -33,6 +34,7 @@ from data.models.workforce import (
     TechnicianSkill,
     TechnicianStatus,
 )
+from data.queries.links import job_links
 
 UTC = ZoneInfo("UTC")
 AT_RISK_WITHIN = timedelta(hours=2)
@@ -207,6 +209,8 @@ class JobDetail:
     notes: tuple[NoteLine, ...]
     last_visits: tuple[PastVisit, ...]
     history: tuple[EventRecord, ...] = field(default=())
+    links: tuple[str, ...] = ()
+    """Dependency, crew and multi-day facts, e.g. "after J000120 + 90 min", "crew of 2: T001, T004"."""
 
 
 @dataclass(frozen=True)
@@ -369,13 +373,24 @@ def _planned_jobs(s: Session, tech_ids: list[int], start: datetime, end: datetim
     stmt = (
         select(*PLANNED_COLUMNS)
         .join(Site, Site.id == Job.site_id)
-        .where(
-            Job.technician_id.in_(tech_ids),
-            Job.planned_start < end,
-            Job.planned_end > start,
-            Job.status != JobStatus.CANCELLED,
-        )
+        .where(Job.technician_id.in_(tech_ids), *_live_between(start, end))
         .order_by(Job.planned_start)
+    )
+    return list(s.execute(stmt))
+
+
+def _live_between(start: datetime, end: datetime) -> tuple[Any, ...]:
+    """Planned work overlapping [start, end), not cancelled."""
+    return (Job.planned_start < end, Job.planned_end > start, Job.status != JobStatus.CANCELLED)
+
+
+def _crew_seats(s: Session, tech_ids: list[int], start: datetime, end: datetime) -> list[Any]:
+    """Crew jobs overlapping [start, end) as rows like ``_planned_jobs``', plus ``member_id``."""
+    stmt = (
+        select(*PLANNED_COLUMNS, JobCrewMember.technician_id.label("member_id"))
+        .join(Site, Site.id == Job.site_id)
+        .join(JobCrewMember, JobCrewMember.job_id == Job.id)
+        .where(JobCrewMember.technician_id.in_(tech_ids), *_live_between(start, end))
     )
     return list(s.execute(stmt))
 
@@ -658,6 +673,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             warranty=warranty,
             contract=contract_text,
             notes=_notes(notes),
+            links=job_links(s, j),
             last_visits=tuple(
                 PastVisit(
                     p.ref,
@@ -693,6 +709,9 @@ def day_plan(db: Database, branch_id: int, day: date) -> DayPlan:
         by_tech: dict[int, list[PlannedJob]] = defaultdict(list)
         for j in _planned_jobs(s, tech_ids, start, end):
             by_tech[j.technician_id].append(_planned(j))
+        for j in _crew_seats(s, tech_ids, start, end):  # crew members hold the visit on their own lane too
+            by_tech[j.member_id].append(dataclasses.replace(_planned(j), technician_id=j.member_id))
+            by_tech[j.member_id].sort(key=lambda p: p.planned_start or start)
         unassigned = [
             _planned(j)
             for j in s.execute(

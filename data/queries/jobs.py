@@ -18,6 +18,7 @@ from data.models.customers import Asset, Contract, Customer, Site
 from data.models.jobs import OPEN_STATUSES, Job, JobStatus
 from data.models.org import Branch
 from data.models.workforce import Technician
+from data.queries.links import job_links
 from data.services.jobs import find_job
 
 
@@ -77,6 +78,8 @@ class JobDetailView:
     actual_end: datetime | None
     follow_up_of: str | None
     notes: list[NoteView] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    """Dependency, crew and multi-day facts (``data.queries.links``)."""
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -214,6 +217,7 @@ def job_detail(db: Database, ref: str) -> JobDetailView:
         follow = session.get(Job, job.follow_up_of_id) if job.follow_up_of_id else None
         notes = [NoteView(n.author, n.author_kind.value, n.created_at, n.body) for n in job.notes]
         detail = JobDetailView(
+            links=list(job_links(session, job)),
             job=row,
             description=job.description,
             customer_code=customer.code,

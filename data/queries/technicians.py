@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from data.availability import absences_overlapping, local_day_bounds, shift_on
 from data.db import Database
@@ -81,15 +82,21 @@ def _row(session: Any, tech: Technician, branch: Branch, day: date) -> Technicia
     )
 
 
+def roster(session: Session, branch: str | None = None) -> tuple[dict[int, Branch], Select[Any]]:
+    """Every branch by id, and the technicians (of ``branch`` when given) in code order."""
+    branches = {b.id: b for b in session.scalars(select(Branch))}
+    stmt = select(Technician).order_by(Technician.code)
+    if branch is not None:
+        match = [b for b in branches.values() if b.code == branch]
+        if not match:
+            raise NotFound(f"branch {branch} does not exist")
+        stmt = stmt.where(Technician.branch_id == match[0].id)
+    return branches, stmt
+
+
 def list_technicians(db: Database, day: date, branch: str | None = None) -> list[TechnicianListRow]:
     with db.read() as session:
-        branches = {b.id: b for b in session.scalars(select(Branch))}
-        stmt = select(Technician).order_by(Technician.code)
-        if branch is not None:
-            match = [b for b in branches.values() if b.code == branch]
-            if not match:
-                raise NotFound(f"branch {branch} does not exist")
-            stmt = stmt.where(Technician.branch_id == match[0].id)
+        branches, stmt = roster(session, branch)
         return [_row(session, t, branches[t.branch_id], day) for t in session.scalars(stmt)]
 
 

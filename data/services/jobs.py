@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from data.actor import Actor
@@ -15,6 +15,7 @@ from data.availability import absences_overlapping, local_date, shift_on
 from data.db import Database
 from data.errors import (
     AlreadyAssigned,
+    DispatchError,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -26,7 +27,7 @@ from data.errors import (
 from data.models.base import utcnow
 from data.models.customers import Asset, Contract, Site
 from data.models.events import Event
-from data.models.jobs import TRANSITIONS, Job, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
+from data.models.jobs import TRANSITIONS, Job, JobCrewMember, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
 from data.models.org import Branch, Role
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
@@ -81,6 +82,33 @@ def _check_draft(draft: JobDraft, record: str) -> None:
         raise InvalidInput("must be after window_start", record=record, field="window_end")
     if not draft.summary.strip():
         raise InvalidInput("must not be empty", record=record, field="summary")
+
+
+def parse_skills(value: str | None, record: str = "option", field: str = "--skills") -> dict[str, int]:
+    """'hvac:3;gas:1' (or commas, or 'hvac3') into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
+    skills: dict[str, int] = {}
+    if not value:
+        return skills
+    for part in value.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code, _, level = part.partition(":")
+        code = code.strip()
+        if not level and code[-1:].isdigit() and code.rstrip("0123456789"):
+            code, level = code.rstrip("0123456789"), code[len(code.rstrip("0123456789")) :]  # gas2 = gas:2
+        if not code:
+            raise InvalidInput(f"'{part}' has no skill code", record=record, field=field)
+        try:
+            number = int(level) if level.strip() else 1
+        except ValueError:
+            raise InvalidInput(
+                f"level '{level}' of {code} is not a whole number 1-5", record=record, field=field
+            ) from None
+        if not 1 <= number <= 5:
+            raise InvalidInput(f"level {number} of {code} is not 1-5", record=record, field=field)
+        skills[code] = number
+    return skills
 
 
 def skills_by_code(session: Session, codes: list[str], record: str) -> dict[str, Skill]:
@@ -209,9 +237,18 @@ def find_technician(session: Session, code_or_id: str | int) -> Technician:
     return tech
 
 
+def split_crew_skills(skills: dict[str, int], size: int) -> list[dict[str, int]]:
+    """A crew holds the required skills between them: skill k (in code order) goes to seat k mod size."""
+    seats: list[dict[str, int]] = [{} for _ in range(max(1, size))]
+    for k, (code, level) in enumerate(sorted(skills.items())):
+        seats[k % len(seats)][code] = level
+    return seats
+
+
 def check_skills(job: Job, tech: Technician) -> None:
+    """The technician holds what the job needs (for a crew job, what the lead's seat needs)."""
     have = tech.skill_levels()
-    for code, level in job.skill_requirements().items():
+    for code, level in split_crew_skills(job.skill_requirements(), job.crew_size)[0].items():
         if code not in have:
             raise SkillMismatch(f"{tech.code} {tech.name} lacks skill '{code}' needed by job {job.ref}")
         if have[code] < level:
@@ -387,6 +424,7 @@ def assign_in(
             "warnings": warnings,
         },
     )
+    warnings += pin_next_visits(uow, job)
     return AssignmentResult(job, tech, warnings)
 
 
@@ -448,6 +486,7 @@ def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | Non
     job.status = JobStatus.NEW
     uow.touch(job)
     uow.emit("job.unassigned", "job", job.id, {"ref": job.ref, "previous_technician_id": previous})
+    pin_next_visits(uow, job)
     return job
 
 
@@ -549,6 +588,147 @@ def change_status(
 ) -> Job:
     with UnitOfWork(db, actor) as uow:
         return change_status_in(uow, job_ref, status, at=at, reason=reason, expected_version=expected_version)
+
+
+def set_dependency(
+    db: Database,
+    actor: Actor,
+    job_ref: str | int,
+    after_ref: str | int | None,
+    gap_minutes: int = 0,
+    expected_version: int | None = None,
+) -> Job:
+    """Job B may start only ``gap_minutes`` after job A ends (any technician); ``after_ref`` None clears it.
+    The planner plans both or neither."""
+    actor.require_write("edit jobs")
+    with UnitOfWork(db, actor) as uow:
+        job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+        record = f"job {job.ref}"
+        if gap_minutes < 0:
+            raise InvalidInput("must be 0 or more minutes", record=record, field="after_gap_minutes")
+        before: Job | None = None
+        if after_ref is not None:
+            before = find_job(uow.session, after_ref)
+            chain: Job | None = before
+            seen = {job.id}
+            while chain is not None:
+                if chain.id in seen:
+                    raise InvalidInput(
+                        f"cannot come after {before.ref}: that would make a loop back to {job.ref}",
+                        record=record,
+                        field="after",
+                    )
+                seen.add(chain.id)
+                chain = uow.session.get(Job, chain.after_job_id) if chain.after_job_id is not None else None
+        job.after_job_id = before.id if before is not None else None
+        job.after_gap_minutes = gap_minutes if before is not None else 0
+        uow.touch(job)
+        uow.emit(
+            "job.dependency_set",
+            "job",
+            job.id,
+            {"ref": job.ref, "after": before.ref if before else None, "gap_minutes": job.after_gap_minutes},
+        )
+        return job
+
+
+MAX_CREW = 6
+MAX_VISIT_DAYS = 10
+
+
+def split_into_visits(
+    db: Database, actor: Actor, job_ref: str | int, days: int, expected_version: int | None = None
+) -> list[Job]:
+    """Spread the job over ``days`` consecutive days: visits 2..days are added (same site, skills and time
+    on site each day). Planning visit 1 pins the next visits to the same technician on the following days."""
+    actor.require_write("edit jobs")
+    with UnitOfWork(db, actor) as uow:
+        s = uow.session
+        job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
+        record = f"job {job.ref}"
+        if not 2 <= days <= MAX_VISIT_DAYS:
+            raise InvalidInput(f"must be 2-{MAX_VISIT_DAYS} days", record=record, field="days")
+        if job.visit_number != 1 or s.scalar(select(Job.id).where(Job.visit_of_id == job.id).limit(1)):
+            raise InvalidInput("is already part of a multi-day job", record=record, field="days")
+        visits = [job]
+        for number in range(2, days + 1):
+            visit = Job(
+                ref=f"{job.ref}-{number}",
+                type=job.type,
+                status=JobStatus.NEW,
+                priority=job.priority,
+                summary=f"{job.summary} (day {number}/{days})",
+                description=job.description,
+                customer_id=job.customer_id,
+                site_id=job.site_id,
+                asset_id=job.asset_id,
+                contract_id=job.contract_id,
+                branch_id=job.branch_id,
+                duration_minutes=job.duration_minutes,
+                crew_size=job.crew_size,
+                visit_of_id=job.id,
+                visit_number=number,
+                updated_by=uow.actor.login,
+            )
+            visit.required_skills = [JobSkill(skill=js.skill, min_level=js.min_level) for js in job.required_skills]
+            s.add(visit)
+            s.flush()
+            uow.emit("job.created", "job", visit.id, job_payload(visit))
+            visits.append(visit)
+        job.summary = f"{job.summary} (day 1/{days})"
+        uow.touch(job)
+        return visits
+
+
+def pin_next_visits(uow: UnitOfWork, job: Job) -> list[str]:
+    """After visit 1 is placed: each next visit on the same technician, pinned at their shift start on the
+    following day (or taken off when visit 1 has no technician). Returns warnings for visits left open."""
+    s = uow.session
+    warnings: list[str] = []
+    if job.visit_number != 1:
+        return warnings
+    branch = s.get(Branch, job.branch_id)
+    assert branch is not None
+    tech = s.get(Technician, job.technician_id) if job.technician_id is not None else None
+    later = s.scalars(select(Job).where(Job.visit_of_id == job.id).order_by(Job.visit_number)).all()
+    for visit in later:
+        if visit.status not in ASSIGNABLE:
+            continue
+        if tech is None or job.planned_start is None:
+            if visit.technician_id is not None:
+                unassign_in(uow, visit.ref)
+            continue
+        day = local_date(job.planned_start, branch.timezone) + timedelta(days=visit.visit_number - 1)
+        shift = shift_on(s, tech, day, branch.timezone)
+        if shift is None:
+            warnings.append(f"{visit.ref}: {tech.code} does not work on {day.isoformat()}; plan it by hand")
+            if visit.technician_id is not None:
+                unassign_in(uow, visit.ref)
+            continue
+        try:
+            with s.begin_nested():
+                assign_in(uow, visit.ref, tech.id, shift.start, pinned=True)
+        except DispatchError as exc:
+            warnings.append(f"{visit.ref}: {exc}")
+    return warnings
+
+
+def set_crew_size(
+    db: Database, actor: Actor, job_ref: str | int, size: int, expected_version: int | None = None
+) -> Job:
+    """The visit needs ``size`` technicians starting together; the required skills are held between them
+    (skill k, in code order, by seat k mod size). Changing the size clears the crew seats planned so far."""
+    actor.require_write("edit jobs")
+    with UnitOfWork(db, actor) as uow:
+        job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+        if not 1 <= size <= MAX_CREW:
+            raise InvalidInput(f"must be 1-{MAX_CREW} technicians", record=f"job {job.ref}", field="crew_size")
+        if size != job.crew_size:
+            uow.session.execute(delete(JobCrewMember).where(JobCrewMember.job_id == job.id))
+        previous, job.crew_size = job.crew_size, size
+        uow.touch(job)
+        uow.emit("job.crew_set", "job", job.id, {"ref": job.ref, "crew_size": size, "previous": previous})
+        return job
 
 
 def update_job(

@@ -121,6 +121,8 @@ class JobDetailScreen(Screen[None]):
             ("Contract", d.contract or "none: billable"),
             ("Changed", f"by {d.updated_by} {self._t(d.updated_at, True)} (version {d.version})"),
         ]
+        if d.links:
+            rows.append(("Linked", "\n".join(d.links)))
         if d.customer_notes:
             rows.append(("Customer notes", d.customer_notes))
         for k, v in rows:

@@ -1,4 +1,5 @@
-"""The technicians view: every technician's status, current and next job, lateness and load, live."""
+"""The technicians view: every technician's status, current and next job, lateness and load, live;
+`f` keeps only those free now or later today, soonest first."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class TechniciansScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="technicians.filter"),
         Binding("o", "sort", "Sort", id="technicians.sort"),
+        Binding("f", "free_now", "Free now", id="technicians.free"),
         Binding("escape", "clear_filter", "Clear", show=False),
     ]
 
@@ -35,6 +37,9 @@ class TechniciansScreen(Screen[None]):
         self._full = True
         self._busy = False
         self.loaded = asyncio.Event()
+        self.free_order: list[str] | None = None
+        """Codes free now or soonest (soonest first) while the free-now filter is on; None when off."""
+        self._free_now_count = 0
 
     AUTO_FOCUS = "DataTable"
 
@@ -84,6 +89,8 @@ class TechniciansScreen(Screen[None]):
                 if not self.is_attached or not self.query(KeyedTable):
                     return  # the console is closing
                 self.table.show(rows, replace_all=full)
+                if full and self.free_order is not None:
+                    await self._read_free()
                 self.app.post_message(ViewRefreshed(full))
                 if full:
                     self.loaded.set()
@@ -126,6 +133,28 @@ class TechniciansScreen(Screen[None]):
         if event.input.id == "filter":
             event.input.display = bool(event.value)
             self.table.focus()
+
+    async def action_free_now(self) -> None:
+        """Toggle: only technicians free now or later today, the soonest free first."""
+        if self.free_order is not None:
+            self.free_order = None
+            self.table.set_key_filter(None)
+            self.table.sort_on(self.table.sort_by)
+            self.app.post_message(Notice("showing every technician"))
+            return
+        await self._read_free()
+        free: list[str] = self.free_order or []
+        now = self._free_now_count
+        self.app.post_message(Notice(f"{now} free now, {len(free) - now} free later today (f: show all)"))
+
+    async def _read_free(self) -> None:
+        ctx = self.ctx
+        rows = await asyncio.to_thread(ctx.queries.free_technicians, ctx.db, ctx.now(), branch=ctx.branch.code)
+        self.free_order = [r.code for r in rows]
+        self._free_now_count = sum(1 for r in rows if r.free_now)
+        rank = {code: k for k, code in enumerate(self.free_order)}
+        self.table.set_key_filter(self.free_order)
+        self.table.set_order(lambda code: (rank.get(code, len(rank)), code))
 
     def action_sort(self) -> None:
         nxt = SORTS[(SORTS.index(self.table.sort_by) + 1) % len(SORTS)]

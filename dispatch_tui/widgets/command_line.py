@@ -2,7 +2,8 @@
 
 Commands: `:techs`, `:jobs`, `:board`, `:map`, `:cal`, `:deliveries`, `:job REF`, `:tech CODE`,
 `:assign REF CODE [HH:MM]`, `:unassign REF`, `:replan`, `:branch CODE`, `:day YYYY-MM-DD`,
-`:undo`, `:help`, `:quit`.
+`:slots SITE [SKILLS] [MINUTES]` (windows a caller can be promised), `:depend REF AFTER [GAP]`,
+`:crew REF SIZE`, `:visits REF DAYS`, `:undo`, `:help`, `:quit`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ COMMANDS = {
     "replan": 0,
     "branch": 1,
     "day": 1,
+    "slots": 1,
+    "depend": 2,
+    "crew": 2,
+    "visits": 2,
     "undo": 0,
     "help": 0,
     "quit": 0,
@@ -62,7 +67,16 @@ def parse_command(text: str) -> Command:
         raise CommandError(f"unknown command ':{name}' (known: {', '.join(known)})")
     needed = COMMANDS[name]
     if len(args) < needed:
-        usage = {"job": "REF", "tech": "CODE", "assign": "REF CODE [HH:MM]", "unassign": "REF"}
+        usage = {
+            "job": "REF",
+            "tech": "CODE",
+            "assign": "REF CODE [HH:MM]",
+            "unassign": "REF",
+            "slots": "SITE [SKILLS] [MINUTES]",
+            "depend": "REF AFTER_REF [GAP_MINUTES] (AFTER_REF - clears)",
+            "crew": "REF SIZE",
+            "visits": "REF DAYS",
+        }
         raise CommandError(f":{name} needs {usage.get(name, 'an argument')}")
     return Command("quit" if name == "q" else name, args)
 

@@ -41,6 +41,7 @@ class KeyedTable(DataTable[Text]):
         self._rows: dict[str, Row] = {}
         self._order: Callable[[str], Any] = lambda key: key
         self._filter = ""
+        self._only: frozenset[str] | None = None
 
     def on_mount(self) -> None:
         for col in self._columns:
@@ -58,9 +59,18 @@ class KeyedTable(DataTable[Text]):
         self._filter = text.strip().lower()
         keep = self.cursor_key()
         self.clear()
-        for key in sorted((k for k in self._rows if self._matches(self._rows[k])), key=self._order):
+        for key in sorted((k for k in self._rows if self._matches(self._rows[k], k)), key=self._order):
             self.add_row(*self._rows[key], key=key)
         self._restore_cursor(keep)
+
+    def set_key_filter(self, keys: Iterable[str] | None) -> None:
+        """Show only the rows with these keys (None: every row), on top of the text filter."""
+        self._only = frozenset(keys) if keys is not None else None
+        self.set_filter(self._filter)
+
+    @property
+    def key_filter(self) -> frozenset[str] | None:
+        return self._only
 
     @property
     def filter_text(self) -> str:
@@ -76,7 +86,7 @@ class KeyedTable(DataTable[Text]):
             old = self._rows.get(key)
             self._rows[key] = row
             visible = key in self.rows
-            wanted = self._matches(row)
+            wanted = self._matches(row, key)
             if visible and not wanted:
                 self.remove_row(key)
                 touched += 1
@@ -122,7 +132,9 @@ class KeyedTable(DataTable[Text]):
 
     # Internals.
 
-    def _matches(self, row: Row) -> bool:
+    def _matches(self, row: Row, key: str) -> bool:
+        if self._only is not None and key not in self._only:
+            return False
         return not self._filter or any(self._filter in cell.plain.lower() for cell in row)
 
     def _resort(self) -> None:

@@ -17,7 +17,7 @@ from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.command_line import CommandError, parse_command
 from dispatch_tui.widgets.job_table import JobTable
 from dispatch_tui.widgets.technician_table import TechnicianTable, load_bar
-from tests.console.conftest import make_app, settle
+from tests.console.conftest import NOW, make_app, settle
 
 
 def cells(table: TechnicianTable | JobTable, key: str) -> list[str]:
@@ -227,3 +227,59 @@ async def test_deliveries_view_lists_what_the_worker_sent(world_db: Database) ->
         assert screen.loaded.is_set()
         assert screen.query_one(KeyedTable).row_count == 0  # no connector configured: nothing sent
         assert "[6 Deliv]" in app.title_text
+
+
+async def test_free_now_filter_keeps_the_free_soonest_first(world_db: Database) -> None:
+    app = make_app(world_db)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TechniciansScreen)
+        await pilot.press("f")
+        await pilot.pause()
+        order = [str(screen.table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(3)]
+        assert screen.free_order == order
+        assert order == ["T1", "T2", "T3"]  # at 10:30 all free (T2 until J-PLUMB at 11:00)
+        assert "3 free now, 0 free later today" in app.status_text
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.free_order is None and screen.table.row_count == 3
+
+
+async def test_slots_command_lists_windows_to_promise(world_db: Database) -> None:
+    from dispatch_tui.screens.slots import SlotsScreen
+
+    app = make_app(world_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await app.run_command(":slots S1 plumbing1 45")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SlotsScreen)
+        assert screen.offers and {o.technician for o in screen.offers} == {"T2"}  # the only plumber
+        assert screen.offers[0].window_start >= NOW
+        await pilot.press("escape")
+        await app.run_command(":slots S1 plumbing1 soon")
+        assert "minutes on site" in app.status_text
+        await app.run_command(":slots S9")
+        assert "S9" in app.status_text
+
+
+async def test_command_line_links_jobs(world_db: Database) -> None:
+    from data.queries.console import job_detail
+
+    app = make_app(world_db)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        await app.run_command(":depend J-HVAC J-PLUMB 30")
+        assert "J-HVAC starts at least 30 min after J-PLUMB ends" in app.status_text
+        await app.run_command(":crew J-ELEC 2")
+        assert "needs a crew of 2" in app.status_text
+        await app.run_command(":visits J-ELEC 2")
+        assert "J-ELEC takes 2 days" in app.status_text
+        await app.run_command(":crew J-ELEC many")
+        assert "not a whole number" in app.status_text
+        await app.run_command(":depend J-HVAC -")
+        assert "waits for no job" in app.status_text
+    links = job_detail(world_db, "J-ELEC", NOW).links
+    assert links[0] == "crew of 2: -, -" and links[1].startswith("day 1 of 2")

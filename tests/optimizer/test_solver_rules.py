@@ -251,3 +251,11 @@ def test_greedy_plan_is_valid_and_the_solver_beats_it() -> None:
     plan = solve(p, time_limit=1.0)
     assert_valid(p, plan)
     assert plan.objective.total_cost <= greedy.objective.total_cost
+
+
+def test_a_job_whose_window_closed_before_its_earliest_start_is_not_planned_in_the_past() -> None:
+    # Planning at 12:00 (earliest start) a job whose only window was 08-10: it cannot be done today.
+    p = problem([tech("T1")], [job("A", loc(1, 1), H, time_windows=[window(8, 10)], earliest_start=12 * H)])
+    plan = solve(p, time_limit=0.5)
+    assert plan.assignment() == {}
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.WINDOW_UNREACHABLE]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,10 +21,14 @@ from data.services.jobs import (
     assign_job,
     change_status,
     create_job,
+    parse_skills,
+    set_crew_size,
+    set_dependency,
+    split_into_visits,
     unassign_job,
 )
 from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, out, print_json
-from dispatch_tui.cli.dates import DATE_HELP, parse_day
+from dispatch_tui.cli.dates import DATE_HELP, parse_day, parse_moment
 
 jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
 DEFAULT_TZ = "Europe/Helsinki"
@@ -52,53 +56,6 @@ def job_zone(database: Database, ref: str) -> str:
     with database.read() as session:
         tz = session.scalar(select(Branch.timezone).join(Job, Job.branch_id == Branch.id).where(Job.ref == ref))
     return tz or branch_zone(database)
-
-
-def parse_moment(value: str, day: date, tz: str, option: str) -> datetime:
-    """ISO 8601 with an offset (2026-11-25T09:00+02:00) or a local HH:MM on `day` in the branch zone."""
-    text = value.strip()
-    if len(text) <= 5 and ":" in text:
-        try:
-            clock = time.fromisoformat(text.zfill(5))
-        except ValueError:
-            raise InvalidInput(f"'{value}' is not a time (HH:MM)", record="option", field=option) from None
-        return datetime.combine(day, clock, ZoneInfo(tz))
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            f"'{value}' is neither HH:MM nor ISO 8601 (2026-11-25T09:00+02:00)", record="option", field=option
-        ) from None
-    if moment.tzinfo is None:
-        raise InvalidInput(
-            f"'{value}' needs an offset, e.g. {text}+02:00, or give HH:MM", record="option", field=option
-        )
-    return moment
-
-
-def parse_skills(value: str | None, record: str = "option", field: str = "--skills") -> dict[str, int]:
-    """'hvac:3;gas:1' (or commas) into {'hvac': 3, 'gas': 1}; a bare code means level 1."""
-    skills: dict[str, int] = {}
-    if not value:
-        return skills
-    for part in value.replace(",", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        code, _, level = part.partition(":")
-        code = code.strip()
-        if not code:
-            raise InvalidInput(f"'{part}' has no skill code", record=record, field=field)
-        try:
-            number = int(level) if level.strip() else 1
-        except ValueError:
-            raise InvalidInput(
-                f"level '{level}' of {code} is not a whole number 1-5", record=record, field=field
-            ) from None
-        if not 1 <= number <= 5:
-            raise InvalidInput(f"level {number} of {code} is not 1-5", record=record, field=field)
-        skills[code] = number
-    return skills
 
 
 def _hhmm(at: datetime | None, tz: str) -> str:
@@ -191,6 +148,8 @@ def _print_detail(d: JobDetailView) -> None:
         out.print(f"contract  {c['code']} {c['name']} ({c['sla_response_hours']} h SLA)")
     if d.follow_up_of:
         out.print(f"follows   {d.follow_up_of}")
+    for link in d.links:
+        out.print(f"linked    {link}", markup=False)
     if d.notes:
         out.print("[bold]notes[/]")
         for n in d.notes:
@@ -346,6 +305,50 @@ def status_command(
     """Move a job through its state machine (illegal moves exit 2 and list the allowed ones)."""
     job = change_status(db(), actor(), ref, status, reason=reason, expected_version=expected_version)
     out.print(f"{job.ref} is {job.status.value}")
+
+
+@jobs_app.command("depend")
+@handles_errors
+def depend_command(
+    ref: str = typer.Argument(..., help="The job that must wait (B)."),
+    after: str | None = typer.Option(None, "--after", help="The job it waits for (A)."),
+    gap: int = typer.Option(0, "--gap", help="Minutes between A's end and B's start."),
+    clear: bool = typer.Option(False, "--clear", help="Remove the dependency."),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """B starts at least --gap minutes after A ends (same or another technician); the planner plans both or
+    neither."""
+    if clear == (after is not None):
+        raise InvalidInput("give --after JOB or --clear", record=f"job {ref}", field="--after")
+    job = set_dependency(db(), actor(), ref, after, gap, expected_version)
+    if after is None:
+        out.print(f"{job.ref} no longer waits for another job")
+    else:
+        out.print(f"{job.ref} starts at least {gap} min after {after.upper()} ends")
+
+
+@jobs_app.command("crew")
+@handles_errors
+def crew_command(
+    ref: str = typer.Argument(...),
+    size: int = typer.Option(..., "--size", help="Technicians who start the visit together (1 = no crew)."),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """The visit needs SIZE technicians starting together, holding the job's skills between them."""
+    job = set_crew_size(db(), actor(), ref, size, expected_version)
+    out.print(f"{job.ref} needs a crew of {job.crew_size}" if job.crew_size > 1 else f"{job.ref} needs one technician")
+
+
+@jobs_app.command("visits")
+@handles_errors
+def visits_command(
+    ref: str = typer.Argument(...),
+    days: int = typer.Option(..., "--days", help="Consecutive days the work takes (2-10)."),
+    expected_version: int | None = typer.Option(None, "--expected-version"),
+) -> None:
+    """Spread a job over consecutive days: one visit a day, the same technician (planning day 1 pins the rest)."""
+    visits = split_into_visits(db(), actor(), ref, days, expected_version)
+    out.print(f"{visits[0].ref} takes {days} days: visits {', '.join(v.ref for v in visits)}")
 
 
 @jobs_app.command("note")

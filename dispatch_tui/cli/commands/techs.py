@@ -9,13 +9,15 @@ import typer
 from rich.table import Table
 
 from data.models.workforce import AbsenceKind
+from data.queries.free import FreeTechnician, free_technicians
 from data.queries.technicians import TechnicianDetailView, list_technicians, technician_detail
+from data.services.jobs import parse_skills
 from data.services.technicians import mark_absent
-from dispatch_tui.cli.commands.jobs import branch_zone, parse_moment
+from dispatch_tui.cli.commands.jobs import branch_zone, site_zone
 from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
-from dispatch_tui.cli.dates import DATE_HELP, parse_day
+from dispatch_tui.cli.dates import DATE_HELP, parse_at, parse_day, parse_moment
 
-techs_app = typer.Typer(help="Technicians: list, show, absent.", no_args_is_help=True)
+techs_app = typer.Typer(help="Technicians: list, show, free, absent.", no_args_is_help=True)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -119,6 +121,46 @@ def absent_command(
     out.print(f"{code} {kind.value} recorded (absence {absence.id})")
     if affected:
         err.print(f"[yellow]warning:[/] planned jobs to re-plan: {', '.join(affected)}", highlight=False)
+
+
+@techs_app.command("free")
+@handles_errors
+def free_command(
+    at: str | None = typer.Option(None, "--at", help="HH:MM on --date, or ISO 8601 (default: now)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for a bare --at time ({DATE_HELP}; default today)."),
+    near: str | None = typer.Option(None, "--near", help="Site code: soonest there first (free time + drive)."),
+    skill: str | None = typer.Option(None, "--skill", help="Needed skills: gas2, gas:2 or 'hvac:3;gas:1'."),
+    branch: str | None = typer.Option(None, "--branch", help="Only this branch code."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Technicians free now, or the soonest they are free today (shift, absences, breaks, jobs, live status)."""
+    database = db()
+    tz = site_zone(database, near) if near else branch_zone(database, branch)
+    moment = parse_at(at, tz, day)
+    rows = free_technicians(
+        database, moment, near_site=near, skills=parse_skills(skill, field="--skill"), branch=branch
+    )
+    if as_json:
+        print_json([r.as_dict() for r in rows])
+        return
+    zone = ZoneInfo(tz)
+    title = f"Free at {moment.astimezone(zone):%Y-%m-%d %H:%M}" + (f" near {near}" if near else "")
+    table = Table(title=f"{title} ({len(rows)})", header_style="bold")
+    columns = ["code", "name", "free", "until", "busy with", "from"] + (["drive", "there"] if near else [])
+    for name in columns:
+        table.add_column(name, no_wrap=True)
+    for r in rows:
+        table.add_row(*_free_cells(r, zone, near is not None))
+    out.print(table)
+
+
+def _free_cells(r: FreeTechnician, zone: ZoneInfo, near: bool) -> list[str]:
+    free = "now" if r.free_now else f"{r.free_from.astimezone(zone):%H:%M}"
+    cells = [r.code, r.name, free, f"{r.free_until.astimezone(zone):%H:%M}", r.busy_with or "", r.location]
+    if near:
+        there = r.arrival.astimezone(zone).strftime("%H:%M") if r.arrival else ""
+        cells += [f"{r.drive_minutes} min", there]
+    return cells
 
 
 def register(app: typer.Typer) -> None:
