@@ -55,6 +55,8 @@ class UnitOfWork:
                 self.commit()
             else:
                 self.session.rollback()
+                if isinstance(exc, StaleDataError):  # an autoflush inside the block met a newer version
+                    raise self._conflict() from exc
         finally:
             self.session.close()
 
