@@ -49,7 +49,7 @@ def test_day_one_planned_pins_day_two_to_the_same_technician(sqlite_db: Database
     pinned = tomorrow.problem.job(second)
     assert pinned.pinned_technician == "T2" and pinned.pinned_start == tomorrow.offset(local(8, day=THURSDAY))
     # Moving day 1 by hand carries day 2 along; taking it off frees day 2.
-    assign_job(sqlite_db, DISPATCHER, job.ref, "T2", local(10), force=True)
+    assign_job(sqlite_db, DISPATCHER, job.ref, "T2", local(10), force=True, reassign=True)
     assert _visit(sqlite_db, second).planned_start == local(8, day=THURSDAY)
     unassign_job(sqlite_db, DISPATCHER, job.ref)
     assert _visit(sqlite_db, second).technician_id is None

@@ -232,7 +232,7 @@ def schedule(
             f"{len(a['unassigned'])} unassigned"
         )
     if not apply:
-        out.print("[dim]dry run: nothing written (use --apply)[/]")
+        out.print("[dim]dry run: no assignment written (use --apply)[/]")
 
 
 @handles_errors
