@@ -93,6 +93,12 @@ OPTIONAL: dict[Entity, frozenset[str]] = {
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_BREAK = 30
+MAX_CELL_CHARS = 100_000
+"""No column takes more (the longest, a job's description, takes 10,000): a longer cell is refused by name."""
+CSV_READ_LIMIT = 64 * 1024 * 1024
+"""What the CSV reader accepts in one cell, so an oversized cell reaches the named check above instead of
+failing the whole file with csv's "field larger than field limit"; beyond it only the row can be named."""
+csv.field_size_limit(max(csv.field_size_limit(), CSV_READ_LIMIT))
 
 
 @dataclass
@@ -172,7 +178,16 @@ def _read_csv(text: str, name: str, expected: Sequence[str]) -> tuple[list[Sourc
     except StopIteration:
         raise FileRejected("is empty", record=name) from None
     rows = []
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise FileRejected(
+                f"cannot be read as CSV ({e}; no cell may hold more than {MAX_CELL_CHARS:,} characters)",
+                record=f"{name} row {reader.line_num}",
+            ) from None
         if not any(v.strip() for v in values):
             continue
         number = reader.line_num
@@ -239,6 +254,31 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def check_cells(values: dict[str, Any]) -> None:
+    """Refuse, by column, what no field may hold: a NUL character (PostgreSQL text cannot store it, and it
+    is never typed by a person) or a cell longer than any column takes."""
+    for column, value in values.items():
+        if column.startswith("__"):
+            continue
+        problem = _cell_problem(value)
+        if problem:
+            raise FieldError(column, problem)
+
+
+def _cell_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"contains a NUL character (\\x00) at position {value.index(chr(0)) + 1}"
+        if len(value) > MAX_CELL_CHARS:
+            return f"holds {len(value):,} characters; no field takes more than {MAX_CELL_CHARS:,}"
+        return None
+    if isinstance(value, dict):
+        return next((p for k, v in value.items() for p in (_cell_problem(k), _cell_problem(v)) if p), None)
+    if isinstance(value, list):
+        return next((p for v in value if (p := _cell_problem(v))), None)
+    return None
 
 
 def blank(value: Any) -> bool:

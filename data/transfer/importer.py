@@ -171,6 +171,7 @@ def _apply_row(
             raise FieldError("", "is not a JSON object")
         if "__extra__" in row.values:
             raise FieldError("", f"has {len(row.values['__extra__'])} more value(s) than the header has columns")
+        f.check_cells(row.values)
         outcome = apply(row.values)
         savepoint.commit()
         report.count(outcome)
