@@ -191,7 +191,9 @@ def _read_csv(text: str, name: str, expected: Sequence[str]) -> tuple[list[Sourc
         if not any(v.strip() for v in values):
             continue
         number = reader.line_num
-        record: dict[str, Any] = {h: (values[i] if i < len(values) else None) for i, h in enumerate(header)}
+        record: dict[str, Any] = {
+            h: (restore_formula(values[i]) if i < len(values) else None) for i, h in enumerate(header)
+        }
         if len(values) > len(header):
             record["__extra__"] = values[len(header) :]
         rows.append(SourceRow(number, record))
@@ -243,7 +245,27 @@ def to_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return format_skills(value)
-    return str(value)
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    return str(value)  # numbers: a negative coordinate is a number to a spreadsheet, never a formula
+
+
+FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+"""Text a spreadsheet would run as a formula (OWASP "CSV injection"), also behind quotes we added before."""
+
+
+def neutralise_formula(text: str) -> str:
+    """`=HYPERLINK(...)` leaves as `'=HYPERLINK(...)`: a spreadsheet shows it as text instead of running it.
+
+    Text already starting with quotes before such a character gets one more, so `restore_formula` can undo
+    exactly what was added and a CSV round trip keeps every value as typed.
+    """
+    return "'" + text if FORMULA_START.match(text) else text
+
+
+def restore_formula(cell: str) -> str:
+    """The inverse of `neutralise_formula`, for cells read back from CSV."""
+    return cell[1:] if cell.startswith("'") and FORMULA_START.match(cell[1:]) else cell
 
 
 # -- field parsing ----------------------------------------------------------------------------
