@@ -13,7 +13,8 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
-from dispatch_tui.cli.context import EXIT_ERROR, err
+from data.errors import DispatchError
+from dispatch_tui.cli.context import EXIT_ERROR, err, fail
 from integrations.logs import crash_message, record_crash
 
 PASSED_THROUGH = (TyperException, Exit, Abort, EOFError, BrokenPipeError)
@@ -35,5 +36,7 @@ class CrashGuardGroup(TyperGroup):
             return super().invoke(ctx)
         except PASSED_THROUGH:
             raise
+        except DispatchError as e:  # a refusal from a command that forgot @handles_errors: still its own message
+            raise fail(e.message, e.exit_code) from None
         except Exception as e:
             raise report_crash(e) from None

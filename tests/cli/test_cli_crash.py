@@ -6,10 +6,13 @@ import stat
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from data.db import Database
+from data.errors import InvalidInput
 from dispatch_tui.cli import context
+from dispatch_tui.cli.crash_guard import CrashGuardGroup
 from dispatch_tui.cli.main import app
 
 SECRET_LOCAL = "Aino Virtanen, Mannerheimintie 5, lockbox 4471"
@@ -44,3 +47,18 @@ def test_typer_never_shows_locals() -> None:
 def test_a_refusal_keeps_its_own_message_and_exit_code(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.sqlite"), "jobs", "show", "NOPE"])
     assert result.exit_code == 2 and "internal error" not in result.output
+
+
+def test_a_refusal_escaping_a_command_still_gets_its_message_and_exit_code() -> None:
+    guarded = typer.Typer(cls=CrashGuardGroup)
+
+    @guarded.command()
+    def undecorated() -> None:  # no @handles_errors
+        raise InvalidInput("'x.sqlite' is not a database", record="--db", field="path")
+
+    @guarded.command()
+    def other() -> None: ...
+
+    result = CliRunner().invoke(guarded, ["undecorated"])
+    assert result.exit_code == 2, result.output
+    assert "internal error" not in result.output and "is not a database" in result.stderr
