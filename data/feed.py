@@ -76,6 +76,10 @@ def history(db: Database, subject_type: str, subject_id: str, limit: int = 200) 
         return [_record(e) for e in reversed(list(session.scalars(stmt)))]
 
 
+SAFETY_POLL_SECONDS = 1.0
+"""On PostgreSQL a subscriber wakes on NOTIFY; it also looks this often in case a notification was missed."""
+
+
 async def subscribe(
     db: Database, after_seq: int = 0, poll_interval: float = 0.1, batch: int = 1000
 ) -> AsyncIterator[list[EventRecord]]:
@@ -112,5 +116,5 @@ async def _subscribe_postgres(db: Database, after_seq: int, batch: int) -> Async
                     continue
             # Wake on NOTIFY; the timeout is a safety net should a notification be missed.
             with contextlib.suppress(TimeoutError):
-                async for _ in conn.notifies(timeout=1.0, stop_after=1):
+                async for _ in conn.notifies(timeout=SAFETY_POLL_SECONDS, stop_after=1):
                     break

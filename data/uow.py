@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,6 +42,7 @@ class UnitOfWork:
     events: list[PendingEvent] = field(default_factory=list, init=False)
     committed_seqs: list[int] = field(default_factory=list, init=False)
     _jobs_read: dict[int, int] = field(default_factory=dict, init=False)
+    _in_events_batch: bool = field(default=False, init=False)
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.db.write_session()
@@ -96,31 +97,53 @@ class UnitOfWork:
         except StaleDataError as err:
             self.session.rollback()
             raise self._conflict() from err
-        if self.events:
+        self.flush_events()
+        if self.committed_seqs and self.db.dialect == "postgresql":
+            last = str(self.committed_seqs[-1])
+            self.session.execute(text("SELECT pg_notify(:c, :s)"), {"c": NOTIFY_CHANNEL, "s": last})
+        self.session.commit()
+        self.events.clear()
+        self._in_events_batch = False
+
+    def flush_events(self) -> None:
+        """Insert the events collected so far (still inside the transaction) and forget them.
+
+        A long change (an import of 100,000 rows) calls this between batches so its events do not pile up
+        in memory; they commit or roll back with everything else. Only between whole changes: an event
+        already inserted cannot be taken back by a savepoint the caller rolls back afterwards.
+        """
+        if not self.events:
+            return
+        if not self._in_events_batch:  # the first insert of this transaction
+            self.committed_seqs = []
             if self.db.dialect == "postgresql":
                 self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOCK_KEY})
-            now = utcnow()
-            rows = [
-                {
-                    "at": now,
-                    "type": e.type,
-                    "subject_type": e.subject_type,
-                    "subject_id": e.subject_id,
-                    "payload": e.payload,
-                    "actor": (e.actor or self.actor).login,
-                    "source": (e.actor or self.actor).source,
-                    "idempotency_key": e.idempotency_key,
-                }
-                for e in self.events
-            ]
+            self._in_events_batch = True
+        now = utcnow()
+        rows = [
+            {
+                "at": now,
+                "type": e.type,
+                "subject_type": e.subject_type,
+                "subject_id": e.subject_id,
+                "payload": e.payload,
+                "actor": (e.actor or self.actor).login,
+                "source": (e.actor or self.actor).source,
+                "idempotency_key": e.idempotency_key,
+            }
+            for e in self.events
+        ]
+        if self.db.dialect == "sqlite":
+            # SQLite hands RETURNING back one statement per row; this transaction holds the write lock, so
+            # the rows take the next seqs in order and the last one tells them all.
+            self.session.execute(insert(Event), rows)
+            last = self.session.scalar(select(func.max(Event.seq))) or 0
+            self.committed_seqs.extend(range(last - len(rows) + 1, last + 1))
+        else:
             # One multi-row INSERT ... RETURNING, without building an ORM object per event.
-            self.committed_seqs = list(
+            self.committed_seqs.extend(
                 self.session.scalars(insert(Event).returning(Event.seq, sort_by_parameter_order=True), rows)
             )
-            if self.db.dialect == "postgresql":
-                last = str(self.committed_seqs[-1])
-                self.session.execute(text("SELECT pg_notify(:c, :s)"), {"c": NOTIFY_CHANNEL, "s": last})
-        self.session.commit()
         self.events.clear()
 
     def _conflict(self) -> StaleJob:

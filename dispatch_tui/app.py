@@ -15,8 +15,10 @@ import inspect
 import time as clock
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
@@ -55,6 +57,7 @@ from dispatch_tui.screens.slots import SlotsScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.command_line import CommandError, parse_command
+from integrations.logs import crash_message, record_crash
 from optimizer.native_log import set_stderr_redirect
 
 SLOT_DAYS = 5
@@ -142,6 +145,7 @@ class DispatchApp(App[None]):
         self.selected_technician: str | None = None
         self.undo_step: actions.UndoStep | None = None
         self.feed_state = FeedState("off")
+        self.crash_log: Path | None = None
         self.last_refresh: datetime | None = None
         self.views: dict[str, Screen[Any]] = {}
         self.available_views: dict[str, Callable[[], Screen[Any]]] = {}
@@ -647,3 +651,17 @@ class DispatchApp(App[None]):
     def on_unmount(self) -> None:
         self.stop_background.set()
         set_stderr_redirect(self._stderr_redirect)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash: the traceback (no locals) goes to the private log file, the screen gets one line.
+
+        Textual's own crash screen prints the traceback with every frame's local variables, which hold
+        customers, addresses and notes. The exit code stays 1 and a test's pilot still re-raises the error.
+        """
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self.crash_log = record_crash(error)
+        self.stop_background.set()
+        self.panic(Text(crash_message(self.crash_log)))

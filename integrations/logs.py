@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -23,6 +25,8 @@ JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d"
 ENV_LOG_FILE = "DISPATCH_LOG_FILE"
 ENV_LOG_LEVEL = "DISPATCH_LOG_LEVEL"
 ENV_LOG_FORMAT = "DISPATCH_LOG_FORMAT"
+_configured_file: Path | None = None
+"""The file `configure_logging` chose for this process (None until it runs)."""
 
 
 def default_log_file() -> Path:
@@ -69,7 +73,40 @@ def configure_logging(level: str = "warning", fmt: str = "text", log_file: Path 
         setattr(handler, "dispatch_owned", True)  # noqa: B010 - a marker on a stdlib object
         root.addHandler(handler)
     root.setLevel(level.upper())
+    global _configured_file
+    _configured_file = path
     return path
+
+
+def current_log_file() -> Path:
+    """This process's log file: the one logging was set up with, else the default."""
+    return _configured_file or default_log_file()
+
+
+def record_crash(error: BaseException) -> Path:
+    """Write an unexpected error's traceback to the private log file and return the file's path.
+
+    The traceback goes straight to the file, never through the stderr handler, and carries no local
+    variables: an exception's message or a frame's locals can hold customer data (SQL parameters, a CSV row),
+    which must not reach a terminal, a CI log or a screenshot.
+    """
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    entry = f"{stamp} CRITICAL dispatch.crash: unexpected error\n{''.join(lines)}"
+    try:
+        path = private_file(current_log_file())
+    except OSError:  # the data directory is unwritable: fall back to a private file in the temp directory
+        import tempfile
+
+        path = private_file(Path(tempfile.gettempdir()) / f"dispatch-{os.getuid()}.log")
+    with path.open("a", encoding="utf-8") as log:
+        log.write(entry if entry.endswith("\n") else entry + "\n")
+    return path
+
+
+def crash_message(path: Path) -> str:
+    """The one line a person sees after an unexpected error."""
+    return f"internal error, details in {path}"
 
 
 def configure_from_environment() -> None:

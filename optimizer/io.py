@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -113,6 +114,20 @@ def _check_schema(data: Any) -> None:
         raise ProblemError(f"{where}: {_schema_message(error)}", record=record, field=field or None)
 
 
+def _check_finite(data: Any, value: Any, path: list[str | int]) -> None:
+    """JSON numbers must be numbers: Python's reader takes NaN and Infinity, which no schema bound refuses."""
+    if isinstance(value, float) and not math.isfinite(value):
+        record, field = _record_name(data, path)
+        where = f"{record}: {field}" if field else record
+        raise ProblemError(f"{where}: {value} is not a finite number", record=record, field=field or None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(data, item, [*path, key])
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_finite(data, item, [*path, i])
+
+
 class _Clock:
     def __init__(self, origin: datetime) -> None:
         self.origin = origin
@@ -132,11 +147,14 @@ def load_problem(source: str | Path | dict[str, Any]) -> Problem:
     else:
         path = Path(source)
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_bytes().decode("utf-8"))
         except OSError as exc:
             raise ProblemError(f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ProblemError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise ProblemError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    _check_finite(data, data, [])
     _check_schema(data)
     origin = parse_datetime(data["horizon_start"], "horizon_start")
     clock = _Clock(origin)

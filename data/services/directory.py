@@ -6,14 +6,16 @@ Each upsert compares the incoming values with what is stored and reports "create
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 
 from data.errors import IllegalTransition, InvalidInput
+from data.models.base import utcnow
 from data.models.customers import Customer, Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
@@ -147,71 +149,192 @@ def upsert_technician_in(uow: UnitOfWork, rec: TechnicianRecord) -> Outcome:
     return "updated"
 
 
-def upsert_customer_in(uow: UnitOfWork, rec: CustomerRecord) -> Outcome:
+CUSTOMER_FIELDS = ("name", "email", "phone", "payment_terms_days", "notes")
+SITE_FIELDS = ("name", "branch_id", "address", "postcode", "city", "lat", "lon", "access_notes")
+
+
+@dataclass
+class _Stored:
+    """A customer or site row as the database (or an earlier row of this batch) has it."""
+
+    id: int | None
+    values: dict[str, Any]
+    customer_id: int | None = None
+    customer_code: str | None = None
+
+
+def upsert_customer_sites_in(
+    uow: UnitOfWork, rows: Sequence[tuple[CustomerRecord, SiteRecord | None]]
+) -> list[Outcome | InvalidInput]:
+    """Create or update customers and their sites by code, many at once; each row lands whole or not at all.
+
+    A row is a customer with at most one of its sites (a customer may come back in later rows with its
+    other sites). A row the rules refuse gets its `InvalidInput` in the result and writes nothing; the others
+    get "created", "updated" or "unchanged". A batch costs a few queries whatever its size: existing
+    customers and sites are read by code in one query each, new ones inserted and changed ones updated in
+    one statement each.
+    """
     uow.actor.require_write("create or change customers")
     s = uow.session
-    customer = s.scalar(select(Customer).where(Customer.code == rec.code))
-    values = {
-        "name": rec.name,
-        "email": rec.email,
-        "phone": rec.phone,
-        "payment_terms_days": rec.payment_terms_days,
-        "notes": rec.notes,
-    }
-    if customer is None:
-        customer = Customer(code=rec.code, **values)
-        s.add(customer)
-        s.flush()
-        uow.emit("customer.created", "customer", customer.id, {"code": rec.code, "name": rec.name})
+    branches: dict[str, int] = {code: branch_id for code, branch_id in s.execute(select(Branch.code, Branch.id))}
+    customers = _stored_customers(uow, {c.code for c, _ in rows})
+    sites = _stored_sites(uow, {site.code for _, site in rows if site is not None})
+    new_customers: dict[str, _Stored] = {}
+    new_sites: dict[str, _Stored] = {}
+    changed_customers: dict[str, list[str]] = {}
+    changed_sites: dict[str, list[str]] = {}
+    results: list[Outcome | InvalidInput] = []
+    plan: list[tuple[str, str, list[str]]] = []  # (entity, code, what changed) in row order, for the events
+    for rec, site_rec in rows:
+        try:
+            site_values = _site_values(rec, site_rec, branches, sites) if site_rec else None
+        except InvalidInput as e:
+            results.append(e)
+            continue
+        values = {name: getattr(rec, name) for name in CUSTOMER_FIELDS}
+        outcomes = {_merge("customer", rec.code, values, customers, new_customers, changed_customers, plan)}
+        if site_rec is not None and site_values is not None:
+            outcomes.add(_merge("site", site_rec.code, site_values, sites, new_sites, changed_sites, plan, rec.code))
+        results.append("created" if "created" in outcomes else "updated" if "updated" in outcomes else "unchanged")
+    _write_customers(uow, customers, new_customers, changed_customers)
+    for site in new_sites.values():
+        site.customer_id = customers[site.customer_code or ""].id
+    _write_sites(uow, sites, new_sites, changed_sites)
+    for entity, code, changes in plan:
+        stored = customers[code] if entity == "customer" else sites[code]
+        if changes:
+            uow.emit(f"{entity}.updated", entity, stored.id, {"code": code, "changed": changes})
+        elif entity == "customer":
+            uow.emit("customer.created", "customer", stored.id, {"code": code, "name": stored.values["name"]})
+        else:
+            uow.emit("site.created", "site", stored.id, {"code": code, "customer": stored.customer_code})
+    return results
+
+
+def _merge(
+    entity: str,
+    code: str,
+    values: dict[str, Any],
+    stored: dict[str, _Stored],
+    new: dict[str, _Stored],
+    changed: dict[str, list[str]],
+    plan: list[tuple[str, str, list[str]]],
+    customer_code: str | None = None,
+) -> Outcome:
+    """Fold one record into the batch's view of the table: a new row, a change to write, or nothing."""
+    item = stored.get(code)
+    if item is None:
+        stored[code] = new[code] = _Stored(None, values, customer_code=customer_code)
+        plan.append((entity, code, []))
         return "created"
-    changes: list[str] = []
-    _assign(customer, values, changes)
+    changes = [n for n in values if item.values[n] != values[n]]
     if not changes:
         return "unchanged"
-    s.flush()
-    uow.emit("customer.updated", "customer", customer.id, {"code": rec.code, "changed": changes})
+    item.values = values
+    if code not in new:  # a row this batch inserts is inserted with its latest values
+        changed.setdefault(code, []).extend(changes)
+        plan.append((entity, code, changes))
     return "updated"
 
 
-def upsert_site_in(uow: UnitOfWork, rec: SiteRecord) -> Outcome:
-    uow.actor.require_write("create or change sites")
-    record = f"site {rec.code}"
-    check_coordinates(rec.lat, rec.lon, record)
-    s = uow.session
-    customer = s.scalar(select(Customer).where(Customer.code == rec.customer_code))
-    if customer is None:
-        raise InvalidInput(f"unknown customer '{rec.customer_code}'", record=record, field="customer_code")
-    branch = _branch(uow, rec.branch, record)
-    site = s.scalar(select(Site).where(Site.code == rec.code))
-    values = {
-        "name": rec.name,
-        "branch_id": branch.id,
-        "address": rec.address,
-        "postcode": rec.postcode,
-        "city": rec.city,
-        "lat": rec.lat,
-        "lon": rec.lon,
-        "access_notes": rec.access_notes,
-    }
-    if site is None:
-        site = Site(code=rec.code, customer_id=customer.id, **values)
-        s.add(site)
-        s.flush()
-        uow.emit("site.created", "site", site.id, {"code": rec.code, "customer": rec.customer_code})
-        return "created"
-    if site.customer_id != customer.id:
+def _site_values(
+    rec: CustomerRecord, site: SiteRecord, branches: dict[str, int], sites: dict[str, _Stored]
+) -> dict[str, Any]:
+    """The site's columns, or the rule it breaks (coordinates, branch, moving to another customer)."""
+    record = f"site {site.code}"
+    check_coordinates(site.lat, site.lon, record)
+    if site.customer_code != rec.code:
+        raise InvalidInput(f"unknown customer '{site.customer_code}'", record=record, field="customer_code")
+    branch_id = branches.get(site.branch)
+    if branch_id is None:
+        known = ", ".join(sorted(branches)) or "none"
+        raise InvalidInput(f"unknown branch '{site.branch}' (known: {known})", record=record, field="branch")
+    stored = sites.get(site.code)
+    if stored is not None and stored.customer_code != rec.code:
         raise InvalidInput(
-            f"site {rec.code} belongs to another customer; a site cannot move between customers",
+            f"site {site.code} belongs to another customer; a site cannot move between customers",
             record=record,
             field="customer_code",
         )
-    changes: list[str] = []
-    _assign(site, values, changes)
-    if not changes:
-        return "unchanged"
-    s.flush()
-    uow.emit("site.updated", "site", site.id, {"code": rec.code, "changed": changes})
-    return "updated"
+    return {
+        "name": site.name,
+        "branch_id": branch_id,
+        "address": site.address,
+        "postcode": site.postcode,
+        "city": site.city,
+        "lat": site.lat,
+        "lon": site.lon,
+        "access_notes": site.access_notes,
+    }
+
+
+CUSTOMERS, SITES = cast(Table, Customer.__table__), cast(Table, Site.__table__)
+"""Batches insert through the tables (one executemany), not the ORM's bulk path: a tenth of the cost per row."""
+
+
+def _stored_customers(uow: UnitOfWork, codes: set[str]) -> dict[str, _Stored]:
+    columns = [getattr(Customer, n) for n in CUSTOMER_FIELDS]
+    found: dict[str, _Stored] = {}
+    for chunk in _chunks(sorted(codes)):
+        for row in uow.session.execute(select(Customer.id, Customer.code, *columns).where(Customer.code.in_(chunk))):
+            found[row.code] = _Stored(row.id, {n: getattr(row, n) for n in CUSTOMER_FIELDS})
+    return found
+
+
+def stored_customer_records(uow: UnitOfWork, codes: set[str]) -> dict[str, CustomerRecord]:
+    """The customers with these codes as stored, by code (codes not stored are left out)."""
+    return {code: CustomerRecord(code, **item.values) for code, item in _stored_customers(uow, codes).items()}
+
+
+def _stored_sites(uow: UnitOfWork, codes: set[str]) -> dict[str, _Stored]:
+    columns = [getattr(Site, n) for n in SITE_FIELDS]
+    found: dict[str, _Stored] = {}
+    for chunk in _chunks(sorted(codes)):
+        query = (
+            select(Site.id, Site.code, Site.customer_id, Customer.code.label("customer_code"), *columns)
+            .join(Customer, Customer.id == Site.customer_id)
+            .where(Site.code.in_(chunk))
+        )
+        for row in uow.session.execute(query):
+            values = {n: getattr(row, n) for n in SITE_FIELDS}
+            found[row.code] = _Stored(row.id, values, row.customer_id, row.customer_code)
+    return found
+
+
+def _write_customers(
+    uow: UnitOfWork, stored: dict[str, _Stored], new: dict[str, _Stored], changed: dict[str, list[str]]
+) -> None:
+    s = uow.session
+    if new:
+        s.execute(
+            insert(CUSTOMERS),
+            [{"code": code, **item.values} for code, item in new.items()],
+        )
+        for code, found in _stored_customers(uow, set(new)).items():  # one query, not RETURNING row by row
+            new[code].id = found.id
+    if changed:
+        s.execute(
+            update(Customer),
+            [{"id": stored[code].id, **stored[code].values, "updated_at": utcnow()} for code in changed],
+        )
+
+
+def _write_sites(
+    uow: UnitOfWork, stored: dict[str, _Stored], new: dict[str, _Stored], changed: dict[str, list[str]]
+) -> None:
+    s = uow.session
+    if new:
+        rows = [{"code": code, "customer_id": item.customer_id, **item.values} for code, item in new.items()]
+        s.execute(insert(SITES), rows)
+        for code, found in _stored_sites(uow, set(new)).items():
+            new[code].id = found.id
+    if changed:
+        s.execute(update(Site), [{"id": stored[code].id, **stored[code].values} for code in changed])
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def update_job_fields_in(uow: UnitOfWork, job: Job, values: dict[str, Any], skills: dict[str, int] | None) -> list[str]:

@@ -6,11 +6,12 @@ JSON records are numbered from 1. Every parse error names the file, the row and 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -93,6 +94,12 @@ OPTIONAL: dict[Entity, frozenset[str]] = {
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_BREAK = 30
+MAX_CELL_CHARS = 100_000
+"""No column takes more (the longest, a job's description, takes 10,000): a longer cell is refused by name."""
+CSV_READ_LIMIT = 64 * 1024 * 1024
+"""What the CSV reader accepts in one cell, so an oversized cell reaches the named check above instead of
+failing the whole file with csv's "field larger than field limit"; beyond it only the row can be named."""
+csv.field_size_limit(max(csv.field_size_limit(), CSV_READ_LIMIT))
 
 
 @dataclass
@@ -120,17 +127,18 @@ class FileRejected(InvalidInput):
     """A file that cannot be read at all (not CSV/JSON, missing columns)."""
 
 
-def read_rows(path: Path, fmt: str, entity: Entity) -> tuple[list[SourceRow], list[str]]:
-    """Read records and the file's own column names; refuses a file missing a required column."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")  # a BOM from spreadsheet exports is tolerated
-    except UnicodeDecodeError as e:
-        raise FileRejected(f"is not UTF-8 text ({e.reason} at byte {e.start})", record=path.name) from None
+def read_rows(path: Path, fmt: str, entity: Entity) -> tuple[Iterator[SourceRow], list[str]]:
+    """The file's records, read as they are used (a CSV file is streamed), and its own column names.
+
+    Refuses a file that is not UTF-8 or misses a required column before the first record is handed out.
+    """
+    _check_utf8(path)
+    rows: Iterator[SourceRow]
     if fmt == "json":
-        rows, columns = _read_json(text, path.name)
+        listed, columns = _read_json(path.read_text(encoding="utf-8-sig"), path.name)
+        rows = iter(listed)
     else:
-        rows, columns = _read_csv(text, path.name, COLUMNS[entity])
+        rows, columns = _read_csv(path, COLUMNS[entity])
     required = [c for c in COLUMNS[entity] if c not in OPTIONAL[entity]]
     missing = [c for c in required if c not in columns]
     if missing:
@@ -143,12 +151,30 @@ def read_rows(path: Path, fmt: str, entity: Entity) -> tuple[list[SourceRow], li
     return rows, columns
 
 
-def _dialect(text: str, expected: Sequence[str]) -> type[csv.Dialect] | csv.Dialect:
+def _check_utf8(path: Path, chunk: int = 1 << 20) -> None:
+    """One pass over the bytes, a megabyte at a time, naming the first byte that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            pending = len(decoder.getstate()[0])  # bytes of a character the last block cut in two
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as e:
+                at = offset - pending + e.start
+                raise FileRejected(f"is not UTF-8 text ({e.reason} at byte {max(at, 0)})", record=path.name) from None
+            if not block:
+                return
+            offset += len(block)
+
+
+def _dialect(sample: str, expected: Sequence[str]) -> type[csv.Dialect] | csv.Dialect:
     """The delimiter that splits the header into known column names; otherwise whatever csv.Sniffer finds.
 
     The header test comes first because a value like 'hvac:3;gas:1' can make ';' look as regular as ','.
     """
-    header = text.split("\n", 1)[0]
+    header = sample.split("\n", 1)[0]
     best, hits = None, 1
     for delimiter in (",", ";", "\t", "|"):
         found = sum(1 for cell in header.split(delimiter) if cell.strip().strip('"') in expected)
@@ -157,30 +183,51 @@ def _dialect(text: str, expected: Sequence[str]) -> type[csv.Dialect] | csv.Dial
     if best is not None:
         return type("Detected", (csv.excel,), {"delimiter": best})
     try:
-        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+        return csv.Sniffer().sniff(sample[:8192], delimiters=",;\t|")
     except csv.Error:
         return csv.excel
 
 
-def _read_csv(text: str, name: str, expected: Sequence[str]) -> tuple[list[SourceRow], list[str]]:
-    if not text.strip():
+def _read_csv(path: Path, expected: Sequence[str]) -> tuple[Iterator[SourceRow], list[str]]:
+    name = path.name
+    with path.open(encoding="utf-8-sig", newline="") as fh:  # a BOM from spreadsheet exports is tolerated
+        sample = fh.read(65536)
+    if not sample.strip():
         raise FileRejected("is empty", record=name)
-    dialect = _dialect(text, expected)
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise FileRejected("is empty", record=name) from None
-    rows = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        number = reader.line_num
-        record: dict[str, Any] = {h: (values[i] if i < len(values) else None) for i, h in enumerate(header)}
-        if len(values) > len(header):
-            record["__extra__"] = values[len(header) :]
-        rows.append(SourceRow(number, record))
-    return rows, header
+    dialect = _dialect(sample, expected)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, dialect)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise FileRejected("is empty", record=name) from None
+        except csv.Error as e:
+            raise FileRejected(f"cannot be read as CSV ({e})", record=f"{name} row 1") from None
+    return _csv_records(path, dialect, header), header
+
+
+def _csv_records(path: Path, dialect: type[csv.Dialect] | csv.Dialect, header: list[str]) -> Iterator[SourceRow]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, dialect)
+        next(reader)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                raise FileRejected(
+                    f"cannot be read as CSV ({e}; no cell may hold more than {MAX_CELL_CHARS:,} characters)",
+                    record=f"{path.name} row {reader.line_num}",
+                ) from None
+            if not any(v.strip() for v in values):
+                continue
+            record: dict[str, Any] = {
+                h: (restore_formula(values[i]) if i < len(values) else None) for i, h in enumerate(header)
+            }
+            if len(values) > len(header):
+                record["__extra__"] = values[len(header) :]
+            yield SourceRow(reader.line_num, record)
 
 
 def _read_json(text: str, name: str) -> tuple[list[SourceRow], list[str]]:
@@ -228,7 +275,27 @@ def to_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return format_skills(value)
-    return str(value)
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    return str(value)  # numbers: a negative coordinate is a number to a spreadsheet, never a formula
+
+
+FORMULA_START = re.compile(r"'*[=+\-@\t\r]")  # used with match(): anchored at the start
+"""Text a spreadsheet would run as a formula (OWASP "CSV injection"), also behind quotes we added before."""
+
+
+def neutralise_formula(text: str) -> str:
+    """`=HYPERLINK(...)` leaves as `'=HYPERLINK(...)`: a spreadsheet shows it as text instead of running it.
+
+    Text already starting with quotes before such a character gets one more, so `restore_formula` can undo
+    exactly what was added and a CSV round trip keeps every value as typed.
+    """
+    return "'" + text if FORMULA_START.match(text) else text
+
+
+def restore_formula(cell: str) -> str:
+    """The inverse of `neutralise_formula`, for cells read back from CSV."""
+    return cell[1:] if cell[:1] == "'" and FORMULA_START.match(cell, 1) else cell
 
 
 # -- field parsing ----------------------------------------------------------------------------
@@ -239,6 +306,33 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def check_cells(values: dict[str, Any]) -> None:
+    """Refuse, by column, what no field may hold: a NUL character (PostgreSQL text cannot store it, and it
+    is never typed by a person) or a cell longer than any column takes."""
+    for column, value in values.items():
+        if isinstance(value, str) and len(value) <= MAX_CELL_CHARS and "\x00" not in value:
+            continue  # the common case, without a call
+        if column.startswith("__"):
+            continue
+        problem = _cell_problem(value)
+        if problem:
+            raise FieldError(column, problem)
+
+
+def _cell_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"contains a NUL character (\\x00) at position {value.index(chr(0)) + 1}"
+        if len(value) > MAX_CELL_CHARS:
+            return f"holds {len(value):,} characters; no field takes more than {MAX_CELL_CHARS:,}"
+        return None
+    if isinstance(value, dict):
+        return next((p for k, v in value.items() for p in (_cell_problem(k), _cell_problem(v)) if p), None)
+    if isinstance(value, list):
+        return next((p for v in value if (p := _cell_problem(v))), None)
+    return None
 
 
 def blank(value: Any) -> bool:

@@ -12,7 +12,8 @@ see an imported job exactly like a typed one; unchanged records log nothing, and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,9 +34,9 @@ from data.services.directory import (
     SiteRecord,
     TechnicianRecord,
     record_job_state_in,
+    stored_customer_records,
     update_job_fields_in,
-    upsert_customer_in,
-    upsert_site_in,
+    upsert_customer_sites_in,
     upsert_technician_in,
 )
 from data.services.jobs import JobDraft, assign_in, change_status_in, create_job_in, unassign_in
@@ -45,6 +46,8 @@ from data.transfer.exporter import job_record
 from data.uow import UnitOfWork
 
 ASSIGNABLE_IMPORT = (JobStatus.SCHEDULED, JobStatus.DISPATCHED)
+BATCH_ROWS = 1000
+"""Rows read, checked and written together: a few queries per batch, and memory that does not grow with the file."""
 CUSTOMER_COLUMN = {
     "code": "customer_code",
     "name": "customer_name",
@@ -124,18 +127,20 @@ def import_file(
     actor.require_write(f"import {entity.value}")
     fmt = detect_format(path, fmt)
     rows, columns = read_rows(path, fmt, entity)
-    report = ImportReport(entity, path.name, rows=len(rows), dry_run=dry_run)
+    report = ImportReport(entity, path.name, dry_run=dry_run)
     kind = "record" if fmt == "json" else "row"
     try:
         with UnitOfWork(db, actor) as uow:
             context = _Context(uow, path.name, kind)
-            apply = {
-                Entity.TECHNICIANS: context.technician,
-                Entity.CUSTOMERS: context.customer,
-                Entity.JOBS: context.job,
-            }[entity]
-            for row in rows:
-                _apply_row(uow, report, row, apply, path.name, kind)
+            for batch in _batches(rows, BATCH_ROWS):
+                report.rows += len(batch)
+                if entity is Entity.CUSTOMERS:
+                    context.customers(report, batch)
+                else:
+                    apply = context.technician if entity is Entity.TECHNICIANS else context.job
+                    for row in batch:
+                        _apply_row(uow, report, row, apply, path.name, kind)
+                uow.flush_events()  # a batch's events go to the database now, not to a list as long as the file
             if dry_run or (report.errors and not skip_bad):
                 raise _Rollback
             uow.emit(
@@ -167,23 +172,37 @@ def _apply_row(
     savepoint = uow.session.begin_nested()
     pending = len(uow.events)
     try:
-        if "__invalid__" in row.values:
-            raise FieldError("", "is not a JSON object")
-        if "__extra__" in row.values:
-            raise FieldError("", f"has {len(row.values['__extra__'])} more value(s) than the header has columns")
+        _check_shape(row)
         outcome = apply(row.values)
         savepoint.commit()
         report.count(outcome)
     except FieldError as e:
         savepoint.rollback()
         del uow.events[pending:]
-        report.errors.append(RowError(file, row.number, e.field or None, e.message, kind))
-        report.rejected.append(row)
+        _reject(report, row, e.field, e.message, kind)
     except DispatchError as e:
         savepoint.rollback()
         del uow.events[pending:]
-        report.errors.append(RowError(file, row.number, _field_of(e), _message_of(e), kind))
-        report.rejected.append(row)
+        _reject(report, row, _field_of(e), _message_of(e), kind)
+
+
+def _batches(rows: Iterator[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+def _check_shape(row: SourceRow) -> None:
+    """What is wrong with a record before its fields are read: not an object, too many cells, bad cells."""
+    if "__invalid__" in row.values:
+        raise FieldError("", "is not a JSON object")
+    if "__extra__" in row.values:
+        raise FieldError("", f"has {len(row.values['__extra__'])} more value(s) than the header has columns")
+    f.check_cells(row.values)
+
+
+def _reject(report: ImportReport, row: SourceRow, field: str | None, message: str, kind: str) -> None:
+    report.errors.append(RowError(report.file, row.number, field or None, message, kind))
+    report.rejected.append(row)
 
 
 def _field_of(e: DispatchError) -> str | None:
@@ -224,13 +243,13 @@ class _Context:
         self.kind = kind
         self.skills = set(uow.session.scalars(select(Skill.code)))
         self.branches = set(uow.session.scalars(select(Branch.code)))
-        self.seen: dict[str, int] = {}
-        self.customers_seen: dict[str, dict[str, Any]] = {}
+        self.seen: set[str] = set()
+        self.customers_seen: set[str] = set()
 
     def once(self, key: str, field_name: str) -> None:
         if key in self.seen:
             raise FieldError(field_name, f"'{key}' appears twice in the file")
-        self.seen[key] = 1
+        self.seen.add(key)
 
     # -- technicians ------------------------------------------------------------------------
     def technician(self, row: dict[str, Any]) -> str:
@@ -259,7 +278,24 @@ class _Context:
         return upsert_technician_in(self.uow, rec)
 
     # -- customers and sites ----------------------------------------------------------------
-    def customer(self, row: dict[str, Any]) -> str:
+    def customers(self, report: ImportReport, batch: Sequence[SourceRow]) -> None:
+        """A batch of customer rows: fields checked row by row, then written by one directory call."""
+        parsed: list[tuple[SourceRow, CustomerRecord, SiteRecord | None]] = []
+        for row in batch:
+            try:
+                _check_shape(row)
+                parsed.append((row, *self.customer_row(row.values)))
+            except FieldError as e:
+                _reject(report, row, e.field, e.message, self.kind)
+        parsed = self._consistent_customers(report, parsed)
+        outcomes = upsert_customer_sites_in(self.uow, [(rec, site) for _, rec, site in parsed])
+        for (row, _, _), outcome in zip(parsed, outcomes, strict=True):
+            if isinstance(outcome, DispatchError):
+                _reject(report, row, _field_of(outcome), _message_of(outcome), self.kind)
+            else:
+                report.count(outcome)
+
+    def customer_row(self, row: dict[str, Any]) -> tuple[CustomerRecord, SiteRecord | None]:
         code = f.code(row, "customer_code")
         assert code is not None
         rec = CustomerRecord(
@@ -290,19 +326,32 @@ class _Context:
                 city=f.text(row, "city", required=False, max_len=100),
                 access_notes=f.text(row, "access_notes", required=False, max_len=4000),
             )
-        first = self.customers_seen.get(code)
-        if first is not None:
-            # Later rows of the same customer must repeat its columns unchanged.
-            for name, value in vars(rec).items():
-                if first[name] != value:
-                    raise FieldError(CUSTOMER_COLUMN[name], f"differs from the customer's first row ({first[name]!r})")
-            outcomes = {"unchanged"}
-        else:
-            self.customers_seen[code] = vars(rec).copy()
-            outcomes = {upsert_customer_in(self.uow, rec)}
-        if site is not None:
-            outcomes.add(upsert_site_in(self.uow, site))
-        return "created" if "created" in outcomes else "updated" if "updated" in outcomes else "unchanged"
+        return rec, site
+
+    def _consistent_customers(
+        self, report: ImportReport, parsed: list[tuple[SourceRow, CustomerRecord, SiteRecord | None]]
+    ) -> list[tuple[SourceRow, CustomerRecord, SiteRecord | None]]:
+        """Later rows of the same customer must repeat its columns unchanged.
+
+        Only the codes are kept from one batch to the next (memory stays flat on a large file): a customer
+        first met in an earlier batch is compared with what that batch wrote, read back in one query.
+        """
+        earlier = {rec.code for _, rec, _ in parsed if rec.code in self.customers_seen}
+        first: dict[str, CustomerRecord] = stored_customer_records(self.uow, earlier)
+        kept = []
+        for row, rec, site in parsed:
+            reference = first.get(rec.code)
+            if reference is None:
+                first[rec.code] = rec
+                self.customers_seen.add(rec.code)
+            else:
+                differs = next((n for n in CUSTOMER_COLUMN if getattr(reference, n) != getattr(rec, n)), None)
+                if differs is not None:
+                    message = f"differs from the customer's first row ({getattr(reference, differs)!r})"
+                    _reject(report, row, CUSTOMER_COLUMN[differs], message, self.kind)
+                    continue
+            kept.append((row, rec, site))
+        return kept
 
     # -- jobs -------------------------------------------------------------------------------
     def job(self, row: dict[str, Any]) -> str:

@@ -64,7 +64,15 @@ def _plain(cell: object) -> str:
 
 
 out = ShellConsole()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+"""Messages for people on stderr: never wrapped at the terminal's width (a path or a row stays on its line, so
+`grep` and tests find it whatever the width), and text taken as text (`[J099]` in a message is kept)."""
+
+
+def labelled(label: str, message: str, style: str = "bold red") -> Text:
+    """`error: message` with the label styled and the message as plain text (no markup read from data)."""
+    return Text.assemble((f"{label}:", style), " ", message)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,8 +106,7 @@ def actor(source: str = "cli") -> Actor:
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    # Never wrapped at the terminal's width: a path or a host cut in two cannot be copied or grepped.
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(labelled("error", message))
     return typer.Exit(code)
 
 

@@ -15,6 +15,7 @@ import typer
 
 from dispatch_tui.cli import commands
 from dispatch_tui.cli.context import STATE, fail
+from dispatch_tui.cli.crash_guard import CrashGuardGroup
 from integrations.logs import configure_logging, export_to_environment
 
 EXIT_CODES_EPILOG = (
@@ -25,7 +26,9 @@ EXIT_CODES_EPILOG = (
 app = typer.Typer(
     help="Dispatch: field service dispatch from the terminal.",
     no_args_is_help=False,
+    cls=CrashGuardGroup,
     pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
     add_completion=True,
     epilog=EXIT_CODES_EPILOG,
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from optimizer.errors import OptimizerError, ProblemError
 from optimizer.io import dump_plan, load_problem, write_json
@@ -27,17 +28,17 @@ EXIT_BAD_INPUT = 2
 
 def schedule_from_file(problem: Path, out: Path | None, time_limit: float, as_json: bool) -> int:
     """Load, solve, validate and report. Returns the process exit code (2 = bad problem file)."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
     console = Console(stderr=as_json)  # with --json, stdout carries only the JSON
     try:
         loaded = load_problem(problem)
     except ProblemError as exc:
-        err.print(f"[bold red]error:[/] {problem}: {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("error:", "bold red"), f" {problem}: {exc}"))
         return EXIT_BAD_INPUT
     try:
         plan = _solve_with_progress(loaded, time_limit, console)
     except OptimizerError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("error:", "bold red"), f" {exc}"))
         return EXIT_FAILED
     report = validate(loaded, plan)
     document = dump_plan(plan)

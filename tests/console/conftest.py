@@ -115,7 +115,12 @@ def make_app(
     return DispatchApp(ctx, feed if feed is not None else FakeFeed(), start_view=start_view, tick_seconds=tick_seconds)
 
 
-async def settle(app: DispatchApp, pilot: Pilot[None], seconds: float = 0.0, timeout: float = 5.0) -> None:
+WAIT_SECONDS = 60.0
+"""How long a console test waits for what must happen: reached only when something is broken, never on a busy
+machine (5 s was, on a loaded 2-core box)."""
+
+
+async def settle(app: DispatchApp, pilot: Pilot[None], seconds: float = 0.0, timeout: float = WAIT_SECONDS) -> None:
     """Wait until the console's short-lived workers (loads, actions) are done and the screen repainted."""
     if seconds:
         await pilot.pause(seconds)
@@ -126,3 +131,11 @@ async def settle(app: DispatchApp, pilot: Pilot[None], seconds: float = 0.0, tim
         if not busy:
             break
     await pilot.pause()
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
+    """Wait for `condition` (a tick to fire, a row to change); fail naming the wait only if it never holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting after {timeout} s"
+        await pilot.pause(0.02)

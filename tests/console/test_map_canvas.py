@@ -13,6 +13,7 @@ from dispatch_tui.messages import EventsArrived, TechnicianSelected
 from dispatch_tui.screens.map import MapScreen
 from dispatch_tui.widgets.braille import BrailleCanvas, ascii_glyph
 from dispatch_tui.widgets.map_canvas import Projection, draw_map, fit, format_km, load_base_layer, scale_bar
+from tests.console.conftest import until
 from tests.console.test_board_world import NOW, ViewHarness, console_context, plan_day, settle
 
 
@@ -152,11 +153,15 @@ async def test_map_zoom_pan_and_live_positions(sqlite_db: Database) -> None:
             "api",
         )
         screen.post_message(EventsArrived([event]))
-        await pilot.pause(0.4)
-        tech = canvas.selected_technician()
-        assert tech is not None and (tech.lat, tech.lon) == (60.178, 24.945)
+
         col, row = before.to_cell(60.178, 24.945)
-        assert canvas.render_line(row + 1).text[col] == "●"
+
+        def moved() -> bool:
+            tech = canvas.selected_technician()
+            placed = tech is not None and (tech.lat, tech.lon) == (60.178, 24.945)
+            return placed and canvas.render_line(row + 1).text[col] == "●"
+
+        await until(pilot, moved)  # the tick that applies the batch, and the repaint, however slow the machine
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])

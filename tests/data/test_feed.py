@@ -1,44 +1,49 @@
-"""The live feed wakes a subscriber within 250 ms of a commit, on SQLite (poll) and PostgreSQL (NOTIFY)."""
+"""The live feed wakes a subscriber on each commit, on SQLite (poll) and PostgreSQL (NOTIFY)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
+import pytest
+
+from data import feed
 from data.db import Database
 from data.feed import last_seq, subscribe, tail
 from data.models import JobType
 from data.services.jobs import JobDraft, add_note, create_job
 from tests.factories import DISPATCHER, build_world
 
+WAIT_SECONDS = 60.0
+"""How long a test waits for what must happen: long enough for any load, reached only when something is broken."""
 
-async def test_subscriber_wakes_quickly_after_commit(db: Database) -> None:
+
+async def test_subscriber_wakes_on_each_commit(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each commit reaches a subscriber. On PostgreSQL the safety poll is set to an hour, so an event arriving
+    within the wait can only have come through NOTIFY; on SQLite the poll is the mechanism (every 0.1 s).
+    The waits are on the events arriving, never a latency budget a loaded machine could blow."""
+    monkeypatch.setattr(feed, "SAFETY_POLL_SECONDS", 3600.0)
     build_world(db)
     ref = (await asyncio.to_thread(create_job, db, DISPATCHER, JobDraft(JobType.REPAIR, "S1", "No heat", 60))).ref
     start_seq = last_seq(db)
-    received: list[tuple[float, int]] = []
+    received: list[int] = []
+    arrived = asyncio.Event()
 
     async def listen() -> None:
         async for batch in subscribe(db, after_seq=start_seq):
-            for event in batch:
-                received.append((time.perf_counter(), event.seq))
+            received.extend(event.seq for event in batch)
+            arrived.set()
             if len(received) >= 3:
                 return
 
     task = asyncio.create_task(listen())
-    await asyncio.sleep(0.3)  # let the subscriber settle (LISTEN registered / first poll done)
-    latencies = []
     for i in range(3):
         committed = await asyncio.to_thread(add_note, db, DISPATCHER, ref, f"note {i}")
-        t_commit = time.perf_counter()
         assert committed.id
-        while len(received) <= i:
-            await asyncio.sleep(0.005)
-        latencies.append(received[i][0] - t_commit)
-        await asyncio.sleep(0.05)
-    await asyncio.wait_for(task, 2)
-    assert [seq for _, seq in received] == [e.seq for e in tail(db, start_seq)]
-    assert max(latencies) < 0.25, latencies
+        while len(received) <= i:  # each note is seen before the next is written
+            arrived.clear()
+            await asyncio.wait_for(arrived.wait(), WAIT_SECONDS)
+    await asyncio.wait_for(task, WAIT_SECONDS)
+    assert received == [e.seq for e in tail(db, start_seq)]
 
 
 def test_tail_filters_and_pages(sqlite_db: Database) -> None:

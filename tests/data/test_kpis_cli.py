@@ -7,9 +7,11 @@ import io
 import json
 from datetime import timedelta
 
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from data.db import Database
+from data.models import Customer
 from dispatch_tui.cli.commands.report import sparkline
 from dispatch_tui.cli.main import app
 from tests.data.test_kpis import D1, D2, history  # noqa: F401  (the hand-made history fixture)
@@ -48,3 +50,13 @@ def test_kpis_bad_options(history: Database) -> None:  # noqa: F811
     assert _run(history, "--by", "planet")[0] == 2
     code, text = _run(history, "--from", D2.isoformat(), "--to", (D2 - timedelta(days=3)).isoformat())
     assert code == 2 and "--from" in text
+
+
+def test_kpis_csv_by_customer_neutralises_a_formula_in_the_code(history: Database) -> None:  # noqa: F811
+    with history.write_session() as s:
+        s.execute(update(Customer).values(code="-A1"))  # a valid code a spreadsheet reads as the formula =-A1
+        s.commit()
+    code, text = _run(history, "--from", D1.isoformat(), "--to", D2.isoformat(), "--by", "customer", "--csv")
+    assert code == 0, text
+    labels = {r["label"] for r in csv.DictReader(io.StringIO(text))}
+    assert labels == {"'-A1"}

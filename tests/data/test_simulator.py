@@ -166,12 +166,20 @@ async def test_run_loop_advances_with_the_clock(sqlite_db: Database) -> None:
     sim = FieldSimulator(sqlite_db, clock, speedup=3600, start=local(7), incidents=False)
     stop = asyncio.Event()
     task = asyncio.create_task(sim.run(stop, tick_seconds=0.01))
-    await asyncio.sleep(0.3)
+
+    def completed() -> int:
+        with sqlite_db.read() as s:
+            return s.scalar(select(func.count()).select_from(Job).where(Job.status == JobStatus.COMPLETED)) or 0
+
+    async def day_done() -> None:  # wait for the condition, however slow the machine
+        while await asyncio.to_thread(completed) < 7:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(day_done(), 60)
     stop.set()
-    steps = await task
+    steps = await asyncio.wait_for(task, 60)
     assert steps >= 1 and sim.last_report is not None
-    with sqlite_db.read() as s:
-        assert s.scalar(select(func.count()).select_from(Job).where(Job.status == JobStatus.COMPLETED)) == 7
+    assert completed() == 7
 
 
 def test_a_job_cancelled_by_the_office_is_left_alone(sqlite_db: Database) -> None:

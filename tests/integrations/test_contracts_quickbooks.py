@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,28 +22,18 @@ from data.db import Database
 from integrations.connectors.quickbooks import QuickBooksConnector
 from tests.integrations.fakes.quickbooks import REALM, QuickBooksState, build_app
 from tests.integrations.fakes.server import serve
+from tests.integrations.fakes.vendor_specs import quickbooks_xsd_folder
 from tests.integrations.fakes.world import completed_job, connector_config, context, deliver
 
 NS = "http://schema.intuit.com/finance/v3"
 
 
-def quickbooks_specs() -> Path | None:
-    env = os.environ.get("DISPATCH_SHARED")
-    root = Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
-    path = root / "specs" / "quickbooks"
-    return path if (path / "Finance.xsd").is_file() else None
-
-
-pytestmark = pytest.mark.skipif(
-    quickbooks_specs() is None, reason="Finance.xsd not found (set DISPATCH_SHARED to the folder holding specs/)"
-)
-
-
 @pytest.fixture(scope="module")
-def finance() -> xmlschema.XMLSchema:
-    """Finance.xsd declares only types: a small wrapper declares the Invoice and Customer elements."""
-    specs = quickbooks_specs()
-    assert specs is not None
+def finance(tmp_path_factory: pytest.TempPathFactory) -> xmlschema.XMLSchema:
+    """Finance.xsd declares only types: a small wrapper declares the Invoice and Customer elements.
+
+    The XSDs are vendored in `tests/contracts/specs/quickbooks/` (Apache-2.0, see SOURCE.md there)."""
+    specs = quickbooks_xsd_folder(tmp_path_factory.mktemp("quickbooks-xsd"))
     wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="{NS}" targetNamespace="{NS}"
         elementFormDefault="qualified" attributeFormDefault="unqualified">
       <xs:include schemaLocation="{(specs / "Finance.xsd").as_uri()}"/>

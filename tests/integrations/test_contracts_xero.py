@@ -22,15 +22,10 @@ from tests.integrations.fakes.xero_contract import (
     OUR_INVOICE,
     OUR_TIMESHEET,
     contract_errors,
-    shared_dir,
     strict_errors,
 )
 
 pytestmark = [
-    pytest.mark.skipif(
-        shared_dir() is None,
-        reason="Xero OpenAPI specs not found (set DISPATCH_SHARED to the folder holding specs/xero)",
-    ),
     # openapi-core does not check OAuth2 itself (the fake does): it says so once per request.
     pytest.mark.filterwarnings("ignore:Unsupported scheme type:UserWarning"),
 ]

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from data.db import Database
+from data.models.base import utcnow
 from data.models.deliveries import Delivery, DeliveryStatus
 from tests.integrations.fake_receiver import SECRET, SECRET_ENV, FakeReceiver, emit_events, serve
 
@@ -52,6 +53,22 @@ def worker(db_url: str, config: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def leases_lapsed(db: Database, patience: float = 120.0) -> None:
+    """Wait until no in-flight delivery holds a lease that is still running (the condition, not a fixed sleep)."""
+    deadline = time.monotonic() + patience
+    while True:
+        with db.read() as s:
+            held = s.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_until > utcnow())
+            )
+        if not held:
+            return
+        assert time.monotonic() < deadline, f"{held} leases still held after {patience} s"
+        time.sleep(0.05)
+
+
 def count(db: Database, status: DeliveryStatus) -> int:
     with db.read() as s:
         return int(s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == status)) or 0)
@@ -80,7 +97,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_the_receiver_applies_each_onc
     landed_before = len(fake.effects)
     assert 0 < landed_before < total, "the kill must land mid-run"
     in_flight = count(sqlite_db, DeliveryStatus.IN_FLIGHT)
-    time.sleep(1.2)  # let the dead worker's leases expire
+    leases_lapsed(sqlite_db)  # the heir may take over the dead worker's rows only once their leases lapse
     second = worker(sqlite_db.url, config, "--once", "--concurrency", "4", "--worker-id", "heir")
     _out, errors = second.communicate(timeout=180)
     assert second.returncode == 0, errors.decode()

@@ -102,19 +102,22 @@ async def test_answers_are_typed(url: str) -> None:
 
 
 async def test_a_hanging_system_gets_the_fallback_within_the_deadline(url: str) -> None:
+    # The server would answer after HANG_SECONDS: an Unavailable naming the deadline means the deadline cut it.
     calls = endpoint_calls(url, deadline=0.5)
     started = time.monotonic()
     result = await calls.credit_check(CustomerQuery("slow", "Slow Oy"))
-    elapsed = time.monotonic() - started
     assert isinstance(result, Unavailable) and result.reason == UNAVAILABLE == "system unavailable, decision needed"
     assert "0.5 s" in result.detail or "Timeout" in result.detail
-    assert elapsed < 1.0
+    assert time.monotonic() - started >= 0.5  # a lower bound holds on any machine; an upper one would not
 
 
 async def test_a_hanging_system_is_cut_at_two_seconds_by_default(url: str) -> None:
+    calls = endpoint_calls(url)
+    assert calls.deadline == 2.0
     started = time.monotonic()
-    result = await endpoint_calls(url).credit_check(CustomerQuery("slow", "Slow Oy"))
-    assert isinstance(result, Unavailable) and 1.9 < time.monotonic() - started < 2.6
+    result = await calls.credit_check(CustomerQuery("slow", "Slow Oy"))
+    assert isinstance(result, Unavailable) and ("2 s" in result.detail or "Timeout" in result.detail)
+    assert time.monotonic() - started >= 2.0
 
 
 @pytest.mark.parametrize("who", ["broken", "garbled"])

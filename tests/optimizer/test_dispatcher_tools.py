@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 from optimizer_cases import H, assert_valid, job, loc, problem, tech, tech_of, window
 
@@ -38,7 +37,8 @@ def test_suggest_respects_windows_and_shift() -> None:
     assert 9 * H <= suggest(p, plan, "OK")[0].start <= 10 * H
 
 
-def test_suggest_is_fast_on_50_technicians_and_400_jobs() -> None:
+def test_suggest_answers_on_50_technicians_and_400_jobs() -> None:
+    """How fast is for the bench (`bench/fsm_day.py` times suggest on this size); a test asserts what comes back."""
     rng = random.Random(7)
     techs = [
         tech(f"T{i}", loc(rng.uniform(-5, 5), rng.uniform(-5, 5)), breaks=[BreakRule(11 * H, 13 * H, 1800)])
@@ -48,11 +48,8 @@ def test_suggest_is_fast_on_50_technicians_and_400_jobs() -> None:
     p = problem(techs, jobs)
     network = Network.for_problem(p)
     plan = greedy_plan(p, network)
-    began = time.perf_counter()
     options = suggest(p, plan, "J0", k=5, network=network)
-    elapsed = time.perf_counter() - began
-    assert options
-    assert elapsed < 1.0
+    assert 0 < len(options) <= 5
 
 
 def test_replan_after_absence_keeps_started_work_and_moves_the_rest() -> None:

@@ -36,3 +36,22 @@ def test_bad_file_exits_2_naming_the_record(tmp_path: Path, capsys: pytest.Captu
     problem.write_text(json.dumps(bad))
     assert schedule_from_file(problem, None, 0.5, as_json=False) == 2
     assert "job J001: location.lon" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_utf8_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    problem = tmp_path / "p.json"
+    problem.write_bytes(json.dumps(GOOD).replace("two technicians", "caf\xe9").encode("latin-1"))
+    assert schedule_from_file(problem, None, 0.5, as_json=False) == 2
+    assert "not UTF-8 text (invalid continuation byte at byte" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_a_number_that_is_not_finite_exits_2_naming_the_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], number: str
+) -> None:
+    text = json.dumps(GOOD).replace('"lat": 60.18', f'"lat": {number}', 1)
+    assert number in text
+    problem = tmp_path / "p.json"
+    problem.write_text(text)
+    assert schedule_from_file(problem, None, 0.5, as_json=False) == 2
+    assert "job J001: location.lat: " in capsys.readouterr().err.replace("\n", "")

@@ -67,6 +67,8 @@ def open_console(
         raise fail(str(e), EXIT_BAD_INPUT) from None
     app = DispatchApp(ctx, LiveFeed(ctx.db), keymap=keys, background=background)
     app.run(mouse=mouse)
+    if app.return_code:  # a crash: the app has printed where the details are
+        raise typer.Exit(app.return_code)
 
 
 def register(app: typer.Typer) -> None:
@@ -131,6 +133,8 @@ def open_demo_console(
         app.run()
     finally:
         database.dispose()
+    if app.return_code:
+        raise typer.Exit(app.return_code)
 
 
 def demo_integrations_config(url: str) -> Path | None:

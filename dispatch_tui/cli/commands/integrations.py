@@ -14,7 +14,7 @@ from rich.text import Text
 
 from data.errors import DispatchError, NotFound
 from data.feed import tail
-from dispatch_tui.cli.context import EXIT_ERROR, db, err, handles_errors, out, print_json
+from dispatch_tui.cli.context import EXIT_ERROR, db, err, handles_errors, labelled, out, print_json
 from integrations.config import load_config
 from integrations.connector import OutboundRequest
 from integrations.delivery.planner import map_event
@@ -173,7 +173,7 @@ def authorize_command(
     try:
         done = authorize(cfg, port=port, browse=browse, timeout=timeout)
     except (AuthorizationFailed, CredentialsError) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(labelled("error", str(e)))
         raise typer.Exit(EXIT_ERROR) from None
     if as_json:
         print_json({"connector": done.connector, "scope": done.scope, "expires_at": done.expires_at,

@@ -27,7 +27,7 @@ from data.services.jobs import (
     split_into_visits,
     unassign_job,
 )
-from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, out, print_json
+from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, labelled, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day, parse_moment
 
 jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
@@ -280,7 +280,7 @@ def assign_command(
         return
     out.print(f"{job.ref} -> {technician} {_hhmm(job.planned_start, tz)}-{_hhmm(job.planned_end, tz)}")
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(labelled("warning", str(warning), "yellow"))
 
 
 @jobs_app.command("unassign")

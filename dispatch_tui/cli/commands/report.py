@@ -13,6 +13,7 @@ from rich.table import Table
 from data.errors import InvalidInput
 from data.kpis import GROUPINGS, KPI_NAMES, RATIOS, KpiReport, KpiValue, compute_kpis
 from data.services.completion import visit_summary
+from data.transfer.csv_formats import neutralise_formula
 from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import db, handles_errors, out, print_json, status
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
@@ -140,7 +141,8 @@ def kpis_command(
         for g in report.groups:
             for name in KPI_NAMES:
                 value = g.values[name]
-                writer.writerow([g.key, g.label, name, "" if value is None else value])
+                label = neutralise_formula(g.label)  # a customer's name is text a spreadsheet must not run
+                writer.writerow([neutralise_formula(g.key), label, name, "" if value is None else value])
     elif not report.groups:
         out.print(f"No data between {start} and {end}.")
     elif by is None:

@@ -14,7 +14,7 @@ from data.queries.technicians import TechnicianDetailView, list_technicians, tec
 from data.services.jobs import parse_skills
 from data.services.technicians import mark_absent
 from dispatch_tui.cli.commands.jobs import branch_zone, site_zone
-from dispatch_tui.cli.context import actor, db, err, handles_errors, out, print_json
+from dispatch_tui.cli.context import actor, db, err, handles_errors, labelled, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_at, parse_day, parse_moment
 
 techs_app = typer.Typer(help="Technicians: list, show, free, absent.", no_args_is_help=True)
@@ -120,7 +120,7 @@ def absent_command(
     absence, affected = mark_absent(database, who, code, kind, start, end, note)
     out.print(f"{code} {kind.value} recorded (absence {absence.id})")
     if affected:
-        err.print(f"[yellow]warning:[/] planned jobs to re-plan: {', '.join(affected)}", highlight=False)
+        err.print(labelled("warning", f"planned jobs to re-plan: {', '.join(affected)}", "yellow"))
 
 
 @techs_app.command("free")

@@ -14,7 +14,7 @@ from data.transfer.csv_formats import Entity
 from data.transfer.exporter import FORMATS, export_text
 from data.transfer.importer import ImportRejected, import_file
 from dispatch_tui.cli.commands.jobs import branch_zone
-from dispatch_tui.cli.context import EXIT_BAD_INPUT, actor, db, err, fail, handles_errors, out, print_json
+from dispatch_tui.cli.context import EXIT_BAD_INPUT, actor, db, err, fail, handles_errors, labelled, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 
@@ -60,7 +60,7 @@ def import_command(
         if as_json:
             print_json(rejected.report.as_dict())
         for e in rejected.report.errors:
-            err.print(f"[bold red]error:[/] {e}", highlight=False)
+            err.print(labelled("error", str(e)))
         err.print(f"{len(rejected.report.errors)} bad row(s); nothing was imported", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json:
@@ -73,7 +73,7 @@ def import_command(
             highlight=False,
         )
     for e in report.errors:
-        err.print(f"[yellow]rejected:[/] {e}", highlight=False)
+        err.print(labelled("rejected", str(e), "yellow"))
     if report.rejects_file:
         err.print(f"rejected rows written to {report.rejects_file}", highlight=False)
     if dry_run and report.errors:
@@ -89,7 +89,7 @@ def export_command(
 ) -> None:
     """Export records; CSV and JSON re-import unchanged (round trip)."""
     if fmt not in FORMATS[entity]:
-        err.print(f"[bold red]error:[/] {entity.value} export supports {', '.join(FORMATS[entity])}")
+        err.print(labelled("error", f"{entity.value} export supports {', '.join(FORMATS[entity])}"))
         raise typer.Exit(EXIT_BAD_INPUT)
     database = db()
     when = parse_day(day, branch_zone(database)) if day else None

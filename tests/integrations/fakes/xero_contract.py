@@ -1,6 +1,6 @@
 """Validate requests the Xero fake received against Xero's published OpenAPI specifications (openapi-core).
 
-The specs live in the shared folder beside the repository (`$DISPATCH_SHARED/specs/xero`). Two
+The specs are vendored in `tests/contracts/specs/xero/` (MIT, see SOURCE.md there). Two
 fixes make the published accounting spec usable for request validation: its string boolean
 defaults ("false") become booleans, and defaults on readOnly properties are dropped. Requests are
 re-addressed to the spec's server URL. Unknown properties are forbidden, so a misspelt field fails.
@@ -8,11 +8,9 @@ re-addressed to the spec's server URL. Unknown properties are forbidden, so a mi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,16 +19,12 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from tests.integrations.fakes.vendor_specs import spec_text
+
 SPECS = {
     "accounting": ("xero_accounting.yaml", "/api.xro/2.0"),
     "payroll": ("xero-payroll-uk.yaml", "/payroll.xro/2.0"),
 }
-
-
-def shared_dir() -> Path | None:
-    env = os.environ.get("DISPATCH_SHARED")
-    path = Path(env) if env else Path(__file__).resolve().parents[4] / "shared"
-    return path if (path / "specs" / "xero").is_dir() else None
 
 
 def _fixed(node: Any) -> Any:
@@ -49,11 +43,9 @@ def _fixed(node: Any) -> Any:
 
 @cache
 def spec(kind: str) -> tuple[OpenAPI, str]:
-    root = shared_dir()
-    assert root is not None, "the shared Xero specs are not available"
     name, _ = SPECS[kind]
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the accounting spec is 1 MB of YAML
-    data = _fixed(yaml.load((root / "specs" / "xero" / name).read_text(encoding="utf-8"), Loader=loader))
+    data = _fixed(yaml.load(spec_text("xero", name), Loader=loader))
     server = data["servers"][0]["url"]
     config = Config(spec_validator_cls=None, additional_properties_default_policy="forbid")
     return OpenAPI.from_dict(data, config=config), server
