@@ -331,6 +331,11 @@ class Dynamics365Connector:
                 if found is None:
                     return malformed(response, "Dataverse case upsert (no OData-EntityId)")
                 return classify(response, external_id=found, what=request.description)
+            if response.status_code == 404 and "If-Match" not in request.headers:
+                # An upsert's 404 is its account bind: that account's own delivery has not landed yet.
+                return SendResult(
+                    Outcome.RETRY, 404, body_text(response), message=f"{request.description}: account not there yet"
+                )
             return self._verdict(response, request)
         response = await send_request(client, request, self.auth)
         if response.status_code == 412 and request.headers.get("If-None-Match") == "*":

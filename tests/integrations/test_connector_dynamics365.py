@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,26 +10,25 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from data.db import Database
 from data.models import Contact, Customer, Job, JobStatus
 from data.models.customers import ExternalRef
 from data.services.crm_sync import link_external
+from dispatch_tui.cli.main import app
 from integrations.connector import Outcome
 from integrations.connectors.dynamics365 import Dynamics365Connector
 from integrations.mapping import ConfigError
-from tests.factories import ADMIN
-from tests.integrations.fakes.dynamics365 import TENANT, DataverseState, build_app
-from tests.integrations.fakes.server import serve
+from tests.factories import ADMIN, build_world
+from tests.integrations.fakes.dynamics365 import TENANT, DataverseState, running, write_config
 from tests.integrations.fakes.world import completed_job, connector_config, context, deliver
 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[tuple[DataverseState, str]]:
-    state = DataverseState()
-    with serve(build_app(state)) as url:
-        state.origin = url
-        yield state, url
+    with running() as served:
+        yield served
 
 
 @pytest.fixture
@@ -224,3 +224,16 @@ def test_settings_are_checked(tmp_path: Path) -> None:
         Dynamics365Connector(
             connector_config(tmp_path, "d365", "dynamics365", {"org_url": "https://x", "tenant": "t", "job_type": "x"})
         )
+
+
+def test_integrations_check_command_reports_the_application_user(
+    sqlite_db: Database, state: DataverseState, fake: tuple[DataverseState, str], tmp_path: Path
+) -> None:
+    build_world(sqlite_db)
+    config = write_config(tmp_path, fake[1])
+    checked = CliRunner().invoke(
+        app, ["--db", sqlite_db.url, "--as", "ada", "integrations", "check", "--config", str(config), "--json"]
+    )
+    assert checked.exit_code == 0, checked.output
+    (row,) = json.loads(checked.output)["connectors"]
+    assert row["ok"] is True and row["type"] == "dynamics365" and "application user" in row["detail"]

@@ -9,10 +9,14 @@ The service protection limit is a 429 with `Retry-After`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,7 +34,8 @@ from tests.integrations.fakes.dataverse_contract import (
     VERSION,
     problems_with_body,
 )
-from tests.integrations.fakes.server import CLIENT_ID, CLIENT_SECRET, FakeVendor
+from tests.integrations.fakes.server import CLIENT_ID, CLIENT_SECRET, FakeVendor, serve
+from tests.integrations.fakes.world import write_credentials
 
 TENANT = "contoso-tenant"
 BASE = f"/api/data/{VERSION}"
@@ -49,6 +54,7 @@ class DataverseState(FakeVendor):
     tokens_issued: int = 0
     default_page_size: int = 5000
     cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    delay: float = 0.0  # seconds each API call takes, so a worker can be killed mid-run
 
     def reset(self) -> None:
         origin = self.origin
@@ -143,11 +149,14 @@ def build_app(state: DataverseState) -> Starlette:
             {"token_type": "Bearer", "expires_in": state.token_ttl, "access_token": state.client_credentials_token()}
         )
 
-    async def guard(request: Request) -> Response | None:
-        await state.record(request)
+    async def guard(request: Request) -> tuple[Any, Response | None]:
+        """This request's JSON body (requests run concurrently) and the early answer, if any."""
+        body = await state.record(request)
+        if state.delay:
+            await asyncio.sleep(state.delay)
         if not state.authorised(request):
-            return error(401, "0x80072560", "The user is not a member of the organization.")
-        return await state.fault(request, state.throttled())
+            return body, error(401, "0x80072560", "The user is not a member of the organization.")
+        return body, await state.fault(request, state.throttled())
 
     def page(request: Request, rows: list[dict[str, Any]], size: int) -> JSONResponse:
         head, rest = rows[:size], rows[size:]
@@ -159,19 +168,20 @@ def build_app(state: DataverseState) -> Starlette:
         return JSONResponse(payload, headers={"Preference-Applied": f"odata.maxpagesize={size}"})
 
     async def api(request: Request) -> Response:
-        if (early := await guard(request)) is not None:
+        received, early = await guard(request)
+        if early is not None:
             return early
         target = request.path_params["target"]
         if target == "WhoAmI" and request.method == "GET":
             return JSONResponse({"UserId": "00000000-0000-0000-0000-0000000000a1", "OrganizationId": "org-1"})
         if target in ACTIONS and request.method == "POST":
-            return await close_incident(state.received[-1]["json"] or {})
+            return await close_incident(received or {})
         match = TARGET.match(target)
         if match is None or match["set"] not in TABLES:
             return error(404, "0x80060888", f"Resource not found for the segment '{target}'.")
         entity_set, key = match["set"], match["key"]
         table = TABLES[entity_set]
-        body = state.received[-1]["json"] or {}
+        body = received or {}
         if key is None and request.method == "GET":
             query = request.query_params
             prefer = request.headers.get("prefer", "")
@@ -276,3 +286,36 @@ def build_app(state: DataverseState) -> Starlette:
             Route(f"{BASE}/{{target:path}}", api, methods=["GET", "POST", "PATCH"]),
         ]
     )
+
+
+@contextlib.contextmanager
+def running(state: DataverseState | None = None) -> Iterator[tuple[DataverseState, str]]:
+    """A fake Dataverse on a local port; its origin is also the org URL the token scope names."""
+    state = state or DataverseState()
+    with serve(build_app(state)) as url:
+        state.origin = url
+        yield state, url
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    """An integrations.toml with one `d365` connector pointing at the fake, its secrets in a 0600 file."""
+    cred = write_credentials(tmp_path, "d365", access_token="")
+    path = tmp_path / "integrations.toml"
+    path.write_text(
+        f"""
+[delivery]
+lease_seconds = 1.0
+batch_size = 8
+backoff_base_seconds = 0.05
+poll_seconds = 0.05
+
+[connectors.d365]
+type = "dynamics365"
+org_url = "{url}"
+token_url = "{url}/{TENANT}/oauth2/v2.0/token"
+credentials_file = "{cred}"
+oauth_state_file = "{tmp_path / "d365-oauth.json"}"
+""",
+        encoding="utf-8",
+    )
+    return path
