@@ -237,3 +237,16 @@ def test_integrations_check_command_reports_the_application_user(
     assert checked.exit_code == 0, checked.output
     (row,) = json.loads(checked.output)["connectors"]
     assert row["ok"] is True and row["type"] == "dynamics365" and "application user" in row["detail"]
+
+
+async def test_a_case_sent_before_its_account_landed_is_retried_not_dead_lettered(
+    sqlite_db: Database, state: DataverseState, fake: tuple[DataverseState, str], tmp_path: Path
+) -> None:
+    connector = make(fake[1], tmp_path)
+    job = completed_job(sqlite_db)
+    account, case = connector.map(job.completed, context(sqlite_db, connector.config))[:2]
+    async with httpx.AsyncClient(timeout=5) as client:
+        early = await connector.send(case, client)  # the account's delivery has not been sent yet
+        assert early.outcome is Outcome.RETRY and early.status_code == 404 and state.rows("incidents") == []
+        results = await deliver(connector, [account, case], client)
+    assert [r.outcome for r in results] == [Outcome.DELIVERED] * 2 and len(state.rows("incidents")) == 1
