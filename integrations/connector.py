@@ -11,12 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from data.db import Database
 from data.feed import EventRecord
+
+if TYPE_CHECKING:
+    from data.services.crm_sync import SyncCounts
 
 
 class Outcome(StrEnum):
@@ -66,6 +69,13 @@ class PullResult:
     skipped: int = 0
     cursor: str | None = None
     errors: list[str] = field(default_factory=list)
+
+    def add(self, counts: SyncCounts) -> None:
+        """Count what a data service applied: unchanged and skipped records both count as skipped."""
+        self.created += counts.created
+        self.updated += counts.updated
+        self.skipped += counts.unchanged + counts.skipped
+        self.errors.extend(counts.errors)
 
 
 class Connector(Protocol):

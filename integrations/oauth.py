@@ -121,6 +121,9 @@ class RefreshingOAuth2(httpx.Auth):
         log.info("connector %s: access token refreshed", self.connector)
         return True
 
+    def _can_refresh(self) -> bool:
+        return bool(self._load().get("refresh_token"))
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("RefreshingOAuth2 works with httpx.AsyncClient only")
 
@@ -135,7 +138,7 @@ class RefreshingOAuth2(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {sent_with}"
         response = yield request
         await response.aread()
-        if response.status_code != 401 or not self._load().get("refresh_token"):
+        if response.status_code != 401 or not self._can_refresh():
             return
         async with self._lock:
             token = self._load()
@@ -148,3 +151,40 @@ class RefreshingOAuth2(httpx.Auth):
                 self._accept(refreshed)
         request.headers["Authorization"] = f"Bearer {self._load().get('access_token')}"
         yield request
+
+
+class ClientCredentialsOAuth2(RefreshingOAuth2):
+    """Bearer token from the client credentials grant (Microsoft Entra ID and the like).
+
+    There is no refresh token: a new token is asked for with the client id and secret when the
+    cached one nears expiry, and once more when the API answers 401. The token and its expiry are
+    kept in the credentials file like every other connector's token, so a restart reuses it.
+    """
+
+    def __init__(self, token_url: str, store: CredentialStore, *, scope: str) -> None:
+        super().__init__(token_url, store, client_auth="body", scope=scope)
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsOAuth2(connector={self.connector!r}, token_url={self.token_url!r})"
+
+    def _load(self) -> OAuth2Token:
+        if self._token is None:
+            section = self.store.section()
+            params: dict[str, Any] = {"access_token": section.get("access_token", ""), "token_type": "Bearer"}
+            if section.get("expires_at") not in (None, ""):
+                params["expires_at"] = int(float(section["expires_at"]))
+            self._token = OAuth2Token(params)
+        return self._token
+
+    def _can_refresh(self) -> bool:
+        return True
+
+    def _refresh_request(self, token: OAuth2Token) -> httpx.Request:
+        body = prepare_token_request(
+            "client_credentials",
+            client_id=self.store.require("client_id").reveal(),
+            client_secret=self.store.require("client_secret").reveal(),
+            scope=self.scope,
+        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        return httpx.Request("POST", self.token_url, headers=headers, content=body.encode())

@@ -22,6 +22,7 @@ CONNECTOR_TYPES: dict[str, str] = {
     "jsonl": "integrations.connectors.jsonl:JsonlConnector",
     "hubspot": "integrations.connectors.hubspot:HubSpotConnector",
     "salesforce": "integrations.connectors.salesforce:SalesforceConnector",
+    "dynamics365": "integrations.connectors.dynamics365:Dynamics365Connector",
     "quickbooks": "integrations.connectors.quickbooks:QuickBooksConnector",
     "xero": "integrations.connectors.xero:XeroConnector",
     "xero_payroll": "integrations.connectors.xero_payroll:XeroPayrollConnector",

@@ -256,6 +256,19 @@ def upsert_contacts(db: Database, actor: Actor, system: str, rows: Sequence[Pull
     return counts
 
 
+def upsert_people(
+    db: Database,
+    actor: Actor,
+    system: str,
+    customers: Sequence[PulledCustomer],
+    contacts: Sequence[PulledContact],
+) -> SyncCounts:
+    """A CRM pull's customers, then their contacts (which need the customers' refs)."""
+    counts = upsert_customers(db, actor, system, customers)
+    counts.add(upsert_contacts(db, actor, system, contacts))
+    return counts
+
+
 def _remote_status(row: PulledInvoice) -> AccountingInvoiceStatus:
     if row.voided:
         return AccountingInvoiceStatus.VOIDED

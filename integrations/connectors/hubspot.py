@@ -410,9 +410,7 @@ class HubSpotConnector:
                 )
             )
         counts.add(upsert_contacts(db, actor, self.name, rows))
-        result.created, result.updated = counts.created, counts.updated
-        result.skipped = counts.unchanged + counts.skipped
-        result.errors.extend(counts.errors)
+        result.add(counts)
         newest = max((d for d in (newest_company, newest_contact) if d is not None), default=since)
         result.cursor = newest.isoformat() if newest else None
         return result

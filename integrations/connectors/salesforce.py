@@ -23,7 +23,7 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
-from data.services.crm_sync import PulledContact, PulledCustomer, SyncCounts, upsert_contacts, upsert_customers
+from data.services.crm_sync import PulledContact, PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
@@ -259,36 +259,19 @@ class SalesforceConnector:
         except (PullFailed, httpx.HTTPError) as err:
             result.errors.append(str(err))
             return result
-        counts = SyncCounts()
-        counts.add(
-            upsert_customers(
-                db,
-                actor,
-                self.name,
-                [PulledCustomer(str(a["Id"]), str(a.get("Name") or ""), phone=a.get("Phone")) for a in accounts],
+        customers = [PulledCustomer(str(a["Id"]), str(a.get("Name") or ""), phone=a.get("Phone")) for a in accounts]
+        people = [
+            PulledContact(
+                str(c["Id"]),
+                str(c["AccountId"]) if c.get("AccountId") else None,
+                " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x),
+                email=c.get("Email"),
+                phone=c.get("Phone"),
+                role=c.get("Title"),
             )
-        )
-        counts.add(
-            upsert_contacts(
-                db,
-                actor,
-                self.name,
-                [
-                    PulledContact(
-                        str(c["Id"]),
-                        str(c["AccountId"]) if c.get("AccountId") else None,
-                        " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x),
-                        email=c.get("Email"),
-                        phone=c.get("Phone"),
-                        role=c.get("Title"),
-                    )
-                    for c in contacts
-                ],
-            )
-        )
-        result.created, result.updated = counts.created, counts.updated
-        result.skipped = counts.unchanged + counts.skipped
-        result.errors.extend(counts.errors)
+            for c in contacts
+        ]
+        result.add(upsert_people(db, actor, self.name, customers, people))
         stamps = [str(r["SystemModstamp"]) for r in (*accounts, *contacts) if r.get("SystemModstamp")]
         if stamps:
             newest = max(datetime.fromisoformat(s.replace("Z", "+00:00").replace("+0000", "+00:00")) for s in stamps)

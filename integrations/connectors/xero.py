@@ -328,9 +328,7 @@ class XeroConnector(XeroApp):
             if p.get("PaymentID")
         ]
         counts.add(record_invoice_states(db, actor, self.name, pulled, payments))
-        result.created, result.updated = counts.created, counts.updated
-        result.skipped = counts.unchanged + counts.skipped
-        result.errors.extend(counts.errors)
+        result.add(counts)
         stamps = [t for t in (xero_time(r.get("UpdatedDateUTC")) for r in (*contacts, *invoices)) if t is not None]
         if stamps:
             result.cursor = max(stamps).isoformat()

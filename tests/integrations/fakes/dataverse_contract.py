@@ -1,0 +1,232 @@
+"""The Dataverse tables, attributes and action the Dynamics 365 connector uses, written down from Microsoft's docs.
+
+Sources (Microsoft Learn, Power Apps / Dataverse developer documentation):
+- Web API table and column reference: incident, account, contact, annotation, incidentresolution
+  (EntitySet names, primary keys, column types and maximum lengths; lookups as `_x_value` and their
+  single-valued navigation properties such as `customerid_account`, `objectid_incident`).
+- "Use Upsert to Create or Update a record" (use-upsert-insert-update-record) and "Perform
+  conditional operations using the Web API" (perform-conditional-operations-using-web-api):
+  `PATCH entityset(key='value')` creates or updates; `If-Match: *` only updates (404 when missing);
+  `If-None-Match: *` only creates (412 when it exists); both answer 204 with `OData-EntityId`.
+- "Use an alternate key to reference a record": `entityset(keyattr='value')` in the URL and in
+  `@odata.bind` values.
+- "CloseIncident Action" (Web API action reference): unbound, parameters `IncidentResolution`
+  (incidentresolution EntityType, not nullable) and `Status` (Edm.Int32, not nullable), no return
+  value; 5 is the incident status reason "Problem Solved".
+- "Query data using the Web API" / "Page results": `Prefer: odata.maxpagesize=n`, `@odata.nextLink`.
+- "Service protection API limits" (api-limits): 429 Too Many Requests with `Retry-After`, evaluated
+  over a 5-minute sliding window.
+- "Use OAuth with Dataverse" / Microsoft identity platform client credentials flow: token from
+  `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`, scope `https://ORG.crm.dynamics.com/.default`.
+`dsp_jobref` and `dsp_fieldservice` are the custom columns (with `dsp_jobref` as an alternate key)
+that docs/integrations.md tells the CRM administrator to add.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = "v9.2"
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class Column:
+    type: str  # Edm.String, Edm.Int32, Edm.Boolean, Edm.Guid, Edm.DateTimeOffset
+    max_length: int | None = None
+    writable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_name: str
+    entity_set: str
+    primary_key: str
+    columns: dict[str, Column]
+    navigation: dict[str, str] = field(default_factory=dict)  # single-valued navigation -> target entity set
+    alternate_keys: tuple[str, ...] = ()
+
+
+def _s(n: int) -> Column:
+    return Column("Edm.String", n)
+
+
+READ_ONLY_TIME = Column("Edm.DateTimeOffset", writable=False)
+TABLES: dict[str, Table] = {
+    t.entity_set: t
+    for t in (
+        Table(
+            "incident",
+            "incidents",
+            "incidentid",
+            {
+                "incidentid": Column("Edm.Guid", writable=False),
+                "title": _s(200),
+                "description": _s(2000),
+                "ticketnumber": _s(100),
+                "prioritycode": Column("Edm.Int32"),
+                "statecode": Column("Edm.Int32", writable=False),  # changed by CloseIncident, not by PATCH
+                "statuscode": Column("Edm.Int32"),
+                "_customerid_value": Column("Edm.Guid", writable=False),
+                "modifiedon": READ_ONLY_TIME,
+                "dsp_jobref": _s(100),
+                "dsp_fieldservice": Column("Edm.Boolean"),
+            },
+            {"customerid_account": "accounts", "customerid_contact": "contacts"},
+            ("dsp_jobref",),
+        ),
+        Table(
+            "account",
+            "accounts",
+            "accountid",
+            {
+                "accountid": Column("Edm.Guid", writable=False),
+                "name": _s(160),
+                "accountnumber": _s(20),
+                "telephone1": _s(50),
+                "emailaddress1": _s(100),
+                "modifiedon": READ_ONLY_TIME,
+            },
+            alternate_keys=("accountnumber",),
+        ),
+        Table(
+            "contact",
+            "contacts",
+            "contactid",
+            {
+                "contactid": Column("Edm.Guid", writable=False),
+                "firstname": _s(50),
+                "lastname": _s(50),
+                "emailaddress1": _s(100),
+                "telephone1": _s(50),
+                "jobtitle": _s(100),
+                "_parentcustomerid_value": Column("Edm.Guid", writable=False),
+                "modifiedon": READ_ONLY_TIME,
+            },
+            {"parentcustomerid_account": "accounts"},
+        ),
+        Table(
+            "annotation",
+            "annotations",
+            "annotationid",
+            {
+                "annotationid": Column("Edm.Guid", writable=False),
+                "subject": _s(500),
+                "notetext": _s(100000),
+                "_objectid_value": Column("Edm.Guid", writable=False),
+                "modifiedon": READ_ONLY_TIME,
+            },
+            {"objectid_incident": "incidents", "objectid_account": "accounts"},
+        ),
+        Table(
+            "incidentresolution",
+            "incidentresolutions",
+            "activityid",
+            {"activityid": Column("Edm.Guid", writable=False), "subject": _s(200), "description": _s(2000)},
+            {"incidentid": "incidents"},
+        ),
+    )
+}
+BY_LOGICAL = {t.logical_name: t for t in TABLES.values()}
+ACTIONS: dict[str, dict[str, str]] = {
+    "CloseIncident": {"IncidentResolution": "incidentresolution", "Status": "Edm.Int32"}
+}
+FUNCTIONS = {"WhoAmI"}
+TARGET = re.compile(r"^(?P<set>\w+)(?:\((?P<key>.+)\))?$")
+KEY = re.compile(r"^(?P<attr>\w+)='(?P<value>(?:[^']|'')*)'$")
+
+
+def problems_with_key(table: Table, key: str) -> list[str]:
+    if GUID.match(key):
+        return []
+    match = KEY.match(key)
+    if match is None:
+        return [f"{table.entity_set}({key}): not a GUID nor attr='value'"]
+    if match["attr"] not in table.alternate_keys:
+        return [f"{table.entity_set}: {match['attr']} is not an alternate key"]
+    return []
+
+
+def problems_with_bind(value: Any, target_set: str, where: str) -> list[str]:
+    if not isinstance(value, str) or not value.startswith("/"):
+        return [f"{where}: a bind is a relative URL like /{target_set}(id), got {value!r}"]
+    match = TARGET.match(value[1:])
+    if match is None or match["set"] != target_set or not match["key"]:
+        return [f"{where}: must bind to /{target_set}(...), got {value!r}"]
+    return problems_with_key(TABLES[target_set], match["key"])
+
+
+def problems_with_body(table: Table, body: Any, where: str, *, action_parameter: bool = False) -> list[str]:
+    if not isinstance(body, dict):
+        return [f"{where}: body must be an object"]
+    found: list[str] = []
+    for name, value in body.items():
+        if name == "@odata.type":
+            if not action_parameter or value != f"Microsoft.Dynamics.CRM.{table.logical_name}":
+                found.append(f"{where}: unexpected @odata.type {value!r}")
+            continue
+        if name.endswith("@odata.bind"):
+            nav = name.removesuffix("@odata.bind")
+            if nav not in table.navigation:
+                found.append(f"{where}: {table.logical_name} has no navigation property {nav!r}")
+            else:
+                found.extend(problems_with_bind(value, table.navigation[nav], f"{where}.{name}"))
+            continue
+        column = table.columns.get(name)
+        if column is None:
+            found.append(f"{where}: {table.logical_name} has no column {name!r}")
+            continue
+        if not column.writable:
+            found.append(f"{where}: {table.logical_name}.{name} is read-only")
+        found.extend(problems_with_value(column, value, f"{where}.{name}"))
+    return found
+
+
+def problems_with_value(column: Column, value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if column.type == "Edm.String":
+        if not isinstance(value, str):
+            return [f"{where}: expected a string"]
+        if column.max_length is not None and len(value) > column.max_length:
+            return [f"{where}: {len(value)} characters, at most {column.max_length}"]
+        return []
+    if column.type == "Edm.Int32":
+        return [] if isinstance(value, int) and not isinstance(value, bool) else [f"{where}: expected Edm.Int32"]
+    if column.type == "Edm.Boolean":
+        return [] if isinstance(value, bool) else [f"{where}: expected Edm.Boolean"]
+    return [f"{where}: {column.type} is not written by clients"]
+
+
+def problems_with_select(table: Table, select: str | None, where: str) -> list[str]:
+    if not select:
+        return []
+    return [f"{where}: $select of unknown column {c!r}" for c in select.split(",") if c not in table.columns]
+
+
+def problems_with_filter(table: Table, expression: str | None, where: str) -> list[str]:
+    if not expression:
+        return []
+    found = []
+    for clause in expression.split(" and "):
+        match = re.fullmatch(r"(\w+) (eq|gt|ge|lt|le|ne) (.+)", clause.strip())
+        if match is None:
+            found.append(f"{where}: cannot read filter clause {clause!r}")
+            continue
+        column = table.columns.get(match[1])
+        if column is None:
+            found.append(f"{where}: filter on unknown column {match[1]!r}")
+            continue
+        literal = match[3]
+        ok = {
+            "Edm.DateTimeOffset": re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", literal),
+            "Edm.Boolean": literal in ("true", "false"),
+            "Edm.Int32": re.fullmatch(r"-?\d+", literal),
+            "Edm.Guid": GUID.match(literal),
+            "Edm.String": re.fullmatch(r"'(?:[^']|'')*'", literal),
+        }[column.type]
+        if not ok:
+            found.append(f"{where}: {literal!r} is not an {column.type} literal for {match[1]}")
+    return found
