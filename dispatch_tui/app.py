@@ -1,9 +1,10 @@
 """The dispatch console: views on single keys and a `:` line, dispatch keys, live updates from the feed.
 
 The app owns what every view shares: who is at the keyboard (title bar), the live feed (coalesced into
-one `EventsArrived` per tick for each view), the current selection (set by views through
-`JobSelected` / `TechnicianSelected`), the dispatch keys acting on it (each one data-service call in a
-thread, refusals shown in place), and the one-step undo.
+one `EventsArrived` per tick for each view), the dispatch keys (each one data-service call in a
+thread, refusals shown in place) and the one-step undo. It holds no selection of its own: a key acts
+on what the screen on view (`self.screen`) draws under its cursor (`job_target` / `technician_target`
+of `screens.base`), so a hidden view refreshing its rows never changes what a key acts on.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dispatch_tui.messages import (
     TechnicianSelected,
     ViewRefreshed,
 )
+from dispatch_tui.screens.base import JobTarget, job_target, technician_target
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.jobs import JobsScreen
@@ -133,9 +135,9 @@ class DispatchApp(App[None]):
         self.start_view = start_view
         self.user_keymap = keymap or {}
         self.tick_seconds = tick_seconds
-        self.selected_job: str | None = None
-        self.selected_job_version: int | None = None
-        self.selected_technician: str | None = None
+        self._written: dict[str, int] = {}
+        """Job ref -> the version our own last action left, so the next key does not trip over it."""
+        self._offered: tuple[bool, bool] = (False, False)
         self.undo_step: actions.UndoStep | None = None
         self.feed_state = FeedState("off")
         self.last_refresh: datetime | None = None
@@ -264,21 +266,39 @@ class DispatchApp(App[None]):
         self.status_text = text
         self.status_level = level
 
-    # Selection, set by the views.
+    # What the keys act on: asked of the screen on view, never remembered from another one.
 
-    def on_job_selected(self, message: JobSelected) -> None:
+    def job_target(self) -> JobTarget | None:
+        """The job under the cursor of the screen on view, at the newest version this console knows."""
+        target = job_target(self.screen)
+        if target is None:
+            return None
+        own = self._written.get(target.ref)
+        if own is not None and (target.version is None or own > target.version):
+            return JobTarget(target.ref, own)
+        return target
+
+    @property
+    def selected_job(self) -> str | None:
+        target = self.job_target()
+        return target.ref if target else None
+
+    @property
+    def selected_technician(self) -> str | None:
+        return technician_target(self.screen)
+
+    def on_job_selected(self, _message: JobSelected) -> None:
+        self._sync_keys()
+
+    def on_technician_selected(self, _message: TechnicianSelected) -> None:
+        self._sync_keys()
+
+    def _sync_keys(self) -> None:
         # Views re-announce their cursor after every live update; the footer is rebuilt only when
-        # what is selected changes (a rebuild restyles every key in it).
-        changed = (message.ref is None) != (self.selected_job is None)
-        self.selected_job = message.ref
-        self.selected_job_version = message.version
-        if changed:
-            self._refresh_keys()
-
-    def on_technician_selected(self, message: TechnicianSelected) -> None:
-        changed = (message.code is None) != (self.selected_technician is None)
-        self.selected_technician = message.code
-        if changed:
+        # whether a job or technician is under the cursor changes (a rebuild restyles every key in it).
+        offered = (self.selected_job is not None, self.selected_technician is not None)
+        if offered != self._offered:
+            self._offered = offered
             self._refresh_keys()
 
     def on_open_job(self, message: OpenJob) -> None:
@@ -300,7 +320,7 @@ class DispatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITE_ACTIONS and self.read_only:
             return False
-        if action in JOB_ACTIONS and not self.selected_job:
+        if action in JOB_ACTIONS and self.selected_job is None:
             return False
         if action == "absent" and not self.selected_technician:
             return False
@@ -337,8 +357,9 @@ class DispatchApp(App[None]):
             self.push_screen(JobDetailScreen(self.ctx, ref))
 
     def action_open_job(self) -> None:
-        if self.selected_job:
-            self.open_job(self.selected_job)
+        ref = self.selected_job
+        if ref is not None:
+            self.open_job(ref)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self.read_only))
@@ -374,7 +395,6 @@ class DispatchApp(App[None]):
             self.open_job(args[0].upper())
         elif name == "tech":
             self.action_view("technicians")
-            self.selected_technician = args[0].upper()
             screen = self.views.get("technicians")
             if isinstance(screen, TechniciansScreen):
                 screen.focus_technician(args[0].upper())
@@ -421,8 +441,8 @@ class DispatchApp(App[None]):
             return e.message
         had_undo = self.undo_step is not None
         self.undo_step = outcome.undo
-        if outcome.job is not None and outcome.job[0] == self.selected_job:
-            self.selected_job_version = outcome.job[1]
+        if outcome.job is not None:
+            self._written[outcome.job[0]] = outcome.job[1]
         self.notice(outcome.text + (f" · u: {outcome.undo.description}" if outcome.undo else ""), "ok")
         if had_undo != (self.undo_step is not None):
             self._refresh_keys()
@@ -452,15 +472,17 @@ class DispatchApp(App[None]):
     async def action_move(self) -> None:
         await self._pick_technician(move=True)
 
-    def _need_job(self) -> str | None:
-        if not self.selected_job:
-            self.notice("select a job first (2 opens the jobs queue, or :job REF)", "warning")
-        return self.selected_job
+    def _need_job(self) -> JobTarget | None:
+        target = self.job_target()
+        if target is None:
+            self.notice("no job under the cursor here (2 opens the jobs queue, or :job REF)", "warning")
+        return target
 
     async def _pick_technician(self, move: bool) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref, version = target.ref, target.version
         try:
             choices = await self._choices(ref)
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
@@ -490,19 +512,20 @@ class DispatchApp(App[None]):
         )
 
     async def action_unassign(self) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if ref:
-            await self.perform(lambda: actions.unassign(self.ctx, ref, version))
+        target = self._need_job()
+        if target is not None:
+            await self.perform(lambda: actions.unassign(self.ctx, target.ref, target.version))
 
     async def action_pin(self) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if ref:
-            await self.perform(lambda: actions.toggle_pin(self.ctx, ref, version))
+        target = self._need_job()
+        if target is not None:
+            await self.perform(lambda: actions.toggle_pin(self.ctx, target.ref, target.version))
 
     async def action_status(self) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref, version = target.ref, target.version
         try:
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
         except DispatchError as e:
@@ -520,9 +543,10 @@ class DispatchApp(App[None]):
         self.push_screen(PickList(f"{ref} is {state.status}: new status", choices, submit, filterable=False))
 
     async def action_note(self) -> None:
-        ref = self._need_job()
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref = target.ref
 
         async def submit(body: str) -> str | None:
             return await self.perform(lambda: actions.add_note(self.ctx, ref, body))
@@ -555,9 +579,10 @@ class DispatchApp(App[None]):
         )
 
     async def action_suggest(self) -> None:
-        ref = self._need_job()
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref = target.ref
         self.notice(f"asking the scheduler where {ref} could go...")
         try:
             found = await asyncio.to_thread(actions.suggestions_for, self.ctx, ref)
@@ -572,7 +597,7 @@ class DispatchApp(App[None]):
         self.push_screen(SuggestionsScreen(ref, found, self.ctx.zone, choose))
 
     async def action_replan(self) -> None:
-        technician = self.selected_technician if self.current_view == "technicians" else None
+        technician = self.selected_technician if isinstance(self.screen, TechniciansScreen) else None
         self.notice("re-planning the rest of the day...")
         try:
             proposal = await asyncio.to_thread(actions.propose_replan, self.ctx, technician)

@@ -11,7 +11,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from data.errors import DispatchError
@@ -19,12 +18,13 @@ from data.queries.console import JobDetail
 from data.queries.field_report import FieldReport, field_report
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, JobSelected, ViewRefreshed
+from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.field_report import render_field_report
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
 
-class JobDetailScreen(Screen[None]):
+class JobDetailScreen(TargetScreen):
     TITLE = "Job"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -74,6 +74,9 @@ class JobDetailScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.detail is not None:
             self.app.post_message(JobSelected(self.detail.ref, self.detail.version))
+
+    def job_target(self) -> JobTarget:
+        return JobTarget(self.ref, self.detail.version if self.detail is not None else None)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         if self.detail is not None and str(self.detail.id) in message.touched_jobs:

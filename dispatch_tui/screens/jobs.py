@@ -10,11 +10,11 @@ from pathlib import Path
 import platformdirs
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, JobSelected, Notice, OpenJob, ViewRefreshed
+from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.job_table import JobTable
 from dispatch_tui.widgets.keyed_table import KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
@@ -49,7 +49,7 @@ class SavedFilters:
         self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-class JobsScreen(Screen[None]):
+class JobsScreen(TargetScreen):
     TITLE = "Jobs"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="jobs.filter"),
@@ -142,6 +142,13 @@ class JobsScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self._announce_cursor()
+
+    def job_target(self) -> JobTarget | None:
+        ref = self.table.cursor_key()
+        if ref is None:
+            return None
+        row = self.table.job(ref)
+        return JobTarget(ref, row.version if row else None)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
