@@ -409,7 +409,7 @@ class DispatchApp(App[None]):
             ref = args[0].upper()
             await self.perform(lambda: actions.unassign(self.ctx, ref))
         elif name == "replan":
-            await self.action_replan()
+            self.action_replan()
         elif name == "branch":
             self.ctx.switch_branch(args[0].upper())
             try:
@@ -578,38 +578,31 @@ class DispatchApp(App[None]):
             )
         )
 
-    async def action_suggest(self) -> None:
+    def action_suggest(self) -> None:
+        """Open the suggestions dialog at once; the scheduler answers into it from a thread worker."""
         target = self._need_job()
         if target is None:
             return
-        ref = target.ref
-        self.notice(f"asking the scheduler where {ref} could go...")
-        try:
-            found = await asyncio.to_thread(actions.suggestions_for, self.ctx, ref)
-        except DispatchError as e:
-            self.notice(e.message, "error")
-            return
+        ref, ctx = target.ref, self.ctx
 
         async def choose(s: actions.Suggestion) -> str | None:
-            return await self.perform(lambda: actions.assign(self.ctx, ref, s.technician, s.start))
+            return await self.perform(lambda: actions.assign(ctx, ref, s.technician, s.start))
 
-        self.notice(f"{len(found)} place(s) for {ref}")
-        self.push_screen(SuggestionsScreen(ref, found, self.ctx.zone, choose))
+        self.notice(f"asking the scheduler where {ref} could go...")
+        self.push_screen(SuggestionsScreen(ref, lambda: actions.suggestions_for(ctx, ref), ctx.zone, choose))
 
-    async def action_replan(self) -> None:
+    def action_replan(self) -> None:
+        """Open the re-plan dialog at once; the proposal is computed in a thread worker, then y applies."""
+        ctx = self.ctx
         technician = self.selected_technician if isinstance(self.screen, TechniciansScreen) else None
+
+        async def apply(proposal: actions.ReplanProposal) -> str | None:
+            return await self.perform(lambda: actions.apply_replan(ctx, proposal))
+
         self.notice("re-planning the rest of the day...")
-        try:
-            proposal = await asyncio.to_thread(actions.propose_replan, self.ctx, technician)
-        except DispatchError as e:
-            self.notice(e.message, "error")
-            return
-
-        async def apply() -> str | None:
-            return await self.perform(lambda: actions.apply_replan(self.ctx, proposal))
-
-        title = f"Re-plan {self.ctx.branch.code} {self.ctx.day:%a %d %b} from {self.ctx.local(self.ctx.now()):%H:%M}"
-        self.push_screen(ReplanScreen(title, proposal, self.ctx.zone, apply))
+        title = f"Re-plan {ctx.branch.code} {ctx.day:%a %d %b} from {ctx.local(ctx.now()):%H:%M}"
+        compute = lambda: actions.propose_replan(ctx, technician)  # noqa: E731 - one call, named for the dialog
+        self.push_screen(ReplanScreen(title, compute, ctx.zone, None if self.read_only else apply))
 
     async def action_undo(self) -> None:
         step = self.undo_step
