@@ -14,13 +14,16 @@ import gc
 import importlib
 import inspect
 import time as clock
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
+from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -33,7 +36,7 @@ from dispatch_tui import actions
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
-from dispatch_tui.keymap import WRITE_ACTIONS, bindings
+from dispatch_tui.keymap import READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
     ActionDone,
     DayChosen,
@@ -131,6 +134,8 @@ class DispatchApp(App[None]):
         self.background = list(background)
         self.stop_background = asyncio.Event()
         self.ctx = context
+        if context.read_only:
+            self._hide_write_keys()
         self.feed = feed
         self.start_view = start_view
         self.user_keymap = keymap or {}
@@ -319,7 +324,7 @@ class DispatchApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITE_ACTIONS and self.read_only:
-            return False
+            return True  # offered, so that pressing it says why it does nothing (see run_action)
         if action in JOB_ACTIONS and self.selected_job is None:
             return False
         if action == "absent" and not self.selected_technician:
@@ -328,9 +333,37 @@ class DispatchApp(App[None]):
             return None
         return True
 
+    def _hide_write_keys(self) -> None:
+        """A read-only session keeps the write keys (pressing one says why it does nothing) out of the footer."""
+        # Textual keeps each node's bindings in `_bindings`; this instance gets its own copy, not the class's.
+        table = self._bindings.key_to_bindings
+        for key, found in table.items():
+            table[key] = [replace(b, show=False) if b.action in WRITE_ACTIONS else b for b in found]
+
+    def _refused_read_only(self, action: str) -> bool:
+        """In a read-only session, say why a key that changes data does nothing; True when refused."""
+        refusal = READ_ONLY_REFUSALS.get(action) if self.read_only else None
+        if refusal is not None:
+            self.notice(refusal, "warning")
+        return refusal is not None
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        if default_namespace in (None, self):
+            name = (parse_action(action) if isinstance(action, str) else action)[1]
+            if self._refused_read_only(name):
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     async def invoke(self, action: str) -> None:
         """Run an action by name even when its key is hidden (palette, `:` line); the service decides."""
         _ns, name, params = parse_action(action)
+        if self._refused_read_only(name):
+            return
         method = getattr(self, f"action_{name}", None)
         if method is None:
             self.notice(f"unknown action {name}", "error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.widgets import Static
 
 from data.db import Database
 from data.feed import last_seq, tail
@@ -10,11 +11,12 @@ from data.services.jobs import assign_job
 from dispatch_tui.feed_source import FakeFeed
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.jobs import JobsScreen
+from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.keyed_table import Column, KeyedTable
 from tests.console.conftest import make_app, settle
 from tests.console.test_console_actions import job
-from tests.factories import ADMIN, local
+from tests.factories import ADMIN, SUPERVISOR, local
 
 
 async def test_pin_on_a_job_detail_pins_that_job_after_the_hidden_queue_refreshed(world_db: Database) -> None:
@@ -82,3 +84,49 @@ async def test_a_row_removed_above_the_cursor_leaves_the_cursor_on_the_same_job(
         table.set_filter("x")  # J2 and J0 hidden by the filter
         await pilot.pause()
         assert table.cursor_key() == "J3"
+
+
+WRITE_KEYS = {
+    "a": "assign jobs",
+    "x": "unassign jobs",
+    "m": "move jobs",
+    "p": "pin jobs",
+    "S": "change a job's status",
+    "s": "assign jobs from suggestions",
+    "n": "add notes to jobs",
+    "u": "undo changes",
+}
+
+
+async def test_every_write_key_tells_a_supervisor_why_it_does_nothing(world_db: Database) -> None:
+    app = make_app(world_db, SUPERVISOR, start_view="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for key, cannot in WRITE_KEYS.items():
+            app.notice("")
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert isinstance(app.screen, JobsScreen), key
+            assert app.status_text == f"read-only: supervisors cannot {cannot}", key
+        await pilot.press("1", "A")
+        await settle(app, pilot)
+        assert app.status_text == "read-only: supervisors cannot mark technicians absent"
+        await app.invoke("pin")  # as the command palette runs it
+        assert app.status_text == "read-only: supervisors cannot pin jobs"
+    assert job(world_db, "J-PLUMB").technician_id is not None and not job(world_db, "J-PLUMB").pinned
+
+
+async def test_replan_for_a_supervisor_shows_the_proposal_and_never_offers_apply(world_db: Database) -> None:
+    app = make_app(world_db, SUPERVISOR, start_view="jobs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("colon", *"replan", "enter")
+        await settle(app, pilot, timeout=30)
+        dialog = app.screen
+        assert isinstance(dialog, ReplanScreen)
+        assert dialog.proposal is not None and not dialog.proposal.empty
+        assert not dialog.check_action("apply", ())
+        assert "read-only: supervisors cannot apply a re-plan" in str(dialog.query_one("#hint", Static).render())
+        await pilot.press("y", "enter")
+        await settle(app, pilot)
+    assert job(world_db, "J-HVAC").technician_id is None
