@@ -33,12 +33,14 @@ from data.models.jobs import TRANSITIONS, JobStatus
 from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
 from dispatch_tui import actions
+from dispatch_tui.alerts import Alert, Logged, feed_alerts
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
 from dispatch_tui.keymap import READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
     ActionDone,
+    AlertRaised,
     DayChosen,
     EventsArrived,
     FeedState,
@@ -153,6 +155,8 @@ class DispatchApp(App[None]):
         self._last_flush = float("-inf")  # the first batch flushes at once, however young the clock
         self._flush_scheduled = False
         self.ticks_applied = 0
+        self.messages: list[Logged] = []
+        """Everything the console announced, oldest first (`:messages` shows it)."""
 
     # Set-up.
 
@@ -197,6 +201,7 @@ class DispatchApp(App[None]):
     def _update_title(self) -> None:
         ctx = self.ctx
         who = f"{ctx.actor.login} · {ctx.actor.role.value} · {ctx.branch.code} · {ctx.day:%a %d %b}"
+        who += f" {ctx.local(ctx.now()):%H:%M}"  # the console's clock (the demo's in the demo), branch zone
         if self.read_only:
             who += " · READ-ONLY"
         tabs = " ".join(
@@ -207,6 +212,7 @@ class DispatchApp(App[None]):
         self.title_text = f"{who}  {tabs}"
 
     def _update_freshness(self) -> None:
+        self._update_title()  # the clock in it; a reactive, so only a new minute repaints
         state = self.feed_state
         feed = f"feed: {state.state}" + (f" (seq {state.last_seq})" if state.state != "off" else "")
         if state.detail:
@@ -252,6 +258,8 @@ class DispatchApp(App[None]):
         for screen in targets:
             screen.post_message(EventsArrived(batch))
         self.ticks_applied += 1
+        for alert in feed_alerts(batch, self.ctx.local):
+            self.alert(alert)
         self.last_refresh = self.ctx.now()  # the views now hold everything the feed has delivered
         self._update_freshness()
         return len(batch)
@@ -264,6 +272,14 @@ class DispatchApp(App[None]):
             # milliseconds per repaint at 5,000 jobs); they hold no cycles, so keep the collector off them.
             gc.freeze()
 
+    def on_alert_raised(self, message: AlertRaised) -> None:
+        self.alert(message.alert)
+
+    def alert(self, alert: Alert) -> None:
+        """Tell the dispatcher at once (a notification) and keep it in the `:messages` log."""
+        self.messages.append(Logged(self.ctx.now(), alert.text, alert.severity))
+        self.notify(alert.text, severity=alert.severity, timeout=10, markup=False)
+
     def on_notice(self, message: Notice) -> None:
         self.notice(message.text, message.level)
 
@@ -275,7 +291,7 @@ class DispatchApp(App[None]):
 
     def job_target(self) -> JobTarget | None:
         """The job under the cursor of the screen on view, at the newest version this console knows."""
-        target = job_target(self.screen)
+        target = job_target(self.screen) if self.screen_stack else None  # none while closing
         if target is None:
             return None
         own = self._written.get(target.ref)
@@ -290,7 +306,7 @@ class DispatchApp(App[None]):
 
     @property
     def selected_technician(self) -> str | None:
-        return technician_target(self.screen)
+        return technician_target(self.screen) if self.screen_stack else None
 
     def on_job_selected(self, _message: JobSelected) -> None:
         self._sync_keys()

@@ -19,6 +19,7 @@ from datetime import date
 from textual.message import Message
 
 from data.feed import EventRecord
+from dispatch_tui.alerts import Alert
 
 
 class EventsArrived(Message, bubble=False):
@@ -125,3 +126,11 @@ class Notice(Message):
         super().__init__()
         self.text = text
         self.level = level
+
+
+class AlertRaised(Message):
+    """A screen noticed something the dispatcher must be told at once (the app notifies and logs it)."""
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__()
+        self.alert = alert

@@ -16,8 +16,9 @@ from textual.widgets import Footer, Static
 from data.errors import DispatchError
 from data.queries.console import JobDetail
 from data.queries.field_report import FieldReport, field_report
+from dispatch_tui.alerts import changed_by_someone_else
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, JobSelected, ViewRefreshed
+from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, ViewRefreshed
 from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.field_report import render_field_report
 from dispatch_tui.widgets.status_line import StatusLine
@@ -81,6 +82,10 @@ class JobDetailScreen(TargetScreen):
     def on_events_arrived(self, message: EventsArrived) -> None:
         if self.detail is not None and str(self.detail.id) in message.touched_jobs:
             self.action_reload()
+            mine = [e for e in message.events if e.subject_type == "job" and e.subject_id == str(self.detail.id)]
+            alert = changed_by_someone_else(self.ref, mine, self.ctx.actor.login)
+            if alert is not None and self.is_current:
+                self.app.post_message(AlertRaised(alert))
 
     def action_back(self) -> None:
         self.app.pop_screen()
