@@ -31,6 +31,8 @@ class Logged:
     at: datetime
     text: str
     severity: Severity
+    notified: bool
+    """Shown as a notification too (an alert, or a status message too long for the status line)."""
 
 
 def feed_alerts(events: Iterable[EventRecord], local: Callable[[datetime], datetime]) -> list[Alert]:

@@ -33,7 +33,7 @@ from data.models.jobs import TRANSITIONS, JobStatus
 from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
 from dispatch_tui import actions
-from dispatch_tui.alerts import Alert, Logged, feed_alerts
+from dispatch_tui.alerts import Alert, Logged, Severity, feed_alerts
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
@@ -55,11 +55,13 @@ from dispatch_tui.screens.base import JobTarget, job_target, technician_target
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.jobs import JobsScreen
-from dispatch_tui.screens.pickers import Choice, CommandPrompt, PickList, TextPrompt
+from dispatch_tui.screens.messages_log import MessagesScreen
+from dispatch_tui.screens.pickers import Choice, CommandPrompt, Confirm, PickList, TextPrompt
 from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.widgets.command_line import CommandError, parse_command
+from dispatch_tui.widgets.status_line import StatusLine
 from optimizer.native_log import set_stderr_redirect
 
 TICK_SECONDS = 0.25
@@ -277,15 +279,30 @@ class DispatchApp(App[None]):
 
     def alert(self, alert: Alert) -> None:
         """Tell the dispatcher at once (a notification) and keep it in the `:messages` log."""
-        self.messages.append(Logged(self.ctx.now(), alert.text, alert.severity))
+        self.messages.append(Logged(self.ctx.now(), alert.text, alert.severity, notified=True))
         self.notify(alert.text, severity=alert.severity, timeout=10, markup=False)
 
     def on_notice(self, message: Notice) -> None:
         self.notice(message.text, message.level)
 
     def notice(self, text: str, level: str = "info") -> None:
+        """The status line's message; logged for `:messages`, and notified whole when the line cannot hold it."""
         self.status_text = text
         self.status_level = level
+        if not text:
+            return
+        severity: Severity = "error" if level == "error" else "warning" if level == "warning" else "information"
+        too_long = len(text) > self._status_room()
+        self.messages.append(Logged(self.ctx.now(), text, severity, notified=too_long))
+        if too_long:
+            self.notify(text, severity=severity, timeout=10, markup=False)
+
+    def _status_room(self) -> int:
+        """How many characters the status line on view can show (its message part)."""
+        lines = self.screen.query(StatusLine) if self.screen_stack else None
+        if not lines:
+            return self.size.width
+        return lines.first().message_room()
 
     # What the keys act on: asked of the screen on view, never remembered from another one.
 
@@ -476,6 +493,8 @@ class DispatchApp(App[None]):
             await self.action_undo()
         elif name == "help":
             self.action_help()
+        elif name == "messages":
+            self.push_screen(MessagesScreen(self.messages, self.ctx.zone))
         elif name == "quit":
             self.exit()
 
@@ -561,9 +580,34 @@ class DispatchApp(App[None]):
         )
 
     async def action_unassign(self) -> None:
+        """Unassign at once when undo puts it all back (stated in the status line); ask first when the
+        technician has already been sent the job, which undo cannot take back."""
         target = self._need_job()
-        if target is not None:
-            await self.perform(lambda: actions.unassign(self.ctx, target.ref, target.version))
+        if target is None:
+            return
+        try:
+            state = await asyncio.to_thread(actions.job_state, self.ctx, target.ref)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+
+        def unassign() -> actions.Outcome:
+            return actions.unassign(self.ctx, target.ref, target.version)
+
+        if state.status != JobStatus.DISPATCHED.value or state.technician is None:
+            await self.perform(unassign)
+            return
+        at = self.ctx.local(state.planned_start).strftime("%H:%M") if state.planned_start else "no time"
+        question = (
+            f"Unassign {state.ref} from {state.technician} ({at})? {state.technician} has already been sent it; "
+            "the job goes back to the queue as new."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.perform(unassign), group="action")
+
+        self.push_screen(Confirm(question), answered)
 
     async def action_pin(self) -> None:
         target = self._need_job()

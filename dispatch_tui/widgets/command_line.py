@@ -2,7 +2,7 @@
 
 Commands: `:techs`, `:jobs`, `:board`, `:map`, `:cal`, `:deliveries`, `:job REF`, `:tech CODE`,
 `:assign REF CODE [HH:MM]`, `:unassign REF`, `:replan`, `:branch CODE`, `:day YYYY-MM-DD`,
-`:undo`, `:help`, `:quit`.
+`:undo`, `:messages`, `:help`, `:quit`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ COMMANDS = {
     "day": 1,
     "undo": 0,
     "help": 0,
+    "messages": 0,
     "quit": 0,
     "q": 0,
 }

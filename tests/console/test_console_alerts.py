@@ -19,7 +19,7 @@ from tests.factories import ADMIN, local
 
 
 def alerts(app: Any) -> list[str]:
-    return [line.text for line in app.messages]
+    return [line.text for line in app.messages if line.notified]
 
 
 async def test_a_sick_call_says_which_jobs_need_a_new_technician(world_db: Database) -> None:
