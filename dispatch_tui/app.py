@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import inspect
 import time as clock
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -54,12 +53,12 @@ from dispatch_tui.messages import (
 from dispatch_tui.screens.base import JobTarget, job_target, technician_target
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
-from dispatch_tui.screens.jobs import JobsScreen
 from dispatch_tui.screens.messages_log import MessagesScreen
 from dispatch_tui.screens.pickers import Choice, CommandPrompt, Confirm, PickList, TextPrompt
 from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
+from dispatch_tui.views import VIEWS
 from dispatch_tui.widgets.command_line import CommandError, parse_command
 from dispatch_tui.widgets.status_line import StatusLine
 from optimizer.native_log import set_stderr_redirect
@@ -68,45 +67,7 @@ TICK_SECONDS = 0.25
 """Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
 A batch arriving after a quiet spell is applied at once (leading edge); later ones wait for the tick."""
 
-VIEW_LABELS = {
-    "technicians": "Techs",
-    "jobs": "Jobs",
-    "board": "Board",
-    "map": "Map",
-    "calendar": "Cal",
-    "deliveries": "Deliv",
-}
-VIEW_KEYS = {"technicians": "1", "jobs": "2", "board": "3", "map": "4", "calendar": "5", "deliveries": "6"}
-# Views other modules provide; each module holds one Screen subclass taking a ConsoleContext.
-PLUGGED_VIEWS = {
-    "board": "dispatch_tui.screens.board",
-    "map": "dispatch_tui.screens.map",
-    "calendar": "dispatch_tui.screens.calendar",
-    "deliveries": "dispatch_tui.screens.deliveries",
-}
 JOB_ACTIONS = frozenset({"assign", "unassign", "move", "pin", "status", "suggest", "note", "open_job"})
-
-
-def _screen_class(module_name: str) -> type[Screen[Any]] | None:
-    """The Screen subclass a view module defines (None when the module is not there or has none)."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            return None
-        raise
-    preferred = getattr(module, "VIEW_SCREEN", None)
-    if isinstance(preferred, type) and issubclass(preferred, Screen):
-        return preferred
-    for value in vars(module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Screen)
-            and value.__module__ == module.__name__
-            and not value.__name__.startswith("_")
-        ):
-            return value
-    return None
 
 
 class DispatchApp(App[None]):
@@ -170,12 +131,7 @@ class DispatchApp(App[None]):
         self.theme = "textual-dark"
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
-        self.available_views = {"technicians": self._factory(TechniciansScreen, "technicians")}
-        self.available_views["jobs"] = self._factory(JobsScreen, "jobs")
-        for name, module in PLUGGED_VIEWS.items():
-            cls = _screen_class(module)
-            if cls is not None:
-                self.available_views[name] = self._factory(cls, name)
+        self.available_views = {v.name: self._factory(v.screen_class(), v.name) for v in VIEWS}
         for name, factory in self.available_views.items():
             self.add_mode(name, factory)
         if self.start_view not in self.available_views:
@@ -207,9 +163,9 @@ class DispatchApp(App[None]):
         if self.read_only:
             who += " · READ-ONLY"
         tabs = " ".join(
-            f"[{VIEW_KEYS[n]} {VIEW_LABELS[n]}]" if n == self.current_view else f"{VIEW_KEYS[n]} {VIEW_LABELS[n]}"
-            for n in VIEW_LABELS
-            if n in self.available_views
+            f"[{v.key} {v.label}]" if v.name == self.current_view else f"{v.key} {v.label}"
+            for v in VIEWS
+            if v.name in self.available_views
         )
         self.title_text = f"{who}  {tabs}"
 

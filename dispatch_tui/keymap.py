@@ -14,6 +14,8 @@ from pathlib import Path
 import platformdirs
 from textual.binding import Binding
 
+from dispatch_tui.views import VIEWS
+
 APP_NAME = "dispatch"
 
 
@@ -34,12 +36,7 @@ class KeySpec:
 
 # Keys every view shares (the app's bindings). Views add their own (sort, filter, zoom...).
 APP_KEYS: tuple[KeySpec, ...] = (
-    KeySpec("view.technicians", "1", "view('technicians')", "Techs", show=False),
-    KeySpec("view.jobs", "2", "view('jobs')", "Jobs", show=False),
-    KeySpec("view.board", "3", "view('board')", "Board", show=False),
-    KeySpec("view.map", "4", "view('map')", "Map", show=False),
-    KeySpec("view.calendar", "5", "view('calendar')", "Calendar", show=False),
-    KeySpec("view.deliveries", "6", "view('deliveries')", "Deliveries", show=False),
+    *(KeySpec(f"view.{v.name}", v.key, f"view('{v.name}')", v.title, show=False) for v in VIEWS),
     KeySpec("command_line", "colon", "command_line", "Command", show=False),
     KeySpec("help", "question_mark", "help", "Keys"),
     KeySpec("job.open", "enter", "open_job", "Detail", show=False),

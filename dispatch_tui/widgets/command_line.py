@@ -12,19 +12,10 @@ from dataclasses import dataclass
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-VIEWS = {
-    "techs": "technicians",
-    "technicians": "technicians",
-    "t": "technicians",
-    "jobs": "jobs",
-    "j": "jobs",
-    "board": "board",
-    "b": "board",
-    "map": "map",
-    "cal": "calendar",
-    "calendar": "calendar",
-    "deliveries": "deliveries",
-}
+from dispatch_tui.views import LISTED_WORDS, WORDS
+
+VIEWS = WORDS
+"""`:` word -> view name (declared in `dispatch_tui.views`)."""
 COMMANDS = {
     "job": 1,
     "tech": 1,
@@ -59,7 +50,7 @@ def parse_command(text: str) -> Command:
     if name in VIEWS:
         return Command("view", (VIEWS[name],))
     if name not in COMMANDS:
-        known = sorted({*VIEWS, *COMMANDS} - {"t", "j", "b", "q"})
+        known = sorted({*LISTED_WORDS, *COMMANDS} - {"q"})
         raise CommandError(f"unknown command ':{name}' (known: {', '.join(known)})")
     needed = COMMANDS[name]
     if len(args) < needed:
