@@ -1,27 +1,30 @@
 """The dispatch console: views on single keys and a `:` line, dispatch keys, live updates from the feed.
 
 The app owns what every view shares: who is at the keyboard (title bar), the live feed (coalesced into
-one `EventsArrived` per tick for each view), the current selection (set by views through
-`JobSelected` / `TechnicianSelected`), the dispatch keys acting on it (each one data-service call in a
-thread, refusals shown in place), and the one-step undo.
+one `EventsArrived` per tick for each view), the dispatch keys (each one data-service call in a
+thread, refusals shown in place) and the one-step undo. It holds no selection of its own: a key acts
+on what the screen on view (`self.screen`) draws under its cursor (`job_target` / `technician_target`
+of `screens.base`), so a hidden view refreshing its rows never changes what a key acts on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import inspect
 import time as clock
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -32,12 +35,14 @@ from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
 from data.services.jobs import parse_skills
 from dispatch_tui import actions
+from dispatch_tui.alerts import Alert, Logged, Severity, feed_alerts
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
-from dispatch_tui.keymap import WRITE_ACTIONS, bindings
+from dispatch_tui.keymap import READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
     ActionDone,
+    AlertRaised,
     DayChosen,
     EventsArrived,
     FeedState,
@@ -48,15 +53,18 @@ from dispatch_tui.messages import (
     TechnicianSelected,
     ViewRefreshed,
 )
+from dispatch_tui.screens.base import JobTarget, job_target, technician_target
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
-from dispatch_tui.screens.jobs import JobsScreen
-from dispatch_tui.screens.pickers import Choice, CommandPrompt, PickList, TextPrompt
+from dispatch_tui.screens.messages_log import MessagesScreen
+from dispatch_tui.screens.pickers import Choice, CommandPrompt, Confirm, PickList, TextPrompt
 from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.slots import SlotsScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
+from dispatch_tui.views import VIEWS
 from dispatch_tui.widgets.command_line import CommandError, parse_command
+from dispatch_tui.widgets.status_line import StatusLine
 from integrations.logs import crash_message, record_crash
 from optimizer.native_log import set_stderr_redirect
 
@@ -66,45 +74,7 @@ TICK_SECONDS = 0.25
 """Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
 A batch arriving after a quiet spell is applied at once (leading edge); later ones wait for the tick."""
 
-VIEW_LABELS = {
-    "technicians": "Techs",
-    "jobs": "Jobs",
-    "board": "Board",
-    "map": "Map",
-    "calendar": "Cal",
-    "deliveries": "Deliv",
-}
-VIEW_KEYS = {"technicians": "1", "jobs": "2", "board": "3", "map": "4", "calendar": "5", "deliveries": "6"}
-# Views other modules provide; each module holds one Screen subclass taking a ConsoleContext.
-PLUGGED_VIEWS = {
-    "board": "dispatch_tui.screens.board",
-    "map": "dispatch_tui.screens.map",
-    "calendar": "dispatch_tui.screens.calendar",
-    "deliveries": "dispatch_tui.screens.deliveries",
-}
 JOB_ACTIONS = frozenset({"assign", "unassign", "move", "pin", "status", "suggest", "note", "open_job"})
-
-
-def _screen_class(module_name: str) -> type[Screen[Any]] | None:
-    """The Screen subclass a view module defines (None when the module is not there or has none)."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            return None
-        raise
-    preferred = getattr(module, "VIEW_SCREEN", None)
-    if isinstance(preferred, type) and issubclass(preferred, Screen):
-        return preferred
-    for value in vars(module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Screen)
-            and value.__module__ == module.__name__
-            and not value.__name__.startswith("_")
-        ):
-            return value
-    return None
 
 
 class DispatchApp(App[None]):
@@ -136,13 +106,15 @@ class DispatchApp(App[None]):
         self.background = list(background)
         self.stop_background = asyncio.Event()
         self.ctx = context
+        if context.read_only:
+            self._hide_write_keys()
         self.feed = feed
         self.start_view = start_view
         self.user_keymap = keymap or {}
         self.tick_seconds = tick_seconds
-        self.selected_job: str | None = None
-        self.selected_job_version: int | None = None
-        self.selected_technician: str | None = None
+        self._written: dict[str, int] = {}
+        """Job ref -> the version our own last action left, so the next key does not trip over it."""
+        self._offered: tuple[bool, bool] = (False, False)
         self.undo_step: actions.UndoStep | None = None
         self.feed_state = FeedState("off")
         self.crash_log: Path | None = None
@@ -154,6 +126,8 @@ class DispatchApp(App[None]):
         self._last_flush = float("-inf")  # the first batch flushes at once, however young the clock
         self._flush_scheduled = False
         self.ticks_applied = 0
+        self.messages: list[Logged] = []
+        """Everything the console announced, oldest first (`:messages` shows it)."""
 
     # Set-up.
 
@@ -165,12 +139,7 @@ class DispatchApp(App[None]):
         self.theme = "textual-dark"
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
-        self.available_views = {"technicians": self._factory(TechniciansScreen, "technicians")}
-        self.available_views["jobs"] = self._factory(JobsScreen, "jobs")
-        for name, module in PLUGGED_VIEWS.items():
-            cls = _screen_class(module)
-            if cls is not None:
-                self.available_views[name] = self._factory(cls, name)
+        self.available_views = {v.name: self._factory(v.screen_class(), v.name) for v in VIEWS}
         for name, factory in self.available_views.items():
             self.add_mode(name, factory)
         if self.start_view not in self.available_views:
@@ -198,16 +167,18 @@ class DispatchApp(App[None]):
     def _update_title(self) -> None:
         ctx = self.ctx
         who = f"{ctx.actor.login} · {ctx.actor.role.value} · {ctx.branch.code} · {ctx.day:%a %d %b}"
+        who += f" {ctx.local(ctx.now()):%H:%M}"  # the console's clock (the demo's in the demo), branch zone
         if self.read_only:
             who += " · READ-ONLY"
         tabs = " ".join(
-            f"[{VIEW_KEYS[n]} {VIEW_LABELS[n]}]" if n == self.current_view else f"{VIEW_KEYS[n]} {VIEW_LABELS[n]}"
-            for n in VIEW_LABELS
-            if n in self.available_views
+            f"[{v.key} {v.label}]" if v.name == self.current_view else f"{v.key} {v.label}"
+            for v in VIEWS
+            if v.name in self.available_views
         )
         self.title_text = f"{who}  {tabs}"
 
     def _update_freshness(self) -> None:
+        self._update_title()  # the clock in it; a reactive, so only a new minute repaints
         state = self.feed_state
         feed = f"feed: {state.state}" + (f" (seq {state.last_seq})" if state.state != "off" else "")
         if state.detail:
@@ -253,6 +224,8 @@ class DispatchApp(App[None]):
         for screen in targets:
             screen.post_message(EventsArrived(batch))
         self.ticks_applied += 1
+        for alert in feed_alerts(batch, self.ctx.local):
+            self.alert(alert)
         self.last_refresh = self.ctx.now()  # the views now hold everything the feed has delivered
         self._update_freshness()
         return len(batch)
@@ -265,28 +238,69 @@ class DispatchApp(App[None]):
             # milliseconds per repaint at 5,000 jobs); they hold no cycles, so keep the collector off them.
             gc.freeze()
 
+    def on_alert_raised(self, message: AlertRaised) -> None:
+        self.alert(message.alert)
+
+    def alert(self, alert: Alert) -> None:
+        """Tell the dispatcher at once (a notification) and keep it in the `:messages` log."""
+        self.messages.append(Logged(self.ctx.now(), alert.text, alert.severity, notified=True))
+        self.notify(alert.text, severity=alert.severity, timeout=10, markup=False)
+
     def on_notice(self, message: Notice) -> None:
         self.notice(message.text, message.level)
 
     def notice(self, text: str, level: str = "info") -> None:
+        """The status line's message; logged for `:messages`, and notified whole when the line cannot hold it."""
         self.status_text = text
         self.status_level = level
+        if not text:
+            return
+        severity: Severity = "error" if level == "error" else "warning" if level == "warning" else "information"
+        too_long = len(text) > self._status_room()
+        self.messages.append(Logged(self.ctx.now(), text, severity, notified=too_long))
+        if too_long:
+            self.notify(text, severity=severity, timeout=10, markup=False)
 
-    # Selection, set by the views.
+    def _status_room(self) -> int:
+        """How many characters the status line on view can show (its message part)."""
+        lines = self.screen.query(StatusLine) if self.screen_stack else None
+        if not lines:
+            return self.size.width
+        return lines.first().message_room()
 
-    def on_job_selected(self, message: JobSelected) -> None:
+    # What the keys act on: asked of the screen on view, never remembered from another one.
+
+    def job_target(self) -> JobTarget | None:
+        """The job under the cursor of the screen on view, at the newest version this console knows."""
+        target = job_target(self.screen) if self.screen_stack else None  # none while closing
+        if target is None:
+            return None
+        own = self._written.get(target.ref)
+        if own is not None and (target.version is None or own > target.version):
+            return JobTarget(target.ref, own)
+        return target
+
+    @property
+    def selected_job(self) -> str | None:
+        target = self.job_target()
+        return target.ref if target else None
+
+    @property
+    def selected_technician(self) -> str | None:
+        return technician_target(self.screen) if self.screen_stack else None
+
+    def on_job_selected(self, _message: JobSelected) -> None:
+        self._sync_keys()
+
+    def on_technician_selected(self, _message: TechnicianSelected) -> None:
+        self._sync_keys()
+
+    def _sync_keys(self) -> None:
         # Views re-announce their cursor after every live update; the footer is rebuilt only when
-        # what is selected changes (a rebuild restyles every key in it).
-        changed = (message.ref is None) != (self.selected_job is None)
-        self.selected_job = message.ref
-        self.selected_job_version = message.version
-        if changed:
-            self._refresh_keys()
-
-    def on_technician_selected(self, message: TechnicianSelected) -> None:
-        changed = (message.code is None) != (self.selected_technician is None)
-        self.selected_technician = message.code
-        if changed:
+        # whether a job or technician is under the cursor changes (a rebuild restyles every key in it).
+        offered = (self.selected_job is not None, self.selected_technician is not None)
+        if offered != self._offered:
+            self._offered = offered
             self._refresh_keys()
 
     def on_open_job(self, message: OpenJob) -> None:
@@ -307,8 +321,8 @@ class DispatchApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITE_ACTIONS and self.read_only:
-            return False
-        if action in JOB_ACTIONS and not self.selected_job:
+            return True  # offered, so that pressing it says why it does nothing (see run_action)
+        if action in JOB_ACTIONS and self.selected_job is None:
             return False
         if action == "absent" and not self.selected_technician:
             return False
@@ -316,9 +330,37 @@ class DispatchApp(App[None]):
             return None
         return True
 
+    def _hide_write_keys(self) -> None:
+        """A read-only session keeps the write keys (pressing one says why it does nothing) out of the footer."""
+        # Textual keeps each node's bindings in `_bindings`; this instance gets its own copy, not the class's.
+        table = self._bindings.key_to_bindings
+        for key, found in table.items():
+            table[key] = [replace(b, show=False) if b.action in WRITE_ACTIONS else b for b in found]
+
+    def _refused_read_only(self, action: str) -> bool:
+        """In a read-only session, say why a key that changes data does nothing; True when refused."""
+        refusal = READ_ONLY_REFUSALS.get(action) if self.read_only else None
+        if refusal is not None:
+            self.notice(refusal, "warning")
+        return refusal is not None
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        if default_namespace in (None, self):
+            name = (parse_action(action) if isinstance(action, str) else action)[1]
+            if self._refused_read_only(name):
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     async def invoke(self, action: str) -> None:
         """Run an action by name even when its key is hidden (palette, `:` line); the service decides."""
         _ns, name, params = parse_action(action)
+        if self._refused_read_only(name):
+            return
         method = getattr(self, f"action_{name}", None)
         if method is None:
             self.notice(f"unknown action {name}", "error")
@@ -345,8 +387,9 @@ class DispatchApp(App[None]):
             self.push_screen(JobDetailScreen(self.ctx, ref))
 
     def action_open_job(self) -> None:
-        if self.selected_job:
-            self.open_job(self.selected_job)
+        ref = self.selected_job
+        if ref is not None:
+            self.open_job(ref)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self.read_only))
@@ -382,7 +425,6 @@ class DispatchApp(App[None]):
             self.open_job(args[0].upper())
         elif name == "tech":
             self.action_view("technicians")
-            self.selected_technician = args[0].upper()
             screen = self.views.get("technicians")
             if isinstance(screen, TechniciansScreen):
                 screen.focus_technician(args[0].upper())
@@ -397,7 +439,7 @@ class DispatchApp(App[None]):
             ref = args[0].upper()
             await self.perform(lambda: actions.unassign(self.ctx, ref))
         elif name == "replan":
-            await self.action_replan()
+            self.action_replan()
         elif name == "branch":
             self.ctx.switch_branch(args[0].upper())
             try:
@@ -419,6 +461,8 @@ class DispatchApp(App[None]):
             await self.action_undo()
         elif name == "help":
             self.action_help()
+        elif name == "messages":
+            self.push_screen(MessagesScreen(self.messages, self.ctx.zone))
         elif name == "quit":
             self.exit()
 
@@ -433,8 +477,8 @@ class DispatchApp(App[None]):
             return e.message
         had_undo = self.undo_step is not None
         self.undo_step = outcome.undo
-        if outcome.job is not None and outcome.job[0] == self.selected_job:
-            self.selected_job_version = outcome.job[1]
+        if outcome.job is not None:
+            self._written[outcome.job[0]] = outcome.job[1]
         self.notice(outcome.text + (f" · u: {outcome.undo.description}" if outcome.undo else ""), "ok")
         if had_undo != (self.undo_step is not None):
             self._refresh_keys()
@@ -464,15 +508,17 @@ class DispatchApp(App[None]):
     async def action_move(self) -> None:
         await self._pick_technician(move=True)
 
-    def _need_job(self) -> str | None:
-        if not self.selected_job:
-            self.notice("select a job first (2 opens the jobs queue, or :job REF)", "warning")
-        return self.selected_job
+    def _need_job(self) -> JobTarget | None:
+        target = self.job_target()
+        if target is None:
+            self.notice("no job under the cursor here (2 opens the jobs queue, or :job REF)", "warning")
+        return target
 
     async def _pick_technician(self, move: bool) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref, version = target.ref, target.version
         try:
             choices = await self._choices(ref)
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
@@ -502,19 +548,45 @@ class DispatchApp(App[None]):
         )
 
     async def action_unassign(self) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if ref:
-            await self.perform(lambda: actions.unassign(self.ctx, ref, version))
+        """Unassign at once when undo puts it all back (stated in the status line); ask first when the
+        technician has already been sent the job, which undo cannot take back."""
+        target = self._need_job()
+        if target is None:
+            return
+        try:
+            state = await asyncio.to_thread(actions.job_state, self.ctx, target.ref)
+        except DispatchError as e:
+            self.notice(e.message, "error")
+            return
+
+        def unassign() -> actions.Outcome:
+            return actions.unassign(self.ctx, target.ref, target.version)
+
+        if state.status != JobStatus.DISPATCHED.value or state.technician is None:
+            await self.perform(unassign)
+            return
+        at = self.ctx.local(state.planned_start).strftime("%H:%M") if state.planned_start else "no time"
+        question = (
+            f"Unassign {state.ref} from {state.technician} ({at})? {state.technician} has already been sent it; "
+            "the job goes back to the queue as new."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.perform(unassign), group="action")
+
+        self.push_screen(Confirm(question), answered)
 
     async def action_pin(self) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if ref:
-            await self.perform(lambda: actions.toggle_pin(self.ctx, ref, version))
+        target = self._need_job()
+        if target is not None:
+            await self.perform(lambda: actions.toggle_pin(self.ctx, target.ref, target.version))
 
     async def action_status(self) -> None:
-        ref, version = self._need_job(), self.selected_job_version
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref, version = target.ref, target.version
         try:
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
         except DispatchError as e:
@@ -532,9 +604,10 @@ class DispatchApp(App[None]):
         self.push_screen(PickList(f"{ref} is {state.status}: new status", choices, submit, filterable=False))
 
     async def action_note(self) -> None:
-        ref = self._need_job()
-        if not ref:
+        target = self._need_job()
+        if target is None:
             return
+        ref = target.ref
 
         async def submit(body: str) -> str | None:
             return await self.perform(lambda: actions.add_note(self.ctx, ref, body))
@@ -566,22 +639,18 @@ class DispatchApp(App[None]):
             )
         )
 
-    async def action_suggest(self) -> None:
-        ref = self._need_job()
-        if not ref:
+    def action_suggest(self) -> None:
+        """Open the suggestions dialog at once; the scheduler answers into it from a thread worker."""
+        target = self._need_job()
+        if target is None:
             return
-        self.notice(f"asking the scheduler where {ref} could go...")
-        try:
-            found = await asyncio.to_thread(actions.suggestions_for, self.ctx, ref)
-        except DispatchError as e:
-            self.notice(e.message, "error")
-            return
+        ref, ctx = target.ref, self.ctx
 
         async def choose(s: actions.Suggestion) -> str | None:
-            return await self.perform(lambda: actions.assign(self.ctx, ref, s.technician, s.start))
+            return await self.perform(lambda: actions.assign(ctx, ref, s.technician, s.start))
 
-        self.notice(f"{len(found)} place(s) for {ref}")
-        self.push_screen(SuggestionsScreen(ref, found, self.ctx.zone, choose))
+        self.notice(f"asking the scheduler where {ref} could go...")
+        self.push_screen(SuggestionsScreen(ref, lambda: actions.suggestions_for(ctx, ref), ctx.zone, choose))
 
     async def _link_command(self, name: str, args: tuple[str, ...]) -> None:
         """`:depend B A [GAP]`, `:crew J N`, `:visits J DAYS`: the job's links, one service call each."""
@@ -617,20 +686,18 @@ class DispatchApp(App[None]):
         self.notice(f"{len(offers)} window(s) at {site}")
         self.push_screen(SlotsScreen(site, offers, ctx.zone))
 
-    async def action_replan(self) -> None:
-        technician = self.selected_technician if self.current_view == "technicians" else None
+    def action_replan(self) -> None:
+        """Open the re-plan dialog at once; the proposal is computed in a thread worker, then y applies."""
+        ctx = self.ctx
+        technician = self.selected_technician if isinstance(self.screen, TechniciansScreen) else None
+
+        async def apply(proposal: actions.ReplanProposal) -> str | None:
+            return await self.perform(lambda: actions.apply_replan(ctx, proposal))
+
         self.notice("re-planning the rest of the day...")
-        try:
-            proposal = await asyncio.to_thread(actions.propose_replan, self.ctx, technician)
-        except DispatchError as e:
-            self.notice(e.message, "error")
-            return
-
-        async def apply() -> str | None:
-            return await self.perform(lambda: actions.apply_replan(self.ctx, proposal))
-
-        title = f"Re-plan {self.ctx.branch.code} {self.ctx.day:%a %d %b} from {self.ctx.local(self.ctx.now()):%H:%M}"
-        self.push_screen(ReplanScreen(title, proposal, self.ctx.zone, apply))
+        title = f"Re-plan {ctx.branch.code} {ctx.day:%a %d %b} from {ctx.local(ctx.now()):%H:%M}"
+        compute = lambda: actions.propose_replan(ctx, technician)  # noqa: E731 - one call, named for the dialog
+        self.push_screen(ReplanScreen(title, compute, ctx.zone, None if self.read_only else apply))
 
     async def action_undo(self) -> None:
         step = self.undo_step

@@ -2,7 +2,7 @@
 
 Every action has a stable binding id; a user rebinds it with a line such as `assign = "ctrl+a"` in
 `~/.config/dispatch/keys.toml` (Textual's keymap mechanism applies it). Whether an action changes
-data (`writes`) decides what a read-only supervisor sees.
+data (`cannot` says what) decides what a read-only supervisor is told when pressing its key.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 import platformdirs
 from textual.binding import Binding
 
+from dispatch_tui.views import VIEWS
+
 APP_NAME = "dispatch"
 
 
@@ -23,35 +25,37 @@ class KeySpec:
     key: str
     action: str
     description: str
-    writes: bool = False
+    cannot: str = ""
+    """For a key that changes data: what a read-only user is told they cannot do ("assign jobs")."""
     show: bool = True
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.cannot)
 
 
 # Keys every view shares (the app's bindings). Views add their own (sort, filter, zoom...).
 APP_KEYS: tuple[KeySpec, ...] = (
-    KeySpec("view.technicians", "1", "view('technicians')", "Techs", show=False),
-    KeySpec("view.jobs", "2", "view('jobs')", "Jobs", show=False),
-    KeySpec("view.board", "3", "view('board')", "Board", show=False),
-    KeySpec("view.map", "4", "view('map')", "Map", show=False),
-    KeySpec("view.calendar", "5", "view('calendar')", "Calendar", show=False),
-    KeySpec("view.deliveries", "6", "view('deliveries')", "Deliveries", show=False),
+    *(KeySpec(f"view.{v.name}", v.key, f"view('{v.name}')", v.title, show=False) for v in VIEWS),
     KeySpec("command_line", "colon", "command_line", "Command", show=False),
     KeySpec("help", "question_mark", "help", "Keys"),
     KeySpec("job.open", "enter", "open_job", "Detail", show=False),
-    KeySpec("job.assign", "a", "assign", "Assign", writes=True),
-    KeySpec("job.unassign", "x", "unassign", "Unassign", writes=True),
-    KeySpec("job.move", "m", "move", "Move", writes=True),
-    KeySpec("job.pin", "p", "pin", "Pin", writes=True),
-    KeySpec("job.status", "S", "status", "Status", writes=True),
-    KeySpec("job.suggest", "s", "suggest", "Suggest", writes=True),
-    KeySpec("job.note", "n", "note", "Note", writes=True),
-    KeySpec("technician.absent", "A", "absent", "Absent", writes=True),
-    KeySpec("branch.replan", "R", "replan", "Re-plan", writes=True),
-    KeySpec("undo", "u", "undo", "Undo", writes=True),
+    KeySpec("job.assign", "a", "assign", "Assign", cannot="assign jobs"),
+    KeySpec("job.unassign", "x", "unassign", "Unassign", cannot="unassign jobs"),
+    KeySpec("job.move", "m", "move", "Move", cannot="move jobs"),
+    KeySpec("job.pin", "p", "pin", "Pin", cannot="pin jobs"),
+    KeySpec("job.status", "S", "status", "Status", cannot="change a job's status"),
+    KeySpec("job.suggest", "s", "suggest", "Suggest", cannot="assign jobs from suggestions"),
+    KeySpec("job.note", "n", "note", "Note", cannot="add notes to jobs"),
+    KeySpec("technician.absent", "A", "absent", "Absent", cannot="mark technicians absent"),
+    KeySpec("branch.replan", "R", "replan", "Re-plan"),  # read-only: the proposal, never apply
+    KeySpec("undo", "u", "undo", "Undo", cannot="undo changes"),
     KeySpec("quit", "q", "quit", "Quit", show=False),
 )
 
 WRITE_ACTIONS = frozenset(k.action.split("(")[0] for k in APP_KEYS if k.writes)
+READ_ONLY_REFUSALS = {k.action.split("(")[0]: f"read-only: supervisors cannot {k.cannot}" for k in APP_KEYS if k.writes}
+"""Action name -> what a read-only user is told when they press its key."""
 
 
 def bindings(specs: tuple[KeySpec, ...] = APP_KEYS) -> list[Binding]:

@@ -6,8 +6,9 @@ to each view screen, visible or not. A screen applies it as keyed updates of the
 events touch (see `touched_jobs` / `touched_technicians`), never as a full reload per event.
 
 Screens post `JobSelected` / `TechnicianSelected` whenever their cursor lands on a job or technician:
-the app remembers the selection, and its dispatch keys (a assign, x unassign, m move, p pin, S status,
-s suggest, n note, enter detail) act on it, so every view gets dispatch by keyboard for free.
+the app only re-checks which keys to offer. What a key acts on is asked of the screen on view
+(`screens.base.TargetScreen.job_target` / `technician_target`), never taken from these messages, so
+a hidden screen re-announcing its cursor after a live refresh changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date
 from textual.message import Message
 
 from data.feed import EventRecord
+from dispatch_tui.alerts import Alert
 
 
 class EventsArrived(Message, bubble=False):
@@ -124,3 +126,11 @@ class Notice(Message):
         super().__init__()
         self.text = text
         self.level = level
+
+
+class AlertRaised(Message):
+    """A screen noticed something the dispatcher must be told at once (the app notifies and logs it)."""
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__()
+        self.alert = alert

@@ -7,12 +7,12 @@ import asyncio
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from data.queries.board import BoardDay, board_day, technicians_of_jobs
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, ViewRefreshed
+from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.schedule_board import ScheduleBoard
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -28,7 +28,7 @@ LEGEND = (
 )
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(TargetScreen):
     TITLE = "Schedule board"
     CSS_PATH = "board.tcss"
     BINDINGS = [Binding("r", "reload", "Reload", id="board.reload", show=False)]
@@ -59,6 +59,14 @@ class BoardScreen(Screen[None]):
         self.set_interval(FULL_REFRESH_SECONDS, self.action_reload)
         self.board.focus()
         self._kick()
+
+    def job_target(self) -> JobTarget | None:
+        job = self.board.selected_job()
+        return JobTarget(job.ref, job.version) if job is not None else None
+
+    def technician_target(self) -> str | None:
+        tech = self.board.selected_technician()
+        return tech.code if tech is not None else None
 
     def on_screen_resume(self) -> None:
         board = self.board.board

@@ -7,18 +7,18 @@ from datetime import date, timedelta
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from data.queries.board import CalendarData, calendar_range
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import Notice, ViewRefreshed
+from dispatch_tui.screens.base import TargetScreen
 from dispatch_tui.widgets.calendar_grid import CalendarGrid, month_grid_start, week_start
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
 
-class CalendarScreen(Screen[None]):
+class CalendarScreen(TargetScreen):
     TITLE = "Calendar"
     CSS_PATH = "calendar.tcss"
     BINDINGS = [

@@ -7,11 +7,11 @@ import asyncio
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer
 
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, ViewRefreshed
+from dispatch_tui.screens.base import TargetScreen
 from dispatch_tui.widgets.keyed_table import Column, KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -31,7 +31,7 @@ STATUS_STYLE = {"delivered": "green", "pending": "yellow", "failed": "bold red",
 SHOWN = 300
 
 
-class DeliveriesScreen(Screen[None]):
+class DeliveriesScreen(TargetScreen):
     """The newest deliveries; refreshed when events arrive (the worker's work follows the event log)."""
 
     TITLE = "Deliveries"

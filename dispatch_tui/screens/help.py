@@ -11,7 +11,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from dispatch_tui.keymap import APP_KEYS, WRITE_ACTIONS
-from dispatch_tui.widgets.command_line import COMMANDS, VIEWS
+from dispatch_tui.views import LISTED_WORDS
+from dispatch_tui.widgets.command_line import COMMANDS
 
 
 def _key_label(key: str) -> str:
@@ -46,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
                     table.add_row(_key_label(b.key), b.description or b.action, type(self.view).__name__)
         table.add_row("ctrl+p", "Command palette (every action)", "everywhere")
         commands = Text("\nCommand line (:)\n", style="bold")
-        commands.append("  " + "  ".join(f":{v}" for v in sorted(set(VIEWS) - {"t", "j", "b"})) + "\n")
+        commands.append("  " + "  ".join(f":{v}" for v in sorted(LISTED_WORDS)) + "\n")
         commands.append("  " + "  ".join(f":{c}" for c in sorted(set(COMMANDS) - {"q"})) + "\n")
         commands.append("  e.g. :job J000123   :tech T012   :assign J000123 T012 10:30   :day 2026-11-26\n")
         with VerticalScroll():

@@ -11,20 +11,21 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from data.errors import DispatchError
 from data.queries.console import JobDetail
 from data.queries.field_report import FieldReport, field_report
+from dispatch_tui.alerts import changed_by_someone_else
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, JobSelected, ViewRefreshed
+from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, ViewRefreshed
+from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.field_report import render_field_report
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
 
-class JobDetailScreen(Screen[None]):
+class JobDetailScreen(TargetScreen):
     TITLE = "Job"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -75,9 +76,16 @@ class JobDetailScreen(Screen[None]):
         if self.detail is not None:
             self.app.post_message(JobSelected(self.detail.ref, self.detail.version))
 
+    def job_target(self) -> JobTarget:
+        return JobTarget(self.ref, self.detail.version if self.detail is not None else None)
+
     def on_events_arrived(self, message: EventsArrived) -> None:
         if self.detail is not None and str(self.detail.id) in message.touched_jobs:
             self.action_reload()
+            mine = [e for e in message.events if e.subject_type == "job" and e.subject_id == str(self.detail.id)]
+            alert = changed_by_someone_else(self.ref, mine, self.ctx.actor.login)
+            if alert is not None and self.is_current:
+                self.app.post_message(AlertRaised(alert))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -10,11 +10,13 @@ from pathlib import Path
 import platformdirs
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
+from data.queries.console import JobRow
+from dispatch_tui.alerts import job_became
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, JobSelected, Notice, OpenJob, ViewRefreshed
+from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, Notice, OpenJob, ViewRefreshed
+from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.job_table import JobTable
 from dispatch_tui.widgets.keyed_table import KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
@@ -49,7 +51,7 @@ class SavedFilters:
         self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-class JobsScreen(Screen[None]):
+class JobsScreen(TargetScreen):
     TITLE = "Jobs"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="jobs.filter"),
@@ -118,6 +120,8 @@ class JobsScreen(Screen[None]):
                     present = {r.id for r in rows}
                     self.table.drop_refs(self._ref_of.pop(i) for i in ids - present if i in self._ref_of)
                 self._ref_of.update({r.id: r.ref for r in rows})
+                if self.loaded.is_set():  # what was late at start is the top of the queue, not an alert
+                    self._announce_risen(rows)
                 self.table.show(rows, now, replace_all=full)
                 self.app.post_message(ViewRefreshed(full))
                 self._announce_cursor()  # the selected job's version may have moved on
@@ -125,6 +129,13 @@ class JobsScreen(Screen[None]):
                     self.loaded.set()
         finally:
             self._busy = False
+
+    def _announce_risen(self, rows: list[JobRow]) -> None:
+        for row in rows:
+            before = self.table.job(row.ref)
+            alert = job_became(row.ref, before.risk, row.risk) if before is not None else None
+            if alert is not None:
+                self.app.post_message(AlertRaised(alert))
 
     def _announce_cursor(self) -> None:
         ref = self.table.cursor_key()
@@ -142,6 +153,13 @@ class JobsScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self._announce_cursor()
+
+    def job_target(self) -> JobTarget | None:
+        ref = self.table.cursor_key()
+        if ref is None:
+            return None
+        row = self.table.job(ref)
+        return JobTarget(ref, row.version if row else None)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

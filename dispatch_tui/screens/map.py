@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer
 
 from data.queries.board import map_state
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, TechnicianSelected, ViewRefreshed
+from dispatch_tui.screens.base import TargetScreen
 from dispatch_tui.widgets.map_canvas import MapCanvas
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -18,7 +18,7 @@ from dispatch_tui.widgets.title_bar import TitleBar
 RELOAD_AFTER_JOB_EVENTS_SECONDS = 1.0
 
 
-class MapScreen(Screen[None]):
+class MapScreen(TargetScreen):
     TITLE = "Map"
     CSS_PATH = "map.tcss"
 
@@ -71,3 +71,6 @@ class MapScreen(Screen[None]):
 
     def on_map_canvas_technician_chosen(self, message: MapCanvas.TechnicianChosen) -> None:
         self.app.post_message(TechnicianSelected(message.code))
+
+    def technician_target(self) -> str | None:
+        return self.canvas.selected

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
+from typing import cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Label, LoadingIndicator, Static
 
 from dispatch_tui.actions import ReplanProposal
+from dispatch_tui.screens.solver_call import Answered, Failed, SolverDialog
 
 
 def render_proposal(p: ReplanProposal, zone: tzinfo) -> Text:
@@ -36,39 +37,77 @@ def render_proposal(p: ReplanProposal, zone: tzinfo) -> Text:
     return out
 
 
-class ReplanScreen(ModalScreen[bool]):
+class ReplanScreen(SolverDialog[ReplanProposal, bool]):
+    """The proposal computed in a worker (progress shown meanwhile), then apply (y) or discard (n, Esc).
+
+    With no `apply` (a read-only session) the proposal is shown and applying is never offered.
+    """
+
     DEFAULT_CSS = """
     ReplanScreen { align: center middle; }
     ReplanScreen > Vertical { width: 90%; height: 90%; border: round $warning; background: $surface; padding: 0 1; }
+    ReplanScreen LoadingIndicator { height: 3; }
     ReplanScreen #error { color: $error; height: auto; }
     """
     BINDINGS = [
         Binding("y,enter", "apply", "Apply"),
         Binding("n,escape", "discard", "Discard"),
     ]
+    what = "the re-plan"
 
     def __init__(
-        self, title: str, proposal: ReplanProposal, zone: tzinfo, apply: Callable[[], Awaitable[str | None]]
+        self,
+        title: str,
+        compute: Callable[[], ReplanProposal],
+        zone: tzinfo,
+        apply: Callable[[ReplanProposal], Awaitable[str | None]] | None,
     ) -> None:
-        super().__init__()
+        super().__init__(compute)
         self.title_text = title
-        self.proposal = proposal
+        self.proposal: ReplanProposal | None = None
         self.zone = zone
         self.apply = apply
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(self.title_text, style="bold"))
+            yield LoadingIndicator()
             with VerticalScroll():
-                yield Static(render_proposal(self.proposal, self.zone), markup=False)
+                yield Static("", id="proposal", markup=False)
             yield Static("", id="error", markup=False)
-            yield Static(Text("y apply (one change, undoable with u) · n discard", style="dim"), markup=False)
+            yield Static(Text("computing the re-plan... · n discard", style="dim"), id="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "apply":
+            return self.apply is not None and self.proposal is not None and not self.proposal.empty
+        return True
+
+    def on_answered(self, message: Answered) -> None:
+        proposal = cast(ReplanProposal, message.answer)
+        self.proposal = proposal
+        self.query_one(LoadingIndicator).display = False
+        self.query_one("#proposal", Static).update(render_proposal(proposal, self.zone))
+        if self.apply is None:
+            hint = "read-only: supervisors cannot apply a re-plan · n close"
+        elif proposal.empty:
+            hint = "nothing to apply · n close"
+        else:
+            hint = "y apply (one change, undoable with u) · n discard"
+        self.query_one("#hint", Static).update(Text(hint, style="dim"))
+        self.refresh_bindings()
+
+    def on_failed(self, message: Failed) -> None:
+        super().on_failed(message)
+        self.query_one("#hint", Static).update(Text("n close", style="dim"))
 
     async def action_apply(self) -> None:
-        if self.proposal.empty:
-            self.dismiss(False)
+        proposal = self.proposal
+        if self.apply is None or proposal is None or proposal.empty:
             return
-        refusal = await self.apply()
+        refusal = await self.apply(proposal)
         if refusal:
             self.query_one("#error", Static).update(Text(refusal, style="bold red"))
         else:

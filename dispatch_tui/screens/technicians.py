@@ -7,11 +7,11 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, Notice, OpenJob, TechnicianSelected, ViewRefreshed
+from dispatch_tui.screens.base import TargetScreen
 from dispatch_tui.widgets.keyed_table import KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.technician_table import SORTS, TechnicianTable
@@ -21,7 +21,7 @@ FULL_REFRESH_SECONDS = 30.0
 """Lateness grows with the clock even without events; re-read everything this often (cheap: diffed)."""
 
 
-class TechniciansScreen(Screen[None]):
+class TechniciansScreen(TargetScreen):
     TITLE = "Technicians"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="technicians.filter"),
@@ -112,6 +112,9 @@ class TechniciansScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self._announce_cursor()
+
+    def technician_target(self) -> str | None:
+        return self.table.cursor_key()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

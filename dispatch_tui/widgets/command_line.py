@@ -3,7 +3,7 @@
 Commands: `:techs`, `:jobs`, `:board`, `:map`, `:cal`, `:deliveries`, `:job REF`, `:tech CODE`,
 `:assign REF CODE [HH:MM]`, `:unassign REF`, `:replan`, `:branch CODE`, `:day YYYY-MM-DD`,
 `:slots SITE [SKILLS] [MINUTES]` (windows a caller can be promised), `:depend REF AFTER [GAP]`,
-`:crew REF SIZE`, `:visits REF DAYS`, `:undo`, `:help`, `:quit`.
+`:crew REF SIZE`, `:visits REF DAYS`, `:undo`, `:messages`, `:help`, `:quit`.
 """
 
 from __future__ import annotations
@@ -13,19 +13,10 @@ from dataclasses import dataclass
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-VIEWS = {
-    "techs": "technicians",
-    "technicians": "technicians",
-    "t": "technicians",
-    "jobs": "jobs",
-    "j": "jobs",
-    "board": "board",
-    "b": "board",
-    "map": "map",
-    "cal": "calendar",
-    "calendar": "calendar",
-    "deliveries": "deliveries",
-}
+from dispatch_tui.views import LISTED_WORDS, WORDS
+
+VIEWS = WORDS
+"""`:` word -> view name (declared in `dispatch_tui.views`)."""
 COMMANDS = {
     "job": 1,
     "tech": 1,
@@ -40,6 +31,7 @@ COMMANDS = {
     "visits": 2,
     "undo": 0,
     "help": 0,
+    "messages": 0,
     "quit": 0,
     "q": 0,
 }
@@ -63,7 +55,7 @@ def parse_command(text: str) -> Command:
     if name in VIEWS:
         return Command("view", (VIEWS[name],))
     if name not in COMMANDS:
-        known = sorted({*VIEWS, *COMMANDS} - {"t", "j", "b", "q"})
+        known = sorted({*LISTED_WORDS, *COMMANDS} - {"q"})
         raise CommandError(f"unknown command ':{name}' (known: {', '.join(known)})")
     needed = COMMANDS[name]
     if len(args) < needed:

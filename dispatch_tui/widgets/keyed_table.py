@@ -77,7 +77,10 @@ class KeyedTable(DataTable[Text]):
         return self._filter
 
     def put(self, rows: Mapping[str, Row], *, replace_all: bool = False) -> int:
-        """Add or update rows (and with `replace_all`, drop the ones not given). Returns cells touched."""
+        """Add or update rows (and with `replace_all`, drop the ones not given). Returns cells touched.
+
+        The cursor stays on the row it was on (by key), whatever is inserted or removed around it."""
+        keep = self.cursor_key()
         touched = 0
         added = False
         if replace_all:
@@ -101,14 +104,19 @@ class KeyedTable(DataTable[Text]):
                         touched += 1
         if added:
             self._resort()
+        self._restore_cursor(keep)
         return touched
 
     def drop(self, keys: Iterable[str]) -> int:
+        """Forget these rows; the cursor stays on its own row (by key) unless that row is the one gone."""
+        keep = self.cursor_key()
         gone = 0
         for key in list(keys):
             if self._rows.pop(key, None) is not None and key in self.rows:
                 self.remove_row(key)
                 gone += 1
+        if gone:
+            self._restore_cursor(keep)
         return gone
 
     def resort(self) -> None:
@@ -148,4 +156,6 @@ class KeyedTable(DataTable[Text]):
 
     def _restore_cursor(self, key: str | None) -> None:
         if key is not None and key in self.rows:
-            self.move_cursor(row=self.get_row_index(key), animate=False)
+            row = self.get_row_index(key)
+            if row != self.cursor_row:
+                self.move_cursor(row=row, animate=False)

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+MORE = "… (:messages)"
 LEVEL_STYLE = {"info": "", "ok": "green", "error": "bold red", "warning": "yellow"}
 
 
@@ -27,9 +28,17 @@ class StatusLine(Horizontal):
         self.watch(self.app, "status_level", self._message)
         self.watch(self.app, "freshness_text", self._freshness)
 
+    def message_room(self) -> int:
+        """Characters the message part can show (the whole app width before the first layout)."""
+        width = self.query_one("#status-message", Static).content_size.width
+        return width if width > 0 else self.app.size.width
+
     def _message(self, _value: str) -> None:
         text = getattr(self.app, "status_text", "")
         level = getattr(self.app, "status_level", "info")
+        room = self.message_room()
+        if len(text) > room:  # the whole text is in a notification and in :messages
+            text = text[: max(0, room - len(MORE))] + MORE
         self.query_one("#status-message", Static).update(Text(text, style=LEVEL_STYLE.get(level, "")))
 
     def _freshness(self, text: str) -> None:

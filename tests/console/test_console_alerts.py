@@ -1,0 +1,94 @@
+"""The console tells the dispatcher what changed: sick calls, lateness, dead letters, others' edits, the time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from data.db import Database
+from data.feed import EventRecord, last_seq, tail
+from data.models.workforce import AbsenceKind
+from data.services.jobs import assign_job
+from data.services.technicians import mark_absent
+from dispatch_tui.feed_source import FakeFeed
+from dispatch_tui.screens.job_detail import JobDetailScreen
+from dispatch_tui.screens.jobs import JobsScreen
+from tests.console.conftest import make_app, settle
+from tests.console.test_console_workers import until
+from tests.factories import ADMIN, local
+
+
+def alerts(app: Any) -> list[str]:
+    return [line.text for line in app.messages if line.notified]
+
+
+async def test_a_sick_call_says_which_jobs_need_a_new_technician(world_db: Database) -> None:
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        before = last_seq(world_db)
+        mark_absent(world_db, ADMIN, "T2", AbsenceKind.SICK, local(10), local(18))  # called in by the field app
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: any("T2" in a for a in alerts(app)))
+        assert "T2 is sick until 18:00: 1 job(s) need a new technician: J-PLUMB (R re-plans)" in alerts(app)
+
+
+async def test_a_job_becoming_late_is_announced_once(world_db: Database) -> None:
+    app = make_app(world_db, start_view="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert alerts(app) == []  # what was late at start is in the queue's first rows, not a flood of alerts
+        app.ctx.clock = lambda: local(12, 5)  # J-HVAC's SLA (12:00) has passed
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+        screen.reload()
+        await settle(app, pilot)
+        assert alerts(app) == ["J-HVAC is now late"]
+        screen.reload()
+        await settle(app, pilot)
+        assert alerts(app) == ["J-HVAC is now late"]
+
+
+async def test_a_dead_lettered_delivery_is_announced(world_db: Database) -> None:
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        dead = EventRecord(
+            seq=last_seq(world_db) + 1,
+            at=datetime(2026, 11, 25, 8, 40, tzinfo=UTC),
+            type="delivery.dead_lettered",
+            subject_type="delivery",
+            subject_id="17",
+            payload={"connector": "hubspot", "event_type": "job.completed", "attempts": 8, "error": "HTTP 500"},
+            actor="worker",
+            source="worker",
+        )
+        await feed.push([dead])
+        await until(pilot, lambda: alerts(app))
+        assert alerts(app) == [
+            "delivery 17 (job.completed to hubspot) gave up after 8 attempts: HTTP 500 (6: deliveries)"
+        ]
+
+
+async def test_another_dispatcher_changing_the_job_on_screen_is_announced(world_db: Database) -> None:
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed, start_view="jobs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("colon", *"job J-PLUMB", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, JobDetailScreen)
+        before = last_seq(world_db)
+        assign_job(world_db, ADMIN, "J-PLUMB", "T2", local(12), reassign=True)
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: alerts(app))
+        assert alerts(app) == ["J-PLUMB, which you are looking at, was just changed by ada (job.assigned)"]
+
+
+async def test_the_title_shows_the_time_in_the_branch_zone(world_db: Database) -> None:
+    app = make_app(world_db)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(app, pilot)
+        assert "Wed 25 Nov 10:30" in app.title_text
