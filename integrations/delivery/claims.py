@@ -142,13 +142,22 @@ def record_results(
         return counts
     with UnitOfWork(db, WORKER_ACTOR) as uow:
         ids = [c.id for c, _r in results]
-        mine = select(Delivery.id).where(
-            Delivery.id.in_(ids), Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_by == worker_id
-        )
+        current = select(Delivery.id, Delivery.status, Delivery.locked_by).where(Delivery.id.in_(ids))
         if db.dialect == "postgresql":
-            mine = mine.with_for_update()
-        # A delivery missing here had its lease expire and was taken by another worker: its answer counts.
-        owned = set(uow.session.scalars(mine))
+            current = current.with_for_update()
+        rows = {i: (status, locked_by) for i, status, locked_by in uow.session.execute(current)}
+        late_successes = {
+            c.id
+            for c, r in results
+            if r.outcome is Outcome.DELIVERED and c.id in rows and rows[c.id][0] is not DeliveryStatus.DELIVERED
+        }
+        # A delivery whose lease moved to another worker: its failure no longer counts, but its success
+        # does (the receiver applied it, and the idempotency key makes the other worker's repeat harmless).
+        owned = {
+            i
+            for i, (status, locked_by) in rows.items()
+            if status is DeliveryStatus.IN_FLIGHT and locked_by == worker_id
+        } | late_successes
         params: list[dict[str, Any]] = []
         by_connector: dict[str, list[SendResult]] = {}
         for claimed, result in sorted(results, key=lambda r: r[0].id):
@@ -249,6 +258,27 @@ def _remember_external_id(uow: UnitOfWork, claimed: Claimed, external_id: str, n
     elif ref.external_id != external_id:
         ref.external_id = external_id
         ref.updated_at = now
+
+
+def extend_leases(db: Database, worker_id: str, ids: list[int], until: datetime) -> int:
+    """The heartbeat: keep this worker's leases on deliveries still in flight; returns how many it still holds."""
+    if not ids:
+        return 0
+    session = db.write_session()
+    try:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_by == worker_id)
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def next_due_at(db: Database, connectors: list[str]) -> datetime | None:
