@@ -25,6 +25,43 @@ from integrations.secrets import CredentialsError, CredentialStore
 log = logging.getLogger(__name__)
 
 EXPIRY_LEEWAY_SECONDS = 60
+# RFC 6749 section 5.2 errors by which a vendor says this grant or client will never work again.
+REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+
+
+class TokenRefreshError(Exception):
+    """A refresh that produced no token: `transient` (outage, garbled answer) or refused for good."""
+
+    def __init__(self, message: str, *, transient: bool, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status_code = status_code
+
+
+def refresh_failure(connector: str, response: httpx.Response) -> TokenRefreshError:
+    """What a token endpoint's non-token answer means: only an explicit refusal (or a 401) is permanent."""
+    error = ""
+    try:
+        data = response.json()
+        if isinstance(data, dict):
+            error = str(data.get("error") or "")
+    except ValueError:
+        pass
+    if response.status_code == 401 or error in REFUSALS:
+        reason = error or f"HTTP {response.status_code}"
+        return TokenRefreshError(
+            f"authentication refused: the token endpoint of {connector} refused the refresh ({reason}); "
+            "authorise the connector again",
+            transient=False,
+            status_code=response.status_code,
+        )
+    return TokenRefreshError(
+        f"token refresh failed for {connector} (HTTP {response.status_code}"
+        + (f", {error}" if error else "")
+        + "): will retry",
+        transient=True,
+        status_code=response.status_code,
+    )
 
 
 class RefreshingOAuth2(httpx.Auth):
@@ -96,19 +133,22 @@ class RefreshingOAuth2(httpx.Auth):
         body = prepare_token_request("refresh_token", **extra)
         return httpx.Request("POST", self.token_url, headers=headers, content=body.encode())
 
-    def _accept(self, response: httpx.Response) -> bool:
-        """Store a token endpoint's answer; False (and the old token kept) when it refused."""
+    def _accept(self, response: httpx.Response) -> None:
+        """Store a token endpoint's answer; raise TokenRefreshError (the old token kept) when it gave none."""
         if response.status_code != 200:
-            log.warning("connector %s: token refresh refused with HTTP %s", self.connector, response.status_code)
-            return False
+            log.warning("connector %s: token refresh failed with HTTP %s", self.connector, response.status_code)
+            raise refresh_failure(self.connector, response)
         try:
             data = response.json()
         except ValueError:
-            log.warning("connector %s: token endpoint answered with a body that is not JSON", self.connector)
-            return False
+            data = None
         if not isinstance(data, dict) or not data.get("access_token"):
             log.warning("connector %s: token endpoint answered without an access_token", self.connector)
-            return False
+            raise TokenRefreshError(
+                f"token refresh failed for {self.connector}: the answer holds no access_token; will retry",
+                transient=True,
+                status_code=response.status_code,
+            )
         old = self._load()
         params = dict(data)
         params.setdefault("refresh_token", old.get("refresh_token"))
@@ -119,7 +159,6 @@ class RefreshingOAuth2(httpx.Auth):
         self.store.update(stored)
         self.refreshes += 1
         log.info("connector %s: access token refreshed", self.connector)
-        return True
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("RefreshingOAuth2 works with httpx.AsyncClient only")
@@ -130,7 +169,12 @@ class RefreshingOAuth2(httpx.Auth):
             if self._needs_refresh(token):
                 refreshed = yield self._refresh_request(token)
                 await refreshed.aread()
-                self._accept(refreshed)
+                try:
+                    self._accept(refreshed)
+                except TokenRefreshError:
+                    # Within the leeway the old token still works; an expired or missing one is never sent.
+                    if not token.get("access_token") or token.is_expired(leeway=0):
+                        raise
             sent_with = self._load().get("access_token")
         request.headers["Authorization"] = f"Bearer {sent_with}"
         response = yield request
@@ -143,8 +187,6 @@ class RefreshingOAuth2(httpx.Auth):
             if token.get("access_token") == sent_with:
                 refreshed = yield self._refresh_request(token)
                 await refreshed.aread()
-                # Refused: the request is repeated once anyway so its caller sees the vendor's 401,
-                # not the token endpoint's answer.
                 self._accept(refreshed)
         request.headers["Authorization"] = f"Bearer {self._load().get('access_token')}"
         yield request
