@@ -13,14 +13,17 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from collections.abc import AsyncGenerator, Generator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from authlib.oauth2.rfc6749 import OAuth2Token
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from integrations.secrets import CredentialsError, CredentialStore
+
+if TYPE_CHECKING:
+    from integrations.token_vault import Held, TokenVault
 
 log = logging.getLogger(__name__)
 
@@ -87,26 +90,35 @@ class RefreshingOAuth2(httpx.Auth):
         self.refreshes = 0
         self._lock = asyncio.Lock()
         self._token: OAuth2Token | None = None
+        # With a vault (the worker attaches one), tokens live in the database, shared by every worker.
+        self.vault: TokenVault | None = None
 
     def __repr__(self) -> str:
         return f"RefreshingOAuth2(connector={self.connector!r}, token_url={self.token_url!r})"
 
     def _load(self) -> OAuth2Token:
         if self._token is None:
-            section = self.store.section()
+            section = self._shared() if self.vault is not None else None
+            if section is None:
+                section = self.store.section()
             if not section.get("access_token") and not section.get("refresh_token"):
                 raise CredentialsError(
                     f"connector {self.connector}: no access_token or refresh_token in the credentials"
                 )
-            params: dict[str, Any] = {
-                "access_token": section.get("access_token", ""),
-                "token_type": "Bearer",
-                "refresh_token": section.get("refresh_token"),
-            }
-            if section.get("expires_at") not in (None, ""):
-                params["expires_at"] = int(float(section["expires_at"]))
-            self._token = OAuth2Token(params)
+            self._token = _token_of(section)
         return self._token
+
+    def _shared(self, stored: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The tokens in the database, unless the operator re-authorised since (a new configured refresh token)."""
+        assert self.vault is not None
+        if stored is None:
+            stored = self.vault.load(self.connector)
+        if not stored:
+            return None
+        configured = self.store.configured().get("refresh_token")
+        if configured and stored.get("seed_refresh_token") != configured:
+            return None
+        return {**self.store.configured(), **stored}
 
     def _needs_refresh(self, token: OAuth2Token) -> bool:
         if not token.get("access_token"):
@@ -133,7 +145,7 @@ class RefreshingOAuth2(httpx.Auth):
         body = prepare_token_request("refresh_token", **extra)
         return httpx.Request("POST", self.token_url, headers=headers, content=body.encode())
 
-    def _accept(self, response: httpx.Response) -> None:
+    def _accept(self, response: httpx.Response, held: Held | None = None) -> None:
         """Store a token endpoint's answer; raise TokenRefreshError (the old token kept) when it gave none."""
         if response.status_code != 200:
             log.warning("connector %s: token refresh failed with HTTP %s", self.connector, response.status_code)
@@ -156,25 +168,64 @@ class RefreshingOAuth2(httpx.Auth):
             params["expires_at"] = int(time.time()) + int(params["expires_in"])
         self._token = OAuth2Token(params)
         stored = {k: params[k] for k in ("access_token", "refresh_token", "expires_at") if params.get(k) is not None}
-        self.store.update(stored)
+        if held is not None:
+            held.save({**stored, "seed_refresh_token": self.store.configured().get("refresh_token")})
+        else:
+            self.store.update(stored)
         self.refreshes += 1
         log.info("connector %s: access token refreshed", self.connector)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("RefreshingOAuth2 works with httpx.AsyncClient only")
 
+    async def _begin_refresh(self, stale: str | None) -> tuple[httpx.Request | None, Held | None]:
+        """The refresh request for the token `stale` belongs to, or None when another worker already replaced it.
+
+        With a vault this takes the connector's row lock (kept until `_end_refresh`) and reads the
+        stored tokens first, so of several workers exactly one spends the (rotating, possibly
+        single-use) refresh token and the others take the access token it stored.
+        """
+        if self.vault is None:
+            return self._refresh_request(self._load()), None
+        held = await asyncio.to_thread(self.vault.hold, self.connector)
+        try:
+            # First use: the tokens file's chain (or the configured tokens) moves into the database.
+            shared = self._shared(held.current) if held.current else self.store.section()
+            if shared is not None:
+                newer = _token_of(shared)
+                self._token = newer
+                fresh = newer.get("access_token") and not self._needs_refresh(newer)
+                if fresh and newer.get("access_token") != stale:
+                    await self._release(held)
+                    return None, None
+            return self._refresh_request(self._load()), held
+        except BaseException:
+            await self._release(held)
+            raise
+
+    async def _accept_async(self, response: httpx.Response, held: Held | None) -> None:
+        await response.aread()
+        await asyncio.to_thread(self._accept, response, held)
+
+    @staticmethod
+    async def _release(held: Held | None) -> None:
+        if held is not None:
+            await asyncio.to_thread(held.close)
+
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         async with self._lock:
             token = self._load()
             if self._needs_refresh(token):
-                refreshed = yield self._refresh_request(token)
-                await refreshed.aread()
+                refresh, held = await self._begin_refresh(token.get("access_token"))
                 try:
-                    self._accept(refreshed)
+                    if refresh is not None:
+                        await self._accept_async((yield refresh), held)
                 except TokenRefreshError:
                     # Within the leeway the old token still works; an expired or missing one is never sent.
                     if not token.get("access_token") or token.is_expired(leeway=0):
                         raise
+                finally:
+                    await self._release(held)
             sent_with = self._load().get("access_token")
         request.headers["Authorization"] = f"Bearer {sent_with}"
         response = yield request
@@ -182,11 +233,24 @@ class RefreshingOAuth2(httpx.Auth):
         if response.status_code != 401 or not self._load().get("refresh_token"):
             return
         async with self._lock:
-            token = self._load()
-            # Another request may have refreshed while this one was in flight.
-            if token.get("access_token") == sent_with:
-                refreshed = yield self._refresh_request(token)
-                await refreshed.aread()
-                self._accept(refreshed)
+            # Another request (or worker) may have refreshed while this one was in flight.
+            if self._load().get("access_token") == sent_with:
+                refresh, held = await self._begin_refresh(sent_with)
+                try:
+                    if refresh is not None:
+                        await self._accept_async((yield refresh), held)
+                finally:
+                    await self._release(held)
         request.headers["Authorization"] = f"Bearer {self._load().get('access_token')}"
         yield request
+
+
+def _token_of(section: Mapping[str, Any]) -> OAuth2Token:
+    params: dict[str, Any] = {
+        "access_token": section.get("access_token", ""),
+        "token_type": "Bearer",
+        "refresh_token": section.get("refresh_token"),
+    }
+    if section.get("expires_at") not in (None, ""):
+        params["expires_at"] = int(float(section["expires_at"]))
+    return OAuth2Token(params)

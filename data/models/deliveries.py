@@ -90,4 +90,14 @@ class ConnectorState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-__all__ = ["BreakerState", "ConnectorCursor", "ConnectorState", "Delivery", "DeliveryStatus"]
+class OAuthToken(Base):
+    """A connector's OAuth2 tokens, encrypted (the integrations layer holds the key), shared by every worker."""
+
+    __tablename__ = "oauth_tokens"
+
+    connector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+__all__ = ["BreakerState", "ConnectorCursor", "ConnectorState", "Delivery", "DeliveryStatus", "OAuthToken"]

@@ -29,6 +29,7 @@ from integrations.delivery.codec import decode_request
 from integrations.delivery.planner import PlannedConnector, plan_connector
 from integrations.pulls import pull_due
 from integrations.registry import build_connector
+from integrations.token_vault import share_tokens
 
 PULL_CHECK_SECONDS = 5.0
 
@@ -80,6 +81,7 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = max(1, concurrency)
         self.connectors = dict(connectors) if connectors is not None else build_connectors(config)
+        share_tokens(db, (p.connector for p in self.connectors.values()))
         self._client = client
         self.clock = clock
         self.uniform = uniform
