@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base, utcnow
@@ -87,6 +87,9 @@ class ConnectorState(Base):
     # Open: no sends before this time. Half-open: the probe's lease (another probe may start after it).
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # 429 Retry-After
+    # The rate limit's token bucket, shared by every worker: tokens left at `rate_at`.
+    rate_tokens: Mapped[float | None] = mapped_column(Float, default=None)
+    rate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

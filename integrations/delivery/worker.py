@@ -24,6 +24,7 @@ from data.models.base import utcnow
 from integrations.config import IntegrationsConfig
 from integrations.connector import Outcome, SendResult
 from integrations.delivery.backoff import Uniform
+from integrations.delivery.breaker import RateLimit
 from integrations.delivery.claims import Claimed, claim_due, extend_leases, next_due_at, record_results
 from integrations.delivery.codec import decode_request
 from integrations.delivery.planner import PlannedConnector, plan_connector
@@ -62,6 +63,18 @@ def build_connectors(config: IntegrationsConfig) -> dict[str, PlannedConnector]:
     return {c.name: PlannedConnector(build_connector(c), c) for c in config.enabled()}
 
 
+def rate_limits(connectors: Mapping[str, PlannedConnector]) -> dict[str, RateLimit]:
+    """Each connector's rate limit: `rate_limit_per_minute` (and `rate_limit_burst`), else the vendor's quota."""
+    rates: dict[str, RateLimit] = {}
+    for name, p in connectors.items():
+        per_minute = p.config.setting("rate_limit_per_minute", getattr(p.connector, "rate_limit_per_minute", None))
+        if per_minute in (None, 0):
+            continue
+        burst = p.config.setting("rate_limit_burst", max(1.0, float(per_minute) / 6))
+        rates[name] = RateLimit(float(per_minute), float(burst))
+    return rates
+
+
 class Worker:
     def __init__(
         self,
@@ -82,6 +95,7 @@ class Worker:
         self.concurrency = max(1, concurrency)
         self.connectors = dict(connectors) if connectors is not None else build_connectors(config)
         share_tokens(db, (p.connector for p in self.connectors.values()))
+        self.rates = rate_limits(self.connectors)
         self._client = client
         self.clock = clock
         self.uniform = uniform
@@ -117,7 +131,14 @@ class Worker:
                 free = self.concurrency - len(running)
                 if free > 0:
                     claimed = await asyncio.to_thread(
-                        claim_due, self.db, self.worker_id, list(self.connectors), self.clock(), free, self.settings
+                        claim_due,
+                        self.db,
+                        self.worker_id,
+                        list(self.connectors),
+                        self.clock(),
+                        free,
+                        self.settings,
+                        self.rates,
                     )
                     for c in claimed:
                         running[asyncio.create_task(self._send(c, client))] = c
