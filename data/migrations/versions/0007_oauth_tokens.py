@@ -1,7 +1,7 @@
 """oauth tokens: connectors' OAuth2 tokens, encrypted, shared by every worker
 
-Revision ID: 0004_oauth_tokens
-Revises: 0003_plan_breaks
+Revision ID: 0007_oauth_tokens
+Revises: 0006_multi_day_visits
 Create Date: 2026-12-03 08:10:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import data.models.types
 
-revision: str = "0004_oauth_tokens"
-down_revision: str | None = "0003_plan_breaks"
+revision: str = "0007_oauth_tokens"
+down_revision: str | None = "0006_multi_day_visits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """connector rate limits: a token bucket per connector, shared by every worker
 
-Revision ID: 0005_connector_rate_limits
-Revises: 0004_oauth_tokens
+Revision ID: 0008_connector_rate_limits
+Revises: 0007_oauth_tokens
 Create Date: 2026-12-03 08:15:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import data.models.types
 
-revision: str = "0005_connector_rate_limits"
-down_revision: str | None = "0004_oauth_tokens"
+revision: str = "0008_connector_rate_limits"
+down_revision: str | None = "0007_oauth_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
