@@ -9,6 +9,13 @@ For each setup (SQLite with 1 worker; PostgreSQL with 1 and 3 workers) it measur
 
     ./dev run python bench/delivery.py [--events 10000] [--paced-events 1000 --rate 100]
 Writes bench/results/delivery.json and prints a table.
+
+The slow-receiver run (the lease case): a receiver that answers after `--slow-receiver` seconds,
+`--slow-workers` PostgreSQL workers with a short lease; it counts what was lost, the most times one
+delivery was sent (at-least-once allows a repeat; more than two means leases are being stolen), and
+the throughput against the ceiling the receiver allows (slots / delay):
+
+    ./dev run python bench/delivery.py --setups "" --slow-receiver 3 [--slow-events 300]
 """
 
 from __future__ import annotations
@@ -46,17 +53,19 @@ DISPATCH = str(Path(sys.executable).parent / "dispatch")
 DEFAULT_PG = os.environ.get("DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def serve_receiver(port_file: str) -> None:
+def serve_receiver(port_file: str, delay: float = 0.0) -> None:
     """Run the receiver in its own process so it does not share a GIL with the benchmark driver."""
-    fake = FakeReceiver(secret=SECRET)
+    fake = FakeReceiver(secret=SECRET, delay=delay)
     with serve(fake) as url:
         Path(port_file).write_text(url)
         signal.sigwait({signal.SIGTERM, signal.SIGINT})
 
 
-def start_receiver() -> tuple[subprocess.Popen[bytes], str]:
+def start_receiver(delay: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
     port_file = Path(tempfile.mkdtemp()) / "url"
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-receiver", str(port_file)])
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-receiver", str(port_file), "--receiver-delay", str(delay)]
+    )
     deadline = time.time() + 30
     while not port_file.exists() or not port_file.read_text():
         if time.time() > deadline:
@@ -76,11 +85,12 @@ def emit(db: Database, start: int, count: int) -> None:
             )
 
 
-def write_config(path: Path, url: str, batch: int) -> None:
+def write_config(path: Path, url: str, batch: int, lease: float = 60.0) -> None:
     path.write_text(
         f"""[delivery]
 batch_size = {batch}
 poll_seconds = 0.05
+lease_seconds = {lease}
 
 [connectors.hook]
 type = "webhook"
@@ -110,6 +120,12 @@ def wait_for(url: str, total: int, timeout: float) -> dict[str, Any]:
 def event_times(db: Database) -> dict[int, float]:
     with db.read() as s:
         return {seq: at.timestamp() for seq, at in s.execute(select(Event.seq, Event.at))}
+
+
+def delivered_count(db: Database) -> int:
+    with db.read() as s:
+        n = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.DELIVERED))
+    return int(n or 0)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -159,6 +175,9 @@ def run_phase(
                     time.sleep(delay)
                 emit(db, start, min(step, first + total - start))
         stats = wait_for(url, total, timeout=max(600.0, total / 5))
+        recorded_by = time.time() + 60  # the last answers are recorded just after their effect lands
+        while time.time() < recorded_by and delivered_count(db) < first + total - 1:
+            time.sleep(0.2)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -174,10 +193,7 @@ def run_phase(
     latencies = [arrived[seq] - times[seq] for seq in arrived if seq in times]
     receipts = sorted(arrived.values())
     span = receipts[-1] - receipts[0] if len(receipts) > 1 else float("nan")
-    with db.read() as s:
-        delivered = s.scalar(
-            select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.DELIVERED)
-        )
+    delivered = delivered_count(db)
     expected = set(range(first, first + total))
     return {
         "events": total,
@@ -185,6 +201,7 @@ def run_phase(
         "delivered_at_receiver": len(expected & set(arrived)),
         "lost": len(expected - set(arrived)),
         "duplicated_requests": stats["duplicates"],
+        "max_sends_per_delivery": stats["max_sends_per_key"],
         "bad_signatures": stats["bad_signatures"],
         "deliveries_marked_delivered": delivered,
         "deliveries_per_s": round((len(receipts) - 1) / span, 1) if span == span and span > 0 else None,
@@ -221,16 +238,23 @@ def main() -> None:
     parser.add_argument("--setups", default="sqlite:1,postgres:1,postgres:3", help="engine:workers, comma separated")
     parser.add_argument("--postgres-url", default=DEFAULT_PG)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "delivery.json"))
+    parser.add_argument("--slow-receiver", type=float, default=0.0, help="seconds the slow receiver waits (0: no run)")
+    parser.add_argument("--slow-events", type=int, default=300, help="backlog for the slow-receiver run")
+    parser.add_argument("--slow-workers", type=int, default=3, help="PostgreSQL workers in the slow-receiver run")
+    parser.add_argument("--slow-concurrency", type=int, default=8, help="requests in flight per worker there")
+    parser.add_argument("--slow-lease", type=float, default=10.0, help="lease_seconds there")
     parser.add_argument("--serve-receiver", help=argparse.SUPPRESS)
+    parser.add_argument("--receiver-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_receiver:
-        serve_receiver(args.serve_receiver)
+        serve_receiver(args.serve_receiver, args.receiver_delay)
         return
 
-    receiver, url = start_receiver()
     results = []
+    slow = slow_run(args) if args.slow_receiver > 0 else None
+    receiver, url = start_receiver()
     try:
-        for setup in args.setups.split(","):
+        for setup in filter(None, args.setups.split(",")):
             engine, workers = setup.split(":")
             tmp = Path(tempfile.mkdtemp(prefix="dispatch-bench-"))
             pg_name = None
@@ -261,6 +285,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
         "settings": {"concurrency_per_worker": args.concurrency, "batch": args.batch, "connector": "signed webhook"},
         "results": results,
+        "slow_receiver": slow,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -278,7 +303,47 @@ def main() -> None:
             f"{b['lost'] + p['lost']:>6}{b['duplicated_requests'] + p['duplicated_requests']:>5}"
             f"{b['worker_cpu_ms_per_delivery']:>14}"
         )
+    if slow is not None:
+        print(
+            f"slow receiver ({slow['receiver_delay_s']:g} s, {slow['workers']} PostgreSQL workers x "
+            f"{slow['concurrency']}, lease {slow['lease_s']:g} s): {slow['deliveries_per_s']} deliveries/s "
+            f"(ceiling {slow['ceiling_per_s']:g}/s), lost {slow['lost']}, "
+            f"most sends of one delivery {slow['max_sends_per_delivery']}, "
+            f"marked delivered {slow['deliveries_marked_delivered']}/{slow['events']}"
+        )
     print(f"written to {args.out}")
+
+
+def slow_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The lease case: a receiver slower than a batch's share of the lease, several workers."""
+    receiver, url = start_receiver(args.slow_receiver)
+    db_url, pg_name = fresh_postgres(args.postgres_url)
+    try:
+        db = open_database(db_url)
+        tmp = Path(tempfile.mkdtemp(prefix="dispatch-bench-slow-"))
+        config = tmp / "integrations.toml"
+        write_config(config, url, args.batch, lease=args.slow_lease)
+        print(
+            f"slow receiver: {args.slow_events} events, {args.slow_receiver:g} s per answer, "
+            f"{args.slow_workers} workers ...",
+            flush=True,
+        )
+        began = time.time()
+        result = run_phase(db, url, config, args.slow_workers, args.slow_concurrency, args.slow_events, 0, 1)
+        db.dispose()
+    finally:
+        drop_postgres(args.postgres_url, pg_name)
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(timeout=30)
+    return {
+        **result,
+        "receiver_delay_s": args.slow_receiver,
+        "workers": args.slow_workers,
+        "concurrency": args.slow_concurrency,
+        "lease_s": args.slow_lease,
+        "ceiling_per_s": round(args.slow_workers * args.slow_concurrency / args.slow_receiver, 1),
+        "wall_s": round(time.time() - began, 1),
+    }
 
 
 if __name__ == "__main__":

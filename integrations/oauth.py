@@ -13,8 +13,8 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from collections.abc import AsyncGenerator, Generator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from authlib.oauth2.rfc6749 import OAuth2Token
@@ -22,9 +22,49 @@ from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from integrations.secrets import CredentialsError, CredentialStore
 
+if TYPE_CHECKING:
+    from integrations.token_vault import Held, TokenVault
+
 log = logging.getLogger(__name__)
 
 EXPIRY_LEEWAY_SECONDS = 60
+# RFC 6749 section 5.2 errors by which a vendor says this grant or client will never work again.
+REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+
+
+class TokenRefreshError(Exception):
+    """A refresh that produced no token: `transient` (outage, garbled answer) or refused for good."""
+
+    def __init__(self, message: str, *, transient: bool, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status_code = status_code
+
+
+def refresh_failure(connector: str, response: httpx.Response) -> TokenRefreshError:
+    """What a token endpoint's non-token answer means: only an explicit refusal (or a 401) is permanent."""
+    error = ""
+    try:
+        data = response.json()
+        if isinstance(data, dict):
+            error = str(data.get("error") or "")
+    except ValueError:
+        pass
+    if response.status_code == 401 or error in REFUSALS:
+        reason = error or f"HTTP {response.status_code}"
+        return TokenRefreshError(
+            f"authentication refused: the token endpoint of {connector} refused the refresh ({reason}); "
+            "authorise the connector again",
+            transient=False,
+            status_code=response.status_code,
+        )
+    return TokenRefreshError(
+        f"token refresh failed for {connector} (HTTP {response.status_code}"
+        + (f", {error}" if error else "")
+        + "): will retry",
+        transient=True,
+        status_code=response.status_code,
+    )
 
 
 class RefreshingOAuth2(httpx.Auth):
@@ -50,26 +90,35 @@ class RefreshingOAuth2(httpx.Auth):
         self.refreshes = 0
         self._lock = asyncio.Lock()
         self._token: OAuth2Token | None = None
+        # With a vault (the worker attaches one), tokens live in the database, shared by every worker.
+        self.vault: TokenVault | None = None
 
     def __repr__(self) -> str:
         return f"RefreshingOAuth2(connector={self.connector!r}, token_url={self.token_url!r})"
 
     def _load(self) -> OAuth2Token:
         if self._token is None:
-            section = self.store.section()
+            section = self._shared() if self.vault is not None else None
+            if section is None:
+                section = self.store.section()
             if not section.get("access_token") and not section.get("refresh_token"):
                 raise CredentialsError(
                     f"connector {self.connector}: no access_token or refresh_token in the credentials"
                 )
-            params: dict[str, Any] = {
-                "access_token": section.get("access_token", ""),
-                "token_type": "Bearer",
-                "refresh_token": section.get("refresh_token"),
-            }
-            if section.get("expires_at") not in (None, ""):
-                params["expires_at"] = int(float(section["expires_at"]))
-            self._token = OAuth2Token(params)
+            self._token = _token_of(section)
         return self._token
+
+    def _shared(self, stored: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The tokens in the database, unless the operator re-authorised since (a new configured refresh token)."""
+        assert self.vault is not None
+        if stored is None:
+            stored = self.vault.load(self.connector)
+        if not stored:
+            return None
+        configured = self.store.configured().get("refresh_token")
+        if configured and stored.get("seed_refresh_token") != configured:
+            return None
+        return {**self.store.configured(), **stored}
 
     def _needs_refresh(self, token: OAuth2Token) -> bool:
         if not token.get("access_token"):
@@ -96,19 +145,22 @@ class RefreshingOAuth2(httpx.Auth):
         body = prepare_token_request("refresh_token", **extra)
         return httpx.Request("POST", self.token_url, headers=headers, content=body.encode())
 
-    def _accept(self, response: httpx.Response) -> bool:
-        """Store a token endpoint's answer; False (and the old token kept) when it refused."""
+    def _accept(self, response: httpx.Response, held: Held | None = None) -> None:
+        """Store a token endpoint's answer; raise TokenRefreshError (the old token kept) when it gave none."""
         if response.status_code != 200:
-            log.warning("connector %s: token refresh refused with HTTP %s", self.connector, response.status_code)
-            return False
+            log.warning("connector %s: token refresh failed with HTTP %s", self.connector, response.status_code)
+            raise refresh_failure(self.connector, response)
         try:
             data = response.json()
         except ValueError:
-            log.warning("connector %s: token endpoint answered with a body that is not JSON", self.connector)
-            return False
+            data = None
         if not isinstance(data, dict) or not data.get("access_token"):
             log.warning("connector %s: token endpoint answered without an access_token", self.connector)
-            return False
+            raise TokenRefreshError(
+                f"token refresh failed for {self.connector}: the answer holds no access_token; will retry",
+                transient=True,
+                status_code=response.status_code,
+            )
         old = self._load()
         params = dict(data)
         params.setdefault("refresh_token", old.get("refresh_token"))
@@ -116,10 +168,12 @@ class RefreshingOAuth2(httpx.Auth):
             params["expires_at"] = int(time.time()) + int(params["expires_in"])
         self._token = OAuth2Token(params)
         stored = {k: params[k] for k in ("access_token", "refresh_token", "expires_at") if params.get(k) is not None}
-        self.store.update(stored)
+        if held is not None:
+            held.save({**stored, "seed_refresh_token": self.store.configured().get("refresh_token")})
+        else:
+            self.store.update(stored)
         self.refreshes += 1
         log.info("connector %s: access token refreshed", self.connector)
-        return True
 
     def _can_refresh(self) -> bool:
         return bool(self._load().get("refresh_token"))
@@ -127,13 +181,54 @@ class RefreshingOAuth2(httpx.Auth):
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("RefreshingOAuth2 works with httpx.AsyncClient only")
 
+    async def _begin_refresh(self, stale: str | None) -> tuple[httpx.Request | None, Held | None]:
+        """The refresh request for the token `stale` belongs to, or None when another worker already replaced it.
+
+        With a vault this takes the connector's row lock (kept until `_end_refresh`) and reads the
+        stored tokens first, so of several workers exactly one spends the (rotating, possibly
+        single-use) refresh token and the others take the access token it stored.
+        """
+        if self.vault is None:
+            return self._refresh_request(self._load()), None
+        held = await asyncio.to_thread(self.vault.hold, self.connector)
+        try:
+            # First use: the tokens file's chain (or the configured tokens) moves into the database.
+            shared = self._shared(held.current) if held.current else self.store.section()
+            if shared is not None:
+                newer = _token_of(shared)
+                self._token = newer
+                fresh = newer.get("access_token") and not self._needs_refresh(newer)
+                if fresh and newer.get("access_token") != stale:
+                    await self._release(held)
+                    return None, None
+            return self._refresh_request(self._load()), held
+        except BaseException:
+            await self._release(held)
+            raise
+
+    async def _accept_async(self, response: httpx.Response, held: Held | None) -> None:
+        await response.aread()
+        await asyncio.to_thread(self._accept, response, held)
+
+    @staticmethod
+    async def _release(held: Held | None) -> None:
+        if held is not None:
+            await asyncio.to_thread(held.close)
+
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         async with self._lock:
             token = self._load()
             if self._needs_refresh(token):
-                refreshed = yield self._refresh_request(token)
-                await refreshed.aread()
-                self._accept(refreshed)
+                refresh, held = await self._begin_refresh(token.get("access_token"))
+                try:
+                    if refresh is not None:
+                        await self._accept_async((yield refresh), held)
+                except TokenRefreshError:
+                    # Within the leeway the old token still works; an expired or missing one is never sent.
+                    if not token.get("access_token") or token.is_expired(leeway=0):
+                        raise
+                finally:
+                    await self._release(held)
             sent_with = self._load().get("access_token")
         request.headers["Authorization"] = f"Bearer {sent_with}"
         response = yield request
@@ -141,16 +236,27 @@ class RefreshingOAuth2(httpx.Auth):
         if response.status_code != 401 or not self._can_refresh():
             return
         async with self._lock:
-            token = self._load()
-            # Another request may have refreshed while this one was in flight.
-            if token.get("access_token") == sent_with:
-                refreshed = yield self._refresh_request(token)
-                await refreshed.aread()
-                # Refused: the request is repeated once anyway so its caller sees the vendor's 401,
-                # not the token endpoint's answer.
-                self._accept(refreshed)
+            # Another request (or worker) may have refreshed while this one was in flight.
+            if self._load().get("access_token") == sent_with:
+                refresh, held = await self._begin_refresh(sent_with)
+                try:
+                    if refresh is not None:
+                        await self._accept_async((yield refresh), held)
+                finally:
+                    await self._release(held)
         request.headers["Authorization"] = f"Bearer {self._load().get('access_token')}"
         yield request
+
+
+def _token_of(section: Mapping[str, Any]) -> OAuth2Token:
+    params: dict[str, Any] = {
+        "access_token": section.get("access_token", ""),
+        "token_type": "Bearer",
+        "refresh_token": section.get("refresh_token"),
+    }
+    if section.get("expires_at") not in (None, ""):
+        params["expires_at"] = int(float(section["expires_at"]))
+    return OAuth2Token(params)
 
 
 class ClientCredentialsOAuth2(RefreshingOAuth2):

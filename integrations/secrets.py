@@ -119,13 +119,18 @@ class CredentialStore:
             raise CredentialsError(f"credentials file {self.path} must be an object of objects, one per connector")
         return data
 
-    def section(self) -> dict[str, Any]:
-        """Everything known for the connector, highest priority last: base, environment, refreshed tokens."""
+    def configured(self) -> dict[str, Any]:
+        """What the configuration gives (base, then environment), without the refreshed tokens."""
         values: dict[str, Any] = dict(self._base())
         prefix = env_name(self.connector, "")
         for name, value in self._environ.items():
             if name.startswith(prefix) and len(name) > len(prefix):
                 values[name[len(prefix) :].lower()] = value
+        return values
+
+    def section(self) -> dict[str, Any]:
+        """Everything known for the connector, highest priority last: base, environment, refreshed tokens."""
+        values = self.configured()
         stored = dict(self._read_file().get(self.connector, {}))
         seed = stored.pop("seed_refresh_token", None)
         if not values.get("refresh_token") or seed == values.get("refresh_token"):

@@ -90,3 +90,12 @@ def db(request: pytest.FixtureRequest) -> Database:
     if request.param == "postgres":
         request.node.add_marker(pytest.mark.postgres)
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def _token_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never create a key file in the real data directory: OAuth tokens are encrypted with a test key."""
+    if not os.environ.get("DISPATCH_SECRET_KEY"):
+        from cryptography.fernet import Fernet
+
+        monkeypatch.setenv("DISPATCH_SECRET_KEY", Fernet.generate_key().decode())

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base, utcnow
@@ -87,7 +87,20 @@ class ConnectorState(Base):
     # Open: no sends before this time. Half-open: the probe's lease (another probe may start after it).
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # 429 Retry-After
+    # The rate limit's token bucket, shared by every worker: tokens left at `rate_at`.
+    rate_tokens: Mapped[float | None] = mapped_column(Float, default=None)
+    rate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-__all__ = ["BreakerState", "ConnectorCursor", "ConnectorState", "Delivery", "DeliveryStatus"]
+class OAuthToken(Base):
+    """A connector's OAuth2 tokens, encrypted (the integrations layer holds the key), shared by every worker."""
+
+    __tablename__ = "oauth_tokens"
+
+    connector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+__all__ = ["BreakerState", "ConnectorCursor", "ConnectorState", "Delivery", "DeliveryStatus", "OAuthToken"]

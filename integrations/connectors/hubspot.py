@@ -76,6 +76,10 @@ def _parse_time(value: str | None) -> datetime | None:
 class HubSpotConnector:
     """Behind the Connector protocol; settings come from the integrations config, secrets from the store."""
 
+    rate_limit_per_minute = (
+        600.0  # HubSpot: 100 requests every 10 seconds (public apps); `rate_limit_per_minute` overrides
+    )
+
     default_pull_minutes = 15
 
     def __init__(self, config: ConnectorConfig) -> None:

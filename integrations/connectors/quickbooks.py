@@ -78,6 +78,9 @@ def _qbo_literal(value: str) -> str:
 
 
 class QuickBooksConnector:
+    rate_limit_per_minute = (
+        500.0  # QuickBooks Online: 500 requests a minute per company; `rate_limit_per_minute` overrides
+    )
     idempotency_key_limit = REQUEST_ID_LIMIT
 
     default_pull_minutes = 15

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from integrations.connector import OutboundRequest, Outcome, SendResult
+from integrations.oauth import TokenRefreshError
 
 BODY_KEPT_CHARS = 4000
 DEFAULT_THROTTLE_SECONDS = 60.0
@@ -104,12 +105,19 @@ async def send_request(client: httpx.AsyncClient, request: OutboundRequest, auth
     )
 
 
+def refresh_failed(err: TokenRefreshError) -> SendResult:
+    """No usable token: an outage of the token endpoint is retried, an explicit refusal is final."""
+    return SendResult(Outcome.RETRY if err.transient else Outcome.FAILED, err.status_code, None, message=str(err))
+
+
 async def guarded(attempt: Callable[[], Awaitable[SendResult]]) -> SendResult:
-    """Run one send attempt, turning transport errors into a retry instead of an exception."""
+    """Run one send attempt, turning transport and token errors into a verdict instead of an exception."""
     try:
         return await attempt()
     except (httpx.TimeoutException, httpx.TransportError) as err:
         return transport_failure(err)
+    except TokenRefreshError as err:
+        return refresh_failed(err)
 
 
 def utc_iso(value: datetime) -> str:

@@ -109,6 +109,8 @@ def xero_verdict(response: httpx.Response, what: str) -> SendResult | None:
 class XeroApp:
     """What Xero's accounting and payroll APIs share: tenant header, Idempotency-Key, OAuth2, lookups."""
 
+    rate_limit_per_minute = 60.0  # Xero: 60 calls a minute per tenant; `rate_limit_per_minute` overrides
+
     idempotency_key_limit = IDEMPOTENCY_KEY_LIMIT
     default_pull_minutes = 15
     defaults: Mapping[str, Any] = DEFAULTS

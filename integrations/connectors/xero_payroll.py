@@ -56,10 +56,10 @@ class XeroPayrollConnector(XeroApp):
 
     async def check(self, client: httpx.AsyncClient) -> str:
         """`dispatch integrations check`: the token works and the payroll calendars are readable."""
-        response = await client.get(f"{self.base}/PayrollCalendars", headers=self._headers(), auth=self.auth)
+        response = await client.get(f"{self.base}/PayRunCalendars", headers=self._headers(), auth=self.auth)
         if (verdict := xero_verdict(response, "payroll calendars")) is not None:
             raise RuntimeError(f"Xero Payroll refused: {verdict.message}")
-        calendars = (json_body(response) or {}).get("payrollCalendars") or []
+        calendars = (json_body(response) or {}).get("payRunCalendars") or []
         return f"authorised; {len(calendars)} payroll calendar(s)"
 
     # -- map ---------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ signal) pauses the whole connector until then without counting as a failure: the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -29,11 +31,59 @@ def ensure_state_rows(session: Session, connectors: list[str]) -> None:
     session.execute(insert(ConnectorState).values([{"connector": c} for c in connectors]).on_conflict_do_nothing())
 
 
-def allowances(session: Session, connectors: list[str], now: datetime, probe_lease: float) -> dict[str, int]:
-    """How many deliveries each connector may send now; takes the half-open probe when it is due."""
-    states = {
-        s.connector: s for s in session.scalars(select(ConnectorState).where(ConnectorState.connector.in_(connectors)))
-    }
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: `per_minute` sends on average, at most `burst` at once."""
+
+    per_minute: float
+    burst: float
+
+    def refill(self, tokens: float | None, since: datetime | None, now: datetime) -> float:
+        if tokens is None or since is None:
+            return self.burst
+        elapsed = max(0.0, (now - since).total_seconds())
+        return min(self.burst, tokens + elapsed * self.per_minute / 60.0)
+
+
+def allowances(
+    session: Session,
+    connectors: list[str],
+    now: datetime,
+    probe_lease: float,
+    rates: Mapping[str, RateLimit] | None = None,
+) -> dict[str, int]:
+    """How many deliveries each connector may send now; takes the half-open probe when it is due.
+
+    A rate-limited connector's allowance is also capped by the whole tokens of its bucket; `spend`
+    takes them once the claim knows how many it leased.
+    """
+    rates = rates or {}
+    stmt = select(ConnectorState).where(ConnectorState.connector.in_(connectors))
+    if rates and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()  # the bucket is read and spent in one transaction
+    states = {s.connector: s for s in session.scalars(stmt)}
+    allowed = _breaker_allowances(session, connectors, states, now, probe_lease)
+    for name, limit in rates.items():
+        state = states.get(name)
+        if state is None or allowed.get(name, 0) == 0:
+            continue
+        tokens = int(limit.refill(state.rate_tokens, state.rate_at, now))
+        allowed[name] = tokens if allowed[name] == UNLIMITED else min(allowed[name], tokens)
+    return allowed
+
+
+def spend(session: Session, connector: str, limit: RateLimit, sent: int, now: datetime) -> None:
+    """Take `sent` tokens from the connector's bucket (inside the claiming transaction)."""
+    state = session.get(ConnectorState, connector)
+    if state is None:
+        return
+    state.rate_tokens = max(0.0, limit.refill(state.rate_tokens, state.rate_at, now) - sent)
+    state.rate_at = now
+
+
+def _breaker_allowances(
+    session: Session, connectors: list[str], states: Mapping[str, ConnectorState], now: datetime, probe_lease: float
+) -> dict[str, int]:
     allowed: dict[str, int] = {}
     for name in connectors:
         state = states.get(name)

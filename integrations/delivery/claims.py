@@ -8,11 +8,12 @@ died). It is held back while an earlier delivery of the same connector and subje
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Integer, String, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -42,6 +43,7 @@ _RECORD = (
         delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
         external_id=func.coalesce(bindparam("b_external_id", type_=String()), _table.c.external_id),
         next_attempt_at=func.coalesce(bindparam("b_next_attempt_at", type_=UTCDateTime()), _table.c.next_attempt_at),
+        attempts=func.coalesce(bindparam("b_attempts", type_=Integer()), _table.c.attempts),
         locked_by=None,
         locked_until=None,
         updated_at=bindparam("b_now", type_=UTCDateTime()),
@@ -78,26 +80,36 @@ def _due(now: datetime) -> Any:
 
 
 def claim_due(
-    db: Database, worker_id: str, connectors: list[str], now: datetime, limit: int, settings: DeliverySettings
+    db: Database,
+    worker_id: str,
+    connectors: list[str],
+    now: datetime,
+    limit: int,
+    settings: DeliverySettings,
+    rates: Mapping[str, breaker.RateLimit] | None = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries of the given connectors (respecting breaker and throttle)."""
+    """Lease up to `limit` due deliveries of the given connectors (respecting breaker, throttle, rate limits)."""
     if not connectors or limit <= 0:
         return []
     pg = db.dialect == "postgresql"
     session = db.write_session()
     try:
         breaker.ensure_state_rows(session, connectors)
-        allowed = breaker.allowances(session, connectors, now, settings.lease_seconds)
+        allowed = breaker.allowances(session, connectors, now, settings.lease_seconds, rates)
         free = [c for c, n in allowed.items() if n == breaker.UNLIMITED]
-        probes = [c for c, n in allowed.items() if n == 1]
         rows: list[Delivery] = []
         queries = [(free, limit)] if free else []
-        queries += [([c], 1) for c in probes]
+        # Half-open probes (1) and rate-limited connectors: each its own, smaller claim.
+        queries += [([c], min(n, limit)) for c, n in allowed.items() if n > 0]
         for names, n in queries:
             stmt = select(Delivery).where(Delivery.connector.in_(names), _due(now)).order_by(Delivery.id).limit(n)
             if pg:
                 stmt = stmt.with_for_update(skip_locked=True, of=Delivery)
-            rows.extend(session.scalars(stmt))
+            found = list(session.scalars(stmt))
+            rows.extend(found)
+            for name in names:
+                if rates and name in rates:
+                    breaker.spend(session, name, rates[name], sum(1 for r in found if r.connector == name), now)
         until = now + timedelta(seconds=settings.lease_seconds)
         claimed = []
         for row in rows:
@@ -142,13 +154,22 @@ def record_results(
         return counts
     with UnitOfWork(db, WORKER_ACTOR) as uow:
         ids = [c.id for c, _r in results]
-        mine = select(Delivery.id).where(
-            Delivery.id.in_(ids), Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_by == worker_id
-        )
+        current = select(Delivery.id, Delivery.status, Delivery.locked_by).where(Delivery.id.in_(ids))
         if db.dialect == "postgresql":
-            mine = mine.with_for_update()
-        # A delivery missing here had its lease expire and was taken by another worker: its answer counts.
-        owned = set(uow.session.scalars(mine))
+            current = current.with_for_update()
+        rows = {i: (status, locked_by) for i, status, locked_by in uow.session.execute(current)}
+        late_successes = {
+            c.id
+            for c, r in results
+            if r.outcome is Outcome.DELIVERED and c.id in rows and rows[c.id][0] is not DeliveryStatus.DELIVERED
+        }
+        # A delivery whose lease moved to another worker: its failure no longer counts, but its success
+        # does (the receiver applied it, and the idempotency key makes the other worker's repeat harmless).
+        owned = {
+            i
+            for i, (status, locked_by) in rows.items()
+            if status is DeliveryStatus.IN_FLIGHT and locked_by == worker_id
+        } | late_successes
         params: list[dict[str, Any]] = []
         by_connector: dict[str, list[SendResult]] = {}
         for claimed, result in sorted(results, key=lambda r: r[0].id):
@@ -165,6 +186,7 @@ def record_results(
                     "b_delivered_at": values.get("delivered_at"),
                     "b_external_id": values.get("external_id"),
                     "b_next_attempt_at": values.get("next_attempt_at"),
+                    "b_attempts": values.get("attempts"),
                     "b_now": now,
                 }
             )
@@ -211,7 +233,12 @@ def _next_state(
     if result.outcome is Outcome.FAILED:
         return DeliveryStatus.DEAD, values
     age = (now - claimed.budget_from).total_seconds()
-    if claimed.attempts >= settings.max_attempts or age >= settings.max_age_seconds:
+    spent = claimed.attempts >= settings.max_attempts
+    if throttled(result):
+        # The receiver is up and asked us to wait: that costs no attempt (only the age budget applies).
+        values["attempts"] = claimed.attempts - 1
+        spent = False
+    if spent or age >= settings.max_age_seconds:
         values["last_error"] = (
             f"retry budget spent after {claimed.attempts} attempts over {age:.0f}s: {values['last_error']}"
         )
@@ -220,6 +247,11 @@ def _next_state(
         claimed.attempts, settings.backoff_base_seconds, settings.backoff_cap_seconds, result.retry_after, uniform
     )
     return DeliveryStatus.PENDING, {**values, "next_attempt_at": now + timedelta(seconds=delay)}
+
+
+def throttled(result: SendResult) -> bool:
+    """A retry the receiver timed (429, Retry-After, a vendor's own throttle signal)."""
+    return result.outcome is Outcome.RETRY and result.retry_after is not None
 
 
 def _remember_external_id(uow: UnitOfWork, claimed: Claimed, external_id: str, now: datetime) -> None:
@@ -249,6 +281,27 @@ def _remember_external_id(uow: UnitOfWork, claimed: Claimed, external_id: str, n
     elif ref.external_id != external_id:
         ref.external_id = external_id
         ref.updated_at = now
+
+
+def extend_leases(db: Database, worker_id: str, ids: list[int], until: datetime) -> int:
+    """The heartbeat: keep this worker's leases on deliveries still in flight; returns how many it still holds."""
+    if not ids:
+        return 0
+    session = db.write_session()
+    try:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_by == worker_id)
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def next_due_at(db: Database, connectors: list[str]) -> datetime | None:

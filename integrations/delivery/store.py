@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, and_, cast, func, select, update
 
 from data.actor import Actor
 from data.db import Database
@@ -137,7 +137,7 @@ def _reset(d: Delivery, now: datetime) -> None:
 
 
 def retry_delivery(db: Database, actor: Actor, delivery_id: int) -> DeliveryView:
-    """Send a pending or dead delivery now, with a fresh retry budget and the same request and key."""
+    """Queue a pending or dead delivery for the worker's next pass, with a fresh retry budget, same request and key."""
     actor.require_write("retry a delivery")
     now = utcnow()
     with UnitOfWork(db, actor) as uow:
@@ -154,6 +154,50 @@ def retry_delivery(db: Database, actor: Actor, delivery_id: int) -> DeliveryView
         uow.emit("delivery.retried", "delivery", d.id, {"connector": d.connector, "event_seq": d.event_seq})
         uow.session.flush()
         return DeliveryView(**_view(d))
+
+
+def retry_dead_letters(
+    db: Database, actor: Actor, *, connector: str | None = None, since: datetime | None = None
+) -> int:
+    """Queue every dead delivery (of one connector, dead-lettered since a time) in one statement.
+
+    Like `retry_delivery` each gets a fresh retry budget and keeps its request and key; a dead
+    letter whose mapping failed has no request and stays dead (it needs `replay --remap`).
+    Returns how many were queued; one `delivery.retried` event records the filter and the count.
+    """
+    actor.require_write("retry deliveries")
+    now = utcnow()
+    # A missing request is stored as SQL NULL or as JSON null, depending on how the row was written.
+    has_request = and_(Delivery.request.is_not(None), cast(Delivery.request, Text) != "null")
+    conditions = [Delivery.status == DeliveryStatus.DEAD, has_request]
+    if connector:
+        conditions.append(Delivery.connector == connector)
+    if since is not None:
+        conditions.append(Delivery.updated_at >= since)
+    with UnitOfWork(db, actor) as uow:
+        result = uow.session.execute(
+            update(Delivery)
+            .where(*conditions)
+            .values(
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                budget_from=now,
+                attempts=0,
+                locked_by=None,
+                locked_until=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        if count:
+            uow.emit(
+                "delivery.retried",
+                "connector",
+                connector or "*",
+                {"all": True, "connector": connector, "since": since.isoformat() if since else None, "count": count},
+            )
+        return count
 
 
 def replay_delivery(

@@ -15,7 +15,7 @@ import socket
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -24,11 +24,13 @@ from data.models.base import utcnow
 from integrations.config import IntegrationsConfig
 from integrations.connector import Outcome, SendResult
 from integrations.delivery.backoff import Uniform
-from integrations.delivery.claims import Claimed, claim_due, next_due_at, record_results
+from integrations.delivery.breaker import RateLimit
+from integrations.delivery.claims import Claimed, claim_due, extend_leases, next_due_at, record_results
 from integrations.delivery.codec import decode_request
 from integrations.delivery.planner import PlannedConnector, plan_connector
 from integrations.pulls import pull_due
 from integrations.registry import build_connector
+from integrations.token_vault import share_tokens
 
 PULL_CHECK_SECONDS = 5.0
 
@@ -61,6 +63,18 @@ def build_connectors(config: IntegrationsConfig) -> dict[str, PlannedConnector]:
     return {c.name: PlannedConnector(build_connector(c), c) for c in config.enabled()}
 
 
+def rate_limits(connectors: Mapping[str, PlannedConnector]) -> dict[str, RateLimit]:
+    """Each connector's rate limit: `rate_limit_per_minute` (and `rate_limit_burst`), else the vendor's quota."""
+    rates: dict[str, RateLimit] = {}
+    for name, p in connectors.items():
+        per_minute = p.config.setting("rate_limit_per_minute", getattr(p.connector, "rate_limit_per_minute", None))
+        if per_minute in (None, 0):
+            continue
+        burst = p.config.setting("rate_limit_burst", max(1.0, float(per_minute) / 6))
+        rates[name] = RateLimit(float(per_minute), float(burst))
+    return rates
+
+
 class Worker:
     def __init__(
         self,
@@ -80,6 +94,8 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = max(1, concurrency)
         self.connectors = dict(connectors) if connectors is not None else build_connectors(config)
+        share_tokens(db, (p.connector for p in self.connectors.values()))
+        self.rates = rate_limits(self.connectors)
         self._client = client
         self.clock = clock
         self.uniform = uniform
@@ -87,32 +103,72 @@ class Worker:
         self._pulls_checked: datetime | None = None
 
     async def run_round(self, client: httpx.AsyncClient) -> int:
-        """One plan + claim + send + record pass; returns how many deliveries were sent."""
+        """One plan + claim + send + record pass (until nothing is due); returns how many were sent."""
+        await self._plan(client)
+        sent = await self._deliver(client)
+        self.stats.rounds += 1
+        return sent
+
+    async def _plan(self, client: httpx.AsyncClient) -> None:
         planned = 0
         for p in self.connectors.values():
             planned += await asyncio.to_thread(plan_connector, self.db, p, self.settings.plan_batch, self.clock())
         self.stats.planned += planned
         await self._pull_due(client)
-        batch = max(self.settings.batch_size, self.concurrency)
-        claimed = await asyncio.to_thread(
-            claim_due, self.db, self.worker_id, list(self.connectors), self.clock(), batch, self.settings
-        )
-        self.stats.rounds += 1
-        if not claimed:
-            return 0
-        gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(c: Claimed) -> tuple[Claimed, SendResult]:
-            async with gate:
-                return c, await self._send(c, client)
+    async def _deliver(self, client: httpx.AsyncClient) -> int:
+        """Keep every send slot busy: lease one delivery per free slot, record each answer as it comes.
 
-        results = await asyncio.gather(*(one(c) for c in claimed))
-        counts = await asyncio.to_thread(
-            record_results, self.db, self.worker_id, list(results), self.clock(), self.settings, self.uniform
-        )
-        self.stats.sent += len(claimed)
-        self.stats.add(counts)
-        return len(claimed)
+        Nothing waits for a slot while holding a lease, and a heartbeat extends the leases of the
+        requests in flight, so a slow receiver never lets another worker take (and resend) them.
+        """
+        running: dict[asyncio.Task[SendResult], Claimed] = {}
+        sent = 0
+        since_plan = 0
+        heartbeat = asyncio.create_task(self._heartbeat(running))
+        try:
+            while True:
+                free = self.concurrency - len(running)
+                if free > 0:
+                    claimed = await asyncio.to_thread(
+                        claim_due,
+                        self.db,
+                        self.worker_id,
+                        list(self.connectors),
+                        self.clock(),
+                        free,
+                        self.settings,
+                        self.rates,
+                    )
+                    for c in claimed:
+                        running[asyncio.create_task(self._send(c, client))] = c
+                    since_plan += len(claimed)
+                    if since_plan >= self.settings.batch_size:
+                        since_plan = 0  # a long backlog: keep planning new events meanwhile
+                        await self._plan(client)
+                if not running:
+                    return sent
+                done, _pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                results = [(running.pop(t), t.result()) for t in done]
+                counts = await asyncio.to_thread(
+                    record_results, self.db, self.worker_id, results, self.clock(), self.settings, self.uniform
+                )
+                sent += len(results)
+                self.stats.sent += len(results)
+                self.stats.add(counts)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _heartbeat(self, running: Mapping[asyncio.Task[SendResult], Claimed]) -> None:
+        every = max(0.05, self.settings.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            ids = [c.id for c in running.values()]
+            if ids:
+                until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
+                await asyncio.to_thread(extend_leases, self.db, self.worker_id, ids, until)
 
     async def _pull_due(self, client: httpx.AsyncClient) -> None:
         """Run the connectors' scheduled pulls (integrations.pulls), looking at most every few seconds."""
@@ -131,8 +187,8 @@ class Worker:
             return SendResult(Outcome.FAILED, message="no request to send (connector removed or mapping failed)")
         request = decode_request(claimed.request)
         try:
-            # Stay inside the lease, so no other worker starts this delivery while we still wait on it.
-            limit = max(1.0, min(self.settings.request_timeout_seconds + 5, self.settings.lease_seconds - 1))
+            # The heartbeat keeps the lease while we wait; this bounds a connector that never answers.
+            limit = self.settings.request_timeout_seconds + 5
             return await asyncio.wait_for(planned.connector.send(request, client), timeout=limit)
         except TimeoutError:
             return SendResult(Outcome.RETRY, message="timed out waiting for the receiver")

@@ -12,7 +12,7 @@ import asyncio
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -140,6 +140,7 @@ class FakeReceiver:
                 "effects": {k: e.at for k, e in self.effects.items()},
                 "requests": len(self.raw),
                 "duplicates": self.duplicates(),
+                "max_sends_per_key": max(Counter(k for k, _t, _s in self.raw).values(), default=0),
                 "bad_signatures": self.bad_signatures,
             }
 

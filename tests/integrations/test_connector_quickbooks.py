@@ -18,6 +18,7 @@ from data.services.crm_sync import payment_history
 from integrations.connector import Outcome
 from integrations.connectors.quickbooks import QuickBooksConnector
 from integrations.mapping import MappingError
+from integrations.oauth import TokenRefreshError
 from tests.integrations.fakes.quickbooks import REALM, QuickBooksState, build_app
 from tests.integrations.fakes.server import serve
 from tests.integrations.fakes.world import completed_job, connector_config, context, deliver
@@ -170,5 +171,5 @@ async def test_check_reports_the_company(qbo: tuple[QuickBooksState, QuickBooksC
         assert await connector.check(client) == "authorised for Kallio Heat Oy"
         state.refresh_token = "revoked"
         state.inject("401")
-        with pytest.raises(RuntimeError, match="QuickBooks refused"):
+        with pytest.raises(TokenRefreshError, match="authentication refused"):
             await connector.check(client)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import typer
 from rich.table import Table
 
+from data.errors import InvalidInput
 from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from integrations.config import load_config
 from integrations.delivery.store import (
     DeliveryView,
     list_deliveries,
     replay_delivery,
+    retry_dead_letters,
     retry_delivery,
     show_delivery,
     skip_delivery,
@@ -80,10 +83,47 @@ def show_command(
 
 @deliveries_app.command("retry")
 @handles_errors
-def retry_command(delivery_id: int = typer.Argument(..., help="Delivery id.")) -> None:
-    """Send a pending or dead delivery now, with a fresh retry budget."""
-    d = retry_delivery(db(), actor(), delivery_id)
-    out.print(f"delivery {d.id} queued to send now", highlight=False)
+def retry_command(
+    delivery_id: int | None = typer.Argument(None, help="Delivery id (or --all)."),
+    all_dead: bool = typer.Option(False, "--all", help="Every dead delivery (narrowed by --connector, --since)."),
+    connector: str | None = typer.Option(None, "--connector", help="With --all: only this connector."),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        help="With --all: dead-lettered at or after this UTC date or time (2026-12-01, 2026-12-01T08:00).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a sentence."),
+) -> None:
+    """Queue a pending or dead delivery (or, with --all, every dead one) for the worker, with a fresh retry budget.
+
+    Nothing is sent by this command: a running `dispatch worker` sends it on its next pass.
+    """
+    if (delivery_id is None) == (not all_dead):
+        raise InvalidInput("give either a delivery id or --all")
+    if delivery_id is not None:
+        if connector or since:
+            raise InvalidInput("--connector and --since go with --all only")
+        d = retry_delivery(db(), actor(), delivery_id)
+        if as_json:
+            print_json({"queued": 1, "id": d.id})
+            return
+        out.print(f"delivery {d.id} queued: the worker sends it on its next pass", highlight=False)
+        return
+    count = retry_dead_letters(db(), actor(), connector=connector, since=_parse_since(since))
+    if as_json:
+        print_json({"queued": count})
+        return
+    out.print(f"{count} dead deliveries queued: the worker sends them on its next pass", highlight=False)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--since: {value!r} is not a date or time such as 2026-12-01 or 2026-12-01T08:00") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @deliveries_app.command("replay")
