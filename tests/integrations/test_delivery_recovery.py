@@ -21,8 +21,8 @@ from dispatch_tui.cli.main import app
 from integrations.connectors.xero_payroll import XeroPayrollConnector
 from integrations.delivery.store import retry_dead_letters
 from tests.factories import ADMIN, SUPERVISOR, build_world
+from tests.integrations.fakes.vendor_specs import spec_text
 from tests.integrations.fakes.world import connector_config
-from tests.integrations.fakes.xero_contract import shared_dir
 
 
 def dead_rows(db: Database, rows: list[tuple[str, int]]) -> None:
@@ -114,7 +114,5 @@ async def test_xero_payroll_check_reads_the_pay_run_calendars_of_the_uk_api(tmp_
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         assert await XeroPayrollConnector(config).check(client) == "authorised; 1 payroll calendar(s)"
     assert seen == ["/payroll.xro/2.0/PayRunCalendars"]
-    shared = shared_dir()
-    if shared is not None:
-        spec = yaml.safe_load((shared / "specs" / "xero" / "xero-payroll-uk.yaml").read_text(encoding="utf-8"))
-        assert "/PayRunCalendars" in spec["paths"] and "/PayrollCalendars" not in spec["paths"]
+    spec = yaml.safe_load(spec_text("xero", "xero-payroll-uk.yaml"))
+    assert "/PayRunCalendars" in spec["paths"] and "/PayrollCalendars" not in spec["paths"]

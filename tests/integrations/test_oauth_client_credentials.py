@@ -7,8 +7,9 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
+import pytest
 
-from integrations.oauth import ClientCredentialsOAuth2
+from integrations.oauth import ClientCredentialsOAuth2, TokenRefreshError
 from integrations.secrets import CredentialStore
 
 TOKEN_URL = "https://login.microsoftonline.com/contoso-tenant/oauth2/v2.0/token"
@@ -77,8 +78,10 @@ async def test_expired_token_and_401_fetch_a_new_one_once(tmp_path: Path) -> Non
         entra.current = "revoked-by-the-tenant"
         assert (await client.get("https://contoso.crm.dynamics.com/x", auth=auth)).status_code == 200
         assert entra.issued == 2
-        # A secret that no longer works: one token request, the API's 401 is what the caller sees.
+        # A secret that no longer works: one token request, refused for good (the delivery dead-letters
+        # as "authentication refused" instead of retrying with a token that cannot come).
         entra.current = "revoked-again"
         auth.store = store(tmp_path, client_secret="wrong")
-        response = await client.get("https://contoso.crm.dynamics.com/x", auth=auth)
-    assert response.status_code == 401 and entra.issued == 2 and len(entra.forms) == 3
+        with pytest.raises(TokenRefreshError, match="authentication refused") as refused:
+            await client.get("https://contoso.crm.dynamics.com/x", auth=auth)
+    assert not refused.value.transient and entra.issued == 2 and len(entra.forms) == 3
