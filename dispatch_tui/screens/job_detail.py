@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
 from data.errors import DispatchError
@@ -63,14 +64,26 @@ class JobDetailScreen(TargetScreen):
             detail = await asyncio.to_thread(ctx.queries.job_detail, ctx.db, self.ref, ctx.now())
             self.field_report = await asyncio.to_thread(field_report, ctx.db, self.ref)
         except DispatchError as e:
-            self.query_one("#body", Static).update(Text(e.message, style="bold red"))
+            body = self._body()
+            if body is not None:
+                body.update(Text(e.message, style="bold red"))
+            self.loaded.set()
+            return
+        body = self._body()
+        if body is None:  # closed (esc, or the console ending) while the answer was on its way
             self.loaded.set()
             return
         self.detail = detail
-        self.query_one("#body", Static).update(self.render_detail(detail))
+        body.update(self.render_detail(detail))
         self.app.post_message(JobSelected(detail.ref, detail.version))
         self.app.post_message(ViewRefreshed())
         self.loaded.set()
+
+    def _body(self) -> Static | None:
+        try:
+            return self.query_one("#body", Static) if self.is_mounted else None
+        except NoMatches:
+            return None
 
     def on_screen_resume(self) -> None:
         if self.detail is not None:

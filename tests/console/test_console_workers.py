@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from textual.pilot import Pilot
@@ -16,6 +17,7 @@ from data.services.jobs import assign_job
 from dispatch_tui import actions
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.feed_source import FakeFeed
+from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.jobs import JobsScreen
 from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
@@ -118,3 +120,34 @@ async def test_a_replan_whose_database_is_gone_leaves_the_console_up(world_db: D
         assert text.startswith("the re-plan failed (OSError)")
         assert "Kallio" not in text  # no record data from the failure's text
         assert app.is_running
+
+
+async def test_closing_a_job_detail_while_it_loads_keeps_the_console_up(world_db: Database) -> None:
+    """esc before the job's story arrives: the late answer is dropped, not a crash on a gone screen."""
+    started, release, returned = threading.Event(), threading.Event(), threading.Event()
+    app = make_app(world_db, start_view="jobs")
+    real = app.ctx.queries.job_detail
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(30)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            returned.set()
+
+    app.ctx.queries = replace(app.ctx.queries, job_detail=slow)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(app, pilot)
+            await pilot.press("colon", *"job J-PLUMB", "enter")
+            await until(pilot, started.is_set)
+            assert isinstance(app.screen, JobDetailScreen)
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, JobDetailScreen))
+            release.set()
+            await until(pilot, returned.is_set)
+            await settle(app, pilot)
+            assert app.is_running and app.return_code in (None, 0)
+    finally:
+        release.set()

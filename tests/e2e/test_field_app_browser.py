@@ -328,7 +328,7 @@ def test_a_job_moved_by_the_office_while_offline_is_shown_not_dropped(served: Se
         page.locator(f"[data-ref='{ref}'] a").first.click()
         page.get_by_role("button", name="En route").click()
         page.get_by_test_id("waiting-count").filter(has_text="waiting").wait_for()
-        assign_job(db, DISPATCHER, ref, "T2", at(13))  # meanwhile, in the office
+        assign_job(db, DISPATCHER, ref, "T2", at(13), reassign=True)  # meanwhile, in the office
         context.set_offline(False)
         page.evaluate("window.dispatchEvent(new Event('online'))")
         page.get_by_test_id("refused-count").filter(has_text="1 refused").wait_for()
