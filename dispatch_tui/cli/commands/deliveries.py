@@ -80,9 +80,15 @@ def show_command(
 
 @deliveries_app.command("retry")
 @handles_errors
-def retry_command(delivery_id: int = typer.Argument(..., help="Delivery id.")) -> None:
+def retry_command(
+    delivery_id: int = typer.Argument(..., help="Delivery id."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
     """Send a pending or dead delivery now, with a fresh retry budget."""
     d = retry_delivery(db(), actor(), delivery_id)
+    if as_json:
+        print_json(d.__dict__)
+        return
     out.print(f"delivery {d.id} queued to send now", highlight=False)
 
 
@@ -92,10 +98,14 @@ def replay_command(
     delivery_id: int = typer.Argument(..., help="Delivery id."),
     remap: bool = typer.Option(False, "--remap", help="Re-map the original event with the current mapping first."),
     config: str | None = typer.Option(None, "--config", help="integrations.toml to re-map with."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Send a delivery again (same idempotency key; a re-mapped request gets a new one)."""
     settings = load_config(config) if remap else None
     d = replay_delivery(db(), actor(), delivery_id, remap=remap, config=settings)
+    if as_json:
+        print_json(d.__dict__)
+        return
     out.print(f"delivery {d.id} queued to send again (key {d.idempotency_key})", highlight=False)
 
 
@@ -104,9 +114,13 @@ def replay_command(
 def skip_command(
     delivery_id: int = typer.Argument(..., help="Delivery id."),
     reason: str = typer.Option("", "--reason", help="Why, for the audit log."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Never send this delivery; later ones for the same subject stop waiting for it."""
     d = skip_delivery(db(), actor(), delivery_id, reason)
+    if as_json:
+        print_json(d.__dict__)
+        return
     out.print(f"delivery {d.id} skipped", highlight=False)
 
 
