@@ -41,6 +41,8 @@ WRITES: list[tuple[list[str], dict[str, object]]] = [
     (["jobs", "status", "{ref}", "dispatched"], {"ref": "{ref}", "status": "dispatched"}),
     (["jobs", "note", "{ref}", "Call first"], {"ref": "{ref}", "body": "Call first"}),
     (["jobs", "crew", "{ref}", "--size", "2"], {"ref": "{ref}", "crew_size": 2}),
+    (["jobs", "visits", "{ref}", "--days", "2"], {"ref": "{ref}", "days": 2}),
+    (["jobs", "depend", "{ref}", "--clear"], {"ref": "{ref}", "after": None}),
     (
         ["techs", "absent", "T1", "--kind", "sick", "--from", "08:00", "--to", "12:00", "--date", DAY],
         {"technician": "T1", "kind": "sick", "jobs_to_replan": ["{ref}"]},

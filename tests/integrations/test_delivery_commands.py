@@ -112,6 +112,9 @@ def test_retry_and_skip_print_the_delivery_as_json(setup: tuple[Any, ...]) -> No
     assert retried.exit_code == 0, retried.output
     body = json.loads(retried.stdout)
     assert (body["id"], body["connector"], body["status"]) == (1, "hook", "pending")
+    replayed = run(db, "deliveries", "replay", "1", "--json")
+    assert replayed.exit_code == 0, replayed.output
+    assert json.loads(replayed.stdout)["connector"] == "hook"
     skipped = run(db, "deliveries", "skip", "1", "--reason", "fixed by hand", "--json")
     assert skipped.exit_code == 0, skipped.output
     assert (json.loads(skipped.stdout)["id"], json.loads(skipped.stdout)["status"]) == (1, "skipped")
