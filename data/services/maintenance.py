@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -134,9 +135,15 @@ def visit_window(day: date, tz: str, contract: Contract | None) -> tuple[datetim
 
 
 def generate_due_jobs(
-    db: Database, actor: Actor, horizon_days: int = 30, today: date | None = None
+    db: Database,
+    actor: Actor,
+    horizon_days: int = 30,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[GeneratedVisit]:
-    """Create the jobs of every plan due within the horizon (in season); a due date never gets two jobs."""
+    """Create the jobs of every plan due within the horizon (in season); a due date never gets two jobs.
+
+    `progress`, if given, is called with (plans done, plans) after each plan."""
     actor.require_write("generate maintenance jobs")
     if horizon_days < 0:
         raise InvalidInput("must not be negative", record="maintenance generation", field="horizon_days")
@@ -145,8 +152,10 @@ def generate_due_jobs(
     generated: list[GeneratedVisit] = []
     with UnitOfWork(db, actor) as uow:
         s = uow.session
-        plans = s.scalars(select(MaintenancePlan).where(MaintenancePlan.active.is_(True)).order_by(MaintenancePlan.id))
-        for plan in plans:
+        plans = list(
+            s.scalars(select(MaintenancePlan).where(MaintenancePlan.active.is_(True)).order_by(MaintenancePlan.id))
+        )
+        for number, plan in enumerate(plans, start=1):
             site = s.get(Site, plan.site_id)
             assert site is not None
             branch = s.get(Branch, site.branch_id)
@@ -191,6 +200,8 @@ def generate_due_jobs(
                 plan.last_generated = due
                 due = add_months(due, plan.interval_months)
             plan.next_due = due
+            if progress is not None:
+                progress(number, len(plans))
     return generated
 
 

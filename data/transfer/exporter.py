@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date
 from typing import Any
 
@@ -150,17 +151,32 @@ def records(db: Database, entity: Entity, day: date | None = None) -> list[dict[
         return job_records(session, day)
 
 
-def export_text(db: Database, entity: Entity, fmt: str, day: date | None = None) -> str:
-    """The whole export as text, in a stable order so two exports of the same data are identical."""
+def export_text(
+    db: Database,
+    entity: Entity,
+    fmt: str,
+    day: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """The whole export as text, in a stable order so two exports of the same data are identical.
+
+    `progress`, if given, is called with (stages done, stages): reading the records, then writing them out."""
     if fmt not in FORMATS[entity]:
         raise InvalidInput(
             f"{entity.value} export supports {', '.join(FORMATS[entity])}", record="export", field="format"
         )
+    report = progress or (lambda done, total: None)
+    report(0, 2)
     if fmt == "ics":
-        return jobs_calendar(db, day)
-    if fmt == "geojson":
-        return geojson(db, entity, day)
-    return write_rows(fmt, COLUMNS[entity], records(db, entity, day))
+        text = jobs_calendar(db, day)
+    elif fmt == "geojson":
+        text = geojson(db, entity, day)
+    else:
+        rows = records(db, entity, day)
+        report(1, 2)
+        text = write_rows(fmt, COLUMNS[entity], rows)
+    report(2, 2)
+    return text
 
 
 def jobs_calendar(db: Database, day: date | None = None) -> str:

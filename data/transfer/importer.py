@@ -122,8 +122,11 @@ def import_file(
     dry_run: bool = False,
     skip_bad: bool = False,
     rejects: Path | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a file; raises ImportRejected (nothing written) when rows are bad and skip_bad is off."""
+    """Import a file; raises ImportRejected (nothing written) when rows are bad and skip_bad is off.
+
+    `progress`, if given, is called after each batch with the rows read so far."""
     actor.require_write(f"import {entity.value}")
     fmt = detect_format(path, fmt)
     rows, columns = read_rows(path, fmt, entity)
@@ -141,6 +144,8 @@ def import_file(
                     for row in batch:
                         _apply_row(uow, report, row, apply, path.name, kind)
                 uow.flush_events()  # a batch's events go to the database now, not to a list as long as the file
+                if progress is not None:
+                    progress(report.rows)
             if dry_run or (report.errors and not skip_bad):
                 raise _Rollback
             uow.emit(

@@ -101,3 +101,20 @@ def test_signature_of_a_delivered_webhook_verifies(setup: tuple[Any, ...]) -> No
     assert run(db, "worker", "--once", "--config", str(config)).exit_code == 0
     # The receiver verified each request with standardwebhooks' Webhook(secret).verify.
     assert len(fake.effects) == 2 and fake.bad_signatures == 0 and len(fake.raw) == 2
+
+
+def test_retry_and_skip_print_the_delivery_as_json(setup: tuple[Any, ...]) -> None:
+    db, fake, config = setup
+    emit_events(db, 1)
+    fake.fail_next(Misbehaviour(400, body=b'{"error":"unknown job"}'))
+    assert run(db, "worker", "--once", "--config", str(config)).exit_code == 0
+    retried = run(db, "deliveries", "retry", "1", "--json")
+    assert retried.exit_code == 0, retried.output
+    body = json.loads(retried.stdout)
+    assert (body["id"], body["connector"], body["status"]) == (1, "hook", "pending")
+    replayed = run(db, "deliveries", "replay", "1", "--json")
+    assert replayed.exit_code == 0, replayed.output
+    assert json.loads(replayed.stdout)["connector"] == "hook"
+    skipped = run(db, "deliveries", "skip", "1", "--reason", "fixed by hand", "--json")
+    assert skipped.exit_code == 0, skipped.output
+    assert (json.loads(skipped.stdout)["id"], json.loads(skipped.stdout)["status"]) == (1, "skipped")

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,10 @@ from data.migrate import current_revision, head_revision, upgrade_to_head
 from dispatch_tui.cli.context import EXIT_ERROR, db, fail, handles_errors, out
 
 db_app = typer.Typer(help="Database: upgrade, backup, restore.", no_args_is_help=True)
+
+
+BACKUP_PAGES_PER_STEP = 1024
+"""Pages a SQLite backup copies between two progress reports (4 MiB at the default page size)."""
 
 
 class ToolMissing(DispatchError):
@@ -59,8 +64,10 @@ def _run(cmd: list[str]) -> None:
         raise DispatchError(f"{Path(cmd[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def backup_database(database: Database, target: Path) -> Path:
-    """Copy the whole database to `target` (a SQLite file, or a pg_dump custom-format archive), mode 0600."""
+def backup_database(database: Database, target: Path, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Copy the whole database to `target` (a SQLite file, or a pg_dump custom-format archive), mode 0600.
+
+    `progress`, if given, is called with (pages copied, pages) as a SQLite backup goes (pg_dump reports none)."""
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     source = database.sqlite_path
@@ -74,7 +81,13 @@ def backup_database(database: Database, target: Path) -> Path:
     try:
         if source is not None:
             with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(tmp)) as dst:
-                src.backup(dst)
+                if progress is None:
+                    src.backup(dst)
+                else:
+                    report = progress
+                    src.backup(
+                        dst, pages=BACKUP_PAGES_PER_STEP, progress=lambda _, left, total: report(total - left, total)
+                    )
         else:
             _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={tmp}", _libpq_url(database)])
         tmp.chmod(0o600)
@@ -150,7 +163,10 @@ def upgrade_command() -> None:
 @handles_errors
 def backup_command(path: Path = typer.Argument(..., help="Where to write the backup.")) -> None:
     """Back the database up while it is in use."""
-    target = backup_database(db(), path)
+    from dispatch_tui.cli.progress import progress_bar
+
+    with progress_bar(f"backing up to {path}") as bar:
+        target = backup_database(db(), path, progress=bar.advance_to)
     out.print(f"backed up to {target} ({target.stat().st_size:,} bytes)", highlight=False)
 
 

@@ -105,7 +105,7 @@ def retry_command(
             raise InvalidInput("--connector and --since go with --all only")
         d = retry_delivery(db(), actor(), delivery_id)
         if as_json:
-            print_json({"queued": 1, "id": d.id})
+            print_json({"queued": 1, **d.__dict__})
             return
         out.print(f"delivery {d.id} queued: the worker sends it on its next pass", highlight=False)
         return
@@ -132,10 +132,14 @@ def replay_command(
     delivery_id: int = typer.Argument(..., help="Delivery id."),
     remap: bool = typer.Option(False, "--remap", help="Re-map the original event with the current mapping first."),
     config: str | None = typer.Option(None, "--config", help="integrations.toml to re-map with."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Send a delivery again (same idempotency key; a re-mapped request gets a new one)."""
     settings = load_config(config) if remap else None
     d = replay_delivery(db(), actor(), delivery_id, remap=remap, config=settings)
+    if as_json:
+        print_json(d.__dict__)
+        return
     out.print(f"delivery {d.id} queued to send again (key {d.idempotency_key})", highlight=False)
 
 
@@ -144,9 +148,13 @@ def replay_command(
 def skip_command(
     delivery_id: int = typer.Argument(..., help="Delivery id."),
     reason: str = typer.Option("", "--reason", help="Why, for the audit log."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Never send this delivery; later ones for the same subject stop waiting for it."""
     d = skip_delivery(db(), actor(), delivery_id, reason)
+    if as_json:
+        print_json(d.__dict__)
+        return
     out.print(f"delivery {d.id} skipped", highlight=False)
 
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from platformdirs import user_data_path
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -131,22 +130,15 @@ def demo_command(
 ) -> None:
     """Build the demo company (a separate demo.sqlite unless --db is given) and print what it holds."""
     sim_start = demo_start(start_time)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=out,
-        transient=True,
-        disable=not out.is_terminal,
-    ) as bar:
-        task = bar.add_task("building the demo company", total=7)
+    from dispatch_tui.cli.progress import progress_bar
+
+    with progress_bar("building the demo company", total=7, console=out) as bar:
 
         def step(stage: str, done: int, total: int) -> None:
             if stage == "history":
-                bar.update(task, description=f"history {done}/{total} days")
+                bar.describe(f"history {done}/{total} days")
             else:
-                bar.update(task, description=stage, completed=done)
+                bar.describe(stage, done)
 
         result = build_demo_database(
             STATE.db_url,

@@ -193,7 +193,7 @@ def create_command(
     sla_due: str | None = typer.Option(None, "--sla-due", help="Override the SLA deadline."),
     ref: str | None = typer.Option(None, "--ref", help="Your own reference (default J + id)."),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Create a job; prints its ref."""
     database = db()
@@ -241,7 +241,7 @@ def assign_command(
         "--reassign",
         help="Move an assigned job whoever assigned it (without it or --expected-version: exit 3).",
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Assign (or move) a job to a technician; exit 2 if they cannot take it, 3 on a conflicting change.
 
@@ -288,9 +288,13 @@ def assign_command(
 def unassign_command(
     ref: str = typer.Argument(...),
     expected_version: int | None = typer.Option(None, "--expected-version"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Take a job off its technician (back to new)."""
     job = unassign_job(db(), actor(), ref, expected_version)
+    if as_json:
+        print_json({"ref": job.ref, "status": job.status.value, "technician": None, "version": job.version})
+        return
     out.print(f"{job.ref} unassigned")
 
 
@@ -301,9 +305,13 @@ def status_command(
     status: JobStatus = typer.Argument(..., help="new, scheduled, dispatched, en_route, on_site, ..."),
     reason: str | None = typer.Option(None, "--reason"),
     expected_version: int | None = typer.Option(None, "--expected-version"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Move a job through its state machine (illegal moves exit 2 and list the allowed ones)."""
     job = change_status(db(), actor(), ref, status, reason=reason, expected_version=expected_version)
+    if as_json:
+        print_json({"ref": job.ref, "status": job.status.value, "version": job.version})
+        return
     out.print(f"{job.ref} is {job.status.value}")
 
 
@@ -315,12 +323,18 @@ def depend_command(
     gap: int = typer.Option(0, "--gap", help="Minutes between A's end and B's start."),
     clear: bool = typer.Option(False, "--clear", help="Remove the dependency."),
     expected_version: int | None = typer.Option(None, "--expected-version"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """B starts at least --gap minutes after A ends (same or another technician); the planner plans both or
     neither."""
     if clear == (after is not None):
         raise InvalidInput("give --after JOB or --clear", record=f"job {ref}", field="--after")
     job = set_dependency(db(), actor(), ref, after, gap, expected_version)
+    if as_json:
+        print_json(
+            {"ref": job.ref, "after": after.upper() if after else None, "gap_minutes": gap, "version": job.version}
+        )
+        return
     if after is None:
         out.print(f"{job.ref} no longer waits for another job")
     else:
@@ -333,9 +347,13 @@ def crew_command(
     ref: str = typer.Argument(...),
     size: int = typer.Option(..., "--size", help="Technicians who start the visit together (1 = no crew)."),
     expected_version: int | None = typer.Option(None, "--expected-version"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """The visit needs SIZE technicians starting together, holding the job's skills between them."""
     job = set_crew_size(db(), actor(), ref, size, expected_version)
+    if as_json:
+        print_json({"ref": job.ref, "crew_size": job.crew_size, "version": job.version})
+        return
     out.print(f"{job.ref} needs a crew of {job.crew_size}" if job.crew_size > 1 else f"{job.ref} needs one technician")
 
 
@@ -345,17 +363,28 @@ def visits_command(
     ref: str = typer.Argument(...),
     days: int = typer.Option(..., "--days", help="Consecutive days the work takes (2-10)."),
     expected_version: int | None = typer.Option(None, "--expected-version"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Spread a job over consecutive days: one visit a day, the same technician (planning day 1 pins the rest)."""
     visits = split_into_visits(db(), actor(), ref, days, expected_version)
+    if as_json:
+        print_json({"ref": visits[0].ref, "days": days, "visits": [v.ref for v in visits]})
+        return
     out.print(f"{visits[0].ref} takes {days} days: visits {', '.join(v.ref for v in visits)}")
 
 
 @jobs_app.command("note")
 @handles_errors
-def note_command(ref: str = typer.Argument(...), text: str = typer.Argument(..., help="The note.")) -> None:
+def note_command(
+    ref: str = typer.Argument(...),
+    text: str = typer.Argument(..., help="The note."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
     """Add a dispatcher note to a job."""
     note = add_note(db(), actor(), ref, text)
+    if as_json:
+        print_json({"ref": ref, "note_id": note.id, "body": note.body, "created_at": note.created_at})
+        return
     out.print(f"note {note.id} added to {ref}")
 
 

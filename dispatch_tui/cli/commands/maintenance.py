@@ -11,7 +11,7 @@ from sqlalchemy import select
 from data.models.customers import Asset, Contract, Site
 from data.services.maintenance import generate_due_jobs, list_plans
 from dispatch_tui.cli.commands.jobs import branch_zone
-from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json, status
+from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 maintenance_app = typer.Typer(help="Recurring maintenance plans and their jobs.", no_args_is_help=True)
@@ -29,8 +29,10 @@ def generate_command(
     """Create the jobs of every plan due within the horizon; running it again creates nothing new."""
     database = db()
     day: date = parse_day(today, branch_zone(database), "--today")
-    with status("Generating maintenance jobs..."):
-        made = generate_due_jobs(database, actor(), horizon_days, day)
+    from dispatch_tui.cli.progress import progress_bar
+
+    with progress_bar("generating maintenance jobs") as bar:
+        made = generate_due_jobs(database, actor(), horizon_days, day, progress=bar.advance_to)
     if as_json:
         print_json(
             [

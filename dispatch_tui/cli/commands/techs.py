@@ -109,6 +109,7 @@ def absent_command(
     ends: str | None = typer.Option(None, "--to", help="HH:MM on --date or ISO 8601 (default: end of --date)."),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     note: str | None = typer.Option(None, "--note"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Record an absence; lists the planned jobs it collides with (they need re-planning)."""
     database = db()
@@ -118,6 +119,18 @@ def absent_command(
     start = parse_moment(starts, when, tz, "--from") if starts else parse_moment("00:00", when, tz, "--from")
     end = parse_moment(ends, when, tz, "--to") if ends else start.replace(hour=0, minute=0) + timedelta(days=1)
     absence, affected = mark_absent(database, who, code, kind, start, end, note)
+    if as_json:
+        print_json(
+            {
+                "technician": code,
+                "absence_id": absence.id,
+                "kind": kind.value,
+                "starts_at": start,
+                "ends_at": end,
+                "jobs_to_replan": list(affected),
+            }
+        )
+        return
     out.print(f"{code} {kind.value} recorded (absence {absence.id})")
     if affected:
         err.print(labelled("warning", f"planned jobs to re-plan: {', '.join(affected)}", "yellow"))

@@ -122,9 +122,22 @@ def list_command(
 
 @tokens_app.command("revoke")
 @handles_errors
-def revoke_command(token_id: int = typer.Argument(..., help="Token id from `dispatch tokens list`.")) -> None:
+def revoke_command(
+    token_id: int = typer.Argument(..., help="Token id from `dispatch tokens list`."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
     """Revoke a token at once (admins only): the next request carrying it gets 401."""
     info = revoke_token(db(), actor("cli"), token_id)
+    if as_json:
+        print_json(
+            {
+                "token_id": info.token_id,
+                "technician": info.technician_code,
+                "label": info.label,
+                "revoked_at": info.revoked_at,
+            }
+        )
+        return
     out.print(f"token {info.token_id} of {info.technician_code} revoked", highlight=False)
 
 

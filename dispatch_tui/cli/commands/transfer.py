@@ -51,10 +51,20 @@ def import_command(
         raise fail(f"{path}: no such file")
     if str(path) == "-" and skip_bad and rejects is None:
         raise fail("reading standard input with --skip-bad needs --rejects FILE for the bad rows")
+    from dispatch_tui.cli.progress import progress_bar
+
     try:
-        with _readable(path, fmt) as (source, chosen):
+        with _readable(path, fmt) as (source, chosen), progress_bar(f"importing {entity.value}") as bar:
             report = import_file(
-                db(), actor(), entity, source, chosen, dry_run=dry_run, skip_bad=skip_bad, rejects=rejects
+                db(),
+                actor(),
+                entity,
+                source,
+                chosen,
+                dry_run=dry_run,
+                skip_bad=skip_bad,
+                rejects=rejects,
+                progress=lambda rows: bar.describe(f"importing {entity.value}: {rows:,} rows", rows),
             )
     except ImportRejected as rejected:
         if as_json:
@@ -93,7 +103,10 @@ def export_command(
         raise typer.Exit(EXIT_BAD_INPUT)
     database = db()
     when = parse_day(day, branch_zone(database)) if day else None
-    body = export_text(database, entity, fmt, when)
+    from dispatch_tui.cli.progress import progress_bar
+
+    with progress_bar(f"exporting {entity.value}") as bar:
+        body = export_text(database, entity, fmt, when, progress=bar.advance_to)
     if out_path is None or str(out_path) == "-":
         sys.stdout.write(body)
         return
