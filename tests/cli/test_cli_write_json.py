@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -77,3 +78,22 @@ def test_token_revoke_json_names_the_token(sqlite_db: Database) -> None:
     body = json.loads(revoked.stdout)
     assert body["token_id"] == issued["token_id"] and body["technician"] == "T1"
     assert body["revoked_at"] is not None
+
+
+def test_admin_writes_print_what_they_did_as_json(sqlite_db: Database, tmp_path: Path) -> None:
+    """users add, db upgrade/backup/restore: scripts read what was done, not a sentence."""
+    build_world(sqlite_db)
+    added = run(sqlite_db, "users", "add", "olli", "--name", "Olli Office", "--role", "dispatcher", "--json", who="ada")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout) == {"added": "olli", "name": "Olli Office", "role": "dispatcher", "os_login": None}
+    upgraded = run(sqlite_db, "db", "upgrade", "--json", who="ada")
+    assert upgraded.exit_code == 0, upgraded.output
+    state = json.loads(upgraded.stdout)
+    assert state["upgraded"] is False and state["revision"] == state["head"]
+    backup = tmp_path / "copy.sqlite"
+    made = run(sqlite_db, "db", "backup", str(backup), "--json", who="ada")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout) == {"backup": str(backup), "bytes": backup.stat().st_size}
+    restored = run(sqlite_db, "db", "restore", str(backup), "--yes", "--json", who="ada")
+    assert restored.exit_code == 0, restored.output
+    assert json.loads(restored.stdout)["restored_from"] == str(backup)

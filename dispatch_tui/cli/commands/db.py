@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from data.db import Database
 from data.errors import DispatchError, InvalidInput
 from data.migrate import current_revision, head_revision, upgrade_to_head
-from dispatch_tui.cli.context import EXIT_ERROR, db, fail, handles_errors, out
+from dispatch_tui.cli.context import EXIT_ERROR, db, fail, handles_errors, out, print_json
 
 db_app = typer.Typer(help="Database: upgrade, backup, restore.", no_args_is_help=True)
 
@@ -151,22 +151,33 @@ def restore_database(database: Database, source: Path) -> Path | None:
 
 @db_app.command("upgrade")
 @handles_errors
-def upgrade_command() -> None:
+def upgrade_command(
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
     """Apply pending migrations (a new database is migrated on first use anyway)."""
     database = db()
     applied = upgrade_to_head(database)
+    if as_json:
+        print_json({"upgraded": bool(applied), "revision": current_revision(database), "head": head_revision(database)})
+        return
     state = "upgraded to" if applied else "already at"
     out.print(f"{database.url}: {state} revision {current_revision(database)} (head {head_revision(database)})")
 
 
 @db_app.command("backup")
 @handles_errors
-def backup_command(path: Path = typer.Argument(..., help="Where to write the backup.")) -> None:
+def backup_command(
+    path: Path = typer.Argument(..., help="Where to write the backup."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
     """Back the database up while it is in use."""
     from dispatch_tui.cli.progress import progress_bar
 
     with progress_bar(f"backing up to {path}") as bar:
         target = backup_database(db(), path, progress=bar.advance_to)
+    if as_json:
+        print_json({"backup": str(target), "bytes": target.stat().st_size})
+        return
     out.print(f"backed up to {target} ({target.stat().st_size:,} bytes)", highlight=False)
 
 
@@ -175,12 +186,16 @@ def backup_command(path: Path = typer.Argument(..., help="Where to write the bac
 def restore_command(
     path: Path = typer.Argument(..., help="A backup made by `dispatch db backup`."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Replace the database's contents with a backup (the current contents are kept aside on SQLite)."""
     database = db()
     if not yes and not typer.confirm(f"Replace everything in {database.url} with {path}?"):
         raise fail("restore cancelled", 1)
     saved = restore_database(database, path)
+    if as_json:
+        print_json({"restored_from": str(path), "previous_contents": None if saved is None else str(saved)})
+        return
     out.print(f"restored {database.url} from {path}", highlight=False)
     if saved is not None:
         out.print(f"previous contents saved to {saved}", highlight=False)

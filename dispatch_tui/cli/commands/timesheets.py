@@ -99,10 +99,14 @@ def show_command(
 def close_command(
     technician: str = typer.Argument(..., help="Technician code."),
     day: str | None = typer.Option(None, "--date", help=f"Day ({DATE_HELP}; default today)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Close a day for payroll (dispatchers and admins)."""
     database = db()
     sheet = close_timesheet(database, actor(), technician, parse_day(day, branch_zone(database)))
+    if as_json:
+        print_json({"closed": technician, "day": sheet.day, "overtime_minutes": sheet.overtime_minutes})
+        return
     out.print(f"Closed {technician} {sheet.day}: overtime {_hours(sheet.overtime_minutes)}", markup=False)
 
 

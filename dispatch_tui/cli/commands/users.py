@@ -20,9 +20,13 @@ def add_command(
     role: Role = typer.Option(..., "--role", help="dispatcher, supervisor (read-only), admin or technician."),
     os_login: str | None = typer.Option(None, "--os-login", help="OS/SSH account recognised as this user."),
     email: str | None = typer.Option(None, "--email"),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Add a user (admins only, except the very first user of a database)."""
     user = add_user(db(), actor(), login, name, role, os_login=os_login, email=email)
+    if as_json:
+        print_json({"added": user.login, "name": user.name, "role": user.role, "os_login": user.os_login})
+        return
     mapped = f" (OS login {user.os_login})" if user.os_login else ""
     out.print(f"added {user.login}: {user.role.value}{mapped}")
 
