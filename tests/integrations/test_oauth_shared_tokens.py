@@ -121,3 +121,25 @@ async def test_the_tokens_file_moves_into_the_database_on_first_use(
     again = XeroConnector(config)
     share_tokens(sqlite_db, [again])
     assert again.auth.vault is not None and again.auth.vault.load("xero")["refresh_token"] == "refresh-1"
+
+
+async def test_integrations_check_uses_the_tokens_the_workers_rotated(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `dispatch integrations check` beside running workers must not spend the refresh token they used up."""
+    from dispatch_tui.cli.commands import integrations as integrations_cli
+
+    monkeypatch.setenv(KEY_ENV, Fernet.generate_key().decode())
+    vendor = Vendor()
+    settings = {"base_url": f"{BASE}/api.xro/2.0", "token_url": f"{BASE}/connect/token", "tenant_id": "t-1"}
+    config = connector_config(tmp_path, "xero", "xero", settings)
+    worker = XeroConnector(config)
+    share_tokens(db, [worker])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(vendor)) as client:
+        vendor.access_token = "revoked"
+        assert (await worker.send(invoice(1), client)).outcome is Outcome.DELIVERED  # the worker rotated it
+        monkeypatch.setattr(integrations_cli, "db", lambda: db)
+        checking = XeroConnector(config)  # another process: the token file still holds the first refresh token
+        assert integrations_cli.shared_tokens(checking)
+        assert (await checking.send(invoice(2), client)).outcome is Outcome.DELIVERED
+    assert vendor.refusals == 0 and vendor.issued == 1

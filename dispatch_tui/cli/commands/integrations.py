@@ -66,6 +66,20 @@ async def _run_check(check: Any) -> Any:
     return await result if inspect.isawaitable(result) else result
 
 
+def shared_tokens(connector: object) -> bool:
+    """Use the workers' tokens from the database, so a check never spends a refresh token they rotated.
+
+    Without a database (a configuration checked before `dispatch init`) the token file is all there is.
+    """
+    from integrations.token_vault import share_tokens
+
+    try:
+        database = db()
+    except DispatchError:
+        return False
+    return share_tokens(database, [connector]) > 0
+
+
 @integrations_app.command("check")
 @handles_errors
 def check_command(
@@ -80,6 +94,7 @@ def check_command(
         try:
             c.credentials()
             connector = build_connector(c)
+            shared_tokens(connector)
             check = getattr(connector, "check", None) if c.enabled else None
             detail = asyncio.run(_run_check(check)) if callable(check) else "configuration and credentials resolve"
             row.update(ok=True, detail=str(detail or "ok"))
