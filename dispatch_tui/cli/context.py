@@ -8,18 +8,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from data.actor import Actor
-from data.db import Database, open_database
 from data.errors import DispatchError
 from data.jsonable import jsonable
-from data.services.users import resolve_actor
+
+if TYPE_CHECKING:  # the models and the engine load when a command first opens the database, not at start-up
+    from data.actor import Actor
+    from data.db import Database
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CONFLICT = 0, 1, 2, 3
 
@@ -87,10 +88,14 @@ class CliState:
     def database(self, *, create: bool = False) -> Database:
         """The database of --db (or the environment's, or the default); only `init` and `demo` create one."""
         if self._db is None:
+            from data.db import open_database
+
             self._db = open_database(self.db_url, create=create)
         return self._db
 
     def actor(self, source: str = "cli") -> Actor:
+        from data.services.users import resolve_actor
+
         return resolve_actor(self.database(), self.as_user, source)
 
 

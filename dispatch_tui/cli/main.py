@@ -1,19 +1,22 @@
 """The `dispatch` command line: a thin Typer adapter over data services.
 
-Every module in `dispatch_tui.cli.commands` exposes `register(app)`; this file only gathers them.
+Every module in `dispatch_tui.cli.commands` exposes `register(app)`; `COMMANDS` below names each command, the
+module that registers it and its one-line help. A module is imported only when its command runs (or its own --help
+is asked for), so `dispatch --help` and a quick `dispatch jobs list` do not pay for OR-Tools, Alembic or Textual.
 Exit codes: 0 ok, 1 error, 2 bad usage or input, 3 conflict; every command's --help says so in its epilog.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
-from importlib.metadata import PackageNotFoundError, version
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer import _click as click  # Typer 0.29 vendors its own Click; its types are the ones TyperGroup takes
+from typer.core import TyperCommand
 
-from dispatch_tui.cli import commands
 from dispatch_tui.cli.context import STATE, fail
 from dispatch_tui.cli.crash_guard import CrashGuardGroup
 from integrations.logs import configure_logging, export_to_environment
@@ -23,10 +26,114 @@ EXIT_CODES_EPILOG = (
     "3 conflict (someone changed the record first: reload and retry)."
 )
 
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """One top-level command: the module in `dispatch_tui.cli.commands` that registers it, and its one-line help."""
+
+    module: str
+    help: str
+
+
+COMMANDS: dict[str, CommandEntry] = {
+    "console": CommandEntry(
+        "console", "Open the live dispatch console: technicians, jobs, board, map, calendar; dispatch by keyboard."
+    ),
+    "demo": CommandEntry(
+        "demo", "Build the demo company (a separate demo.sqlite unless --db is given) and print what it holds."
+    ),
+    "init": CommandEntry(
+        "init", "Create (or migrate) the database; when it has no users, add an admin mapped to your OS login."
+    ),
+    "schedule": CommandEntry(
+        "schedule", "Plan a day: skills, windows, shifts, breaks, priorities, SLAs and workload balance."
+    ),
+    "replan": CommandEntry(
+        "schedule", "Re-plan the rest of a day after a change, keeping work under way, pins and told appointments."
+    ),
+    "serve": CommandEntry(
+        "serve",
+        "Serve the field API (OpenAPI at /docs) and the technicians' web app (/app/) until stopped with Ctrl-C.",
+    ),
+    "slots": CommandEntry(
+        "slots",
+        "Rank the arrival windows the branch can promise at a site, cheapest first: added travel, displaced work.",
+    ),
+    "status": CommandEntry(
+        "status", "Database reachable and migrated, deliveries by state, the oldest pending one and the dead letters."
+    ),
+    "import": CommandEntry(
+        "transfer", "Import a file in one transaction: any bad row and nothing lands (exit 2), unless --skip-bad."
+    ),
+    "export": CommandEntry("transfer", "Export records; CSV and JSON re-import unchanged (round trip)."),
+    "worker": CommandEntry("worker", "Run the delivery worker (several may run at once on PostgreSQL; one on SQLite)."),
+    "db": CommandEntry("db", "Database: upgrade, backup, restore."),
+    "deliveries": CommandEntry("deliveries", "Integration deliveries: the outbox and its dead letters."),
+    "events": CommandEntry("events", "The event log: who did what, when."),
+    "integrations": CommandEntry(
+        "integrations", "Connectors: configuration check, request preview, OAuth authorisation."
+    ),
+    "jobs": CommandEntry("jobs", "Work orders: list, show, create, assign, unassign, status, note."),
+    "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
+    "reminders": CommandEntry(
+        "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
+    ),
+    "report": CommandEntry("report", "Reports: KPIs over a date range."),
+    "techs": CommandEntry("techs", "Technicians: list, show, free, absent."),
+    "timesheets": CommandEntry("timesheets", "Timesheets and overtime for payroll."),
+    "tokens": CommandEntry("tokens", "Field API tokens: one or more per technician, revocable, stored hashed."),
+    "users": CommandEntry("users", "Users and roles."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module that registers `name` and build that command (with the exit-code epilog) for Click."""
+    entry = COMMANDS[name]
+    holder = typer.Typer()
+    importlib.import_module(f"dispatch_tui.cli.commands.{entry.module}").register(holder)
+    document_exit_codes(holder)
+    group = typer.main.get_group(holder)
+    command = group.get_command(click.Context(group), name)
+    if command is None:  # pragma: no cover - COMMANDS names a command its module does not register
+        raise LookupError(f"dispatch_tui.cli.commands.{entry.module} registers no command {name!r}")
+    return command
+
+
+class LazyCommandGroup(CrashGuardGroup):
+    """The root group: lists every command from `COMMANDS`, and imports a command's module only to run it.
+
+    While the root --help is written, a command not yet loaded stands in as a bare name and one-line help.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        if self._listing:
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name].help)
+        command = load_command(cmd_name)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
     help="Dispatch: field service dispatch from the terminal.",
     no_args_is_help=False,
-    cls=CrashGuardGroup,
+    cls=LazyCommandGroup,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     add_completion=True,
@@ -36,6 +143,8 @@ app = typer.Typer(
 
 def dispatch_version() -> str:
     """The installed distribution's version (a source checkout that was never installed says so)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("dispatch")
     except PackageNotFoundError:
@@ -84,10 +193,6 @@ def main(
         console.open_console()
 
 
-for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-    importlib.import_module(f"{commands.__name__}.{info.name}").register(app)
-
-
 def document_exit_codes(group: typer.Typer) -> None:
     """Give every command and sub-group the exit-code epilog unless it states its own."""
     for command in group.registered_commands:
@@ -96,9 +201,6 @@ def document_exit_codes(group: typer.Typer) -> None:
         if sub.typer_instance is not None:
             sub.typer_instance.info.epilog = sub.typer_instance.info.epilog or EXIT_CODES_EPILOG
             document_exit_codes(sub.typer_instance)
-
-
-document_exit_codes(app)
 
 
 def run() -> None:

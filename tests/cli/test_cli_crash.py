@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from data.db import Database
 from data.errors import InvalidInput
-from dispatch_tui.cli import context
 from dispatch_tui.cli.crash_guard import CrashGuardGroup
 from dispatch_tui.cli.main import app
 
@@ -27,7 +26,7 @@ def _crash(*_args: object, **_kwargs: object) -> Database:
 def test_an_unexpected_error_prints_one_line_and_logs_the_traceback_privately(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(context, "open_database", _crash)
+    monkeypatch.setattr("data.db.open_database", _crash)  # the CLI opens the database through data.db on first use
     log = tmp_path / "logs" / "dispatch.log"
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.sqlite"), "--log-file", str(log), "jobs", "list"])
     assert result.exit_code == 1

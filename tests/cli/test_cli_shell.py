@@ -89,9 +89,10 @@ def test_every_command_documents_its_exit_codes() -> None:
 
     def walk(command: Any, path: list[str]) -> list[list[str]]:
         found = [path]
-        if hasattr(command, "commands"):  # a group
-            for name, sub in command.commands.items():
-                found += walk(sub, [*path, name])
+        if hasattr(command, "list_commands"):  # a group; the root loads each command's module on asking
+            ctx = command.context_class(command)
+            for name in command.list_commands(ctx):
+                found += walk(command.get_command(ctx, name), [*path, name])
         return found
 
     paths = walk(root, [])
