@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
+from ortools.util import optional_boolean_pb2
 
 from optimizer import constraints as c
 from optimizer.conflicts import reconcile
@@ -71,10 +72,12 @@ class SolutionProgress:
 
 
 EXACT_BREAKS_MAX_JOBS = 150
-ITERATED_MAX_JOBS = 400
+ITERATED_MAX_JOBS = 150
 """Up to this many jobs in one model (and no plan to start from), the search is iterated local search:
 ruin and recreate around a descent, which keeps improving where guided local search from the greedy plan
-stalls within seconds on windowed days (see docs/benchmarks.md). Regions of a decomposed day are below it."""
+stalls within seconds on windowed days (see docs/benchmarks.md). It cannot start from the greedy plan: its
+first plan is OR-Tools' parallel insertion, 0.05 s at 100 jobs but more than 15 s at 300 on a loaded
+machine, so larger models keep guided local search from the greedy plan."""
 
 
 def build_model(
@@ -131,6 +134,16 @@ def search_parameters(
 
 SISR_AVERAGE_REMOVED = 20
 SISR_MAX_STRING = 10
+SLOW_OPERATORS = (
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_make_chain_inactive",
+    "use_swap_active_chain",
+    "use_shortest_path_swap_active",
+    "use_shortest_path_two_opt",
+    "use_relocate_expensive_chain",
+)
 
 
 def use_iterated_search(params: pywrapcp.DefaultRoutingSearchParameters) -> None:
@@ -153,6 +166,11 @@ def use_iterated_search(params: pywrapcp.DefaultRoutingSearchParameters) -> None
     annealing.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
     annealing.automatic_temperatures = True
     ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
+    # The descent after each perturbation runs thousands of times: the heuristic path/chain LNS operators
+    # cost more than they find there (Solomon subset at 10 s: about 1 point less distance without them).
+    operators = params.local_search_operators
+    for name in SLOW_OPERATORS:
+        setattr(operators, name, optional_boolean_pb2.BOOL_FALSE)
 
 
 def solve(
