@@ -233,6 +233,29 @@ def summarise(results: list[Result], limit: float) -> dict[str, float]:
     }
 
 
+def markdown_table(files: list[Path]) -> str:
+    """Per-instance rows (ours, PyVRP, ratio) for each result file side by side, then the means."""
+    runs = [json.loads(f.read_text()) for f in files]
+    limits = [f"{r['results'][0]['time_limit']:g} s" for r in runs]
+    header = "| instance | " + " | ".join(f"ours / PyVRP {t} (ratio)" for t in limits) + " |"
+    lines = [header, "| --- |" + " --- |" * len(runs)]
+    by_name = [{r["instance"]: r for r in run["results"]} for run in runs]
+    for name in sorted(by_name[0]):
+        cells = []
+        for rows in by_name:
+            r = rows.get(name)
+            cells.append(
+                f"{r['product']['distance']:.1f} / {r['pyvrp']['distance']:.1f} ({r['ratio']:.3f})" if r else ""
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    means = []
+    for run in runs:
+        ratios = [r["ratio"] for r in run["results"] if math.isfinite(r["ratio"])]
+        means.append(f"**{(statistics.mean(ratios) - 1) * 100:+.2f} %**" if ratios else "")
+    lines.append("| mean excess | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--time-limit", type=float, nargs="+", default=[5.0, 30.0, 60.0])
@@ -241,7 +264,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="PyVRP's random seed")
     parser.add_argument("--tag", default="", help="appended to the result file name")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--table", type=Path, nargs="+", help="print a markdown table of these result files and exit")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(args.table))
+        return
     names = args.instances or sorted(p.stem for p in INSTANCES.glob("*.txt"))
     jobs = [(INSTANCES / f"{name}.txt", limit, args.seed) for limit in args.time_limit for name in names]
     load_before = os.getloadavg()
