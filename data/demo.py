@@ -80,6 +80,8 @@ from data.services.invoicing import (
 from data.services.timesheets import Rules, split_overtime
 from data.services.users import os_login
 from data.uow import UnitOfWork
+from optimizer.model import Location
+from optimizer.travel import haversine_km
 
 TZ = "Europe/Helsinki"
 ZONE = ZoneInfo(TZ)
@@ -667,17 +669,16 @@ def on_land(lat: float, lon: float) -> bool:
 
 
 def travel_minutes(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
-    """Urban drive time: straight-line distance at 30 km/h plus 5 minutes to park, in 5-minute steps."""
+    """Urban drive time: straight-line distance at 30 km/h plus 5 minutes to park, in 5-minute steps.
+
+    The demo's one travel model: the builder plans with it and the simulator drives with it."""
     km = _haversine_km(lat1, lon1, lat2, lon2)
     minutes = 5 + km / 30 * 60
     return int(math.ceil(minutes / 5) * 5)
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+    return haversine_km(Location(lat1, lon1), Location(lat2, lon2))
 
 
 def _local(day: date, hh: int, mm: int = 0) -> datetime:

@@ -41,7 +41,6 @@ from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
 from dispatch_tui.keymap import READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
-    ActionDone,
     AlertRaised,
     DayChosen,
     EventsArrived,
@@ -310,9 +309,6 @@ class DispatchApp(App[None]):
         self.set_day(message.day)
         if message.view:
             self.action_view(message.view)
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notice(message.text, "ok")
 
     def _refresh_keys(self) -> None:
         """Re-evaluate which keys show (the selection or undo changed); nothing to do while closing."""

@@ -31,8 +31,6 @@ class ReadModels:
     - `technician_board(db, branch_id, day, now)` -> list[TechnicianRow], one per technician
     - `job_queue(db, branch_id, day, now)` -> list[JobRow], open jobs, most urgent first
     - `job_detail(db, ref, now)` -> JobDetail, everything before a phone call
-    - `day_plan(db, branch_id, day)` -> DayPlan: technicians with shifts, absences, planned jobs
-      and live positions for one local day (what the board, map and calendar draw)
     - `free_technicians(db, at, branch=code)` -> list[FreeTechnician], free now or soonest first
     - `slot_offers(db, site, skills, minutes, days, first_day=, now=)` -> list[SlotView], cheapest first
     """
@@ -41,7 +39,6 @@ class ReadModels:
     technician_board: Callable[..., list[console_queries.TechnicianRow]] = console_queries.technician_board
     job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
     job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
-    day_plan: Callable[..., console_queries.DayPlan] = console_queries.day_plan
     free_technicians: Callable[..., list[free_queries.FreeTechnician]] = free_queries.free_technicians
     slot_offers: Callable[..., list[slot_queries.SlotView]] = slot_queries.slot_offers
 

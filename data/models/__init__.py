@@ -4,7 +4,6 @@ from data.models.base import Base, utcnow
 from data.models.customers import Asset, Contact, Contract, Customer, ExternalRef, PriceList, Site
 from data.models.events import Event
 from data.models.jobs import (
-    ACTIVE_STATUSES,
     OPEN_STATUSES,
     TRANSITIONS,
     Job,
@@ -30,7 +29,6 @@ from data.models.workforce import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES",
     "OPEN_STATUSES",
     "TRANSITIONS",
     "Absence",
