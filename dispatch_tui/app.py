@@ -13,6 +13,7 @@ import asyncio
 import gc
 import inspect
 import time as clock
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -35,7 +36,7 @@ from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
 from data.services.jobs import parse_skills
 from dispatch_tui import actions
-from dispatch_tui.alerts import Alert, Logged, Severity, feed_alerts
+from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
@@ -86,6 +87,8 @@ class DispatchApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     title_text: reactive[str] = reactive("")
+    title_variants: reactive[tuple[str, ...]] = reactive(())
+    """The title from longest to shortest; the title bar shows the longest that fits its width."""
     status_text: reactive[str] = reactive("")
     status_level: reactive[str] = reactive("info")
     freshness_text: reactive[str] = reactive("")
@@ -128,6 +131,9 @@ class DispatchApp(App[None]):
         self.ticks_applied = 0
         self.messages: list[Logged] = []
         """Everything the console announced, oldest first (`:messages` shows it)."""
+        self.unseen: Counter[str] = Counter()
+        """View name -> alerts about it the dispatcher has not looked at yet (its title tab's badge)."""
+        self.feed_alerts = FeedAlerts(context.actor.login, context.local)
 
     # Set-up.
 
@@ -166,16 +172,31 @@ class DispatchApp(App[None]):
 
     def _update_title(self) -> None:
         ctx = self.ctx
-        who = f"{ctx.actor.login} · {ctx.actor.role.value} · {ctx.branch.code} · {ctx.day:%a %d %b}"
-        who += f" {ctx.local(ctx.now()):%H:%M}"  # the console's clock (the demo's in the demo), branch zone
-        if self.read_only:
-            who += " · READ-ONLY"
-        tabs = " ".join(
-            f"[{v.key} {v.label}]" if v.name == self.current_view else f"{v.key} {v.label}"
-            for v in VIEWS
-            if v.name in self.available_views
+        now = ctx.local(ctx.now())  # the console's clock (the demo's in the demo), branch zone
+        tabs = self._tabs(short=False)
+        short_tabs = self._tabs(short=True)
+        login, role, branch = ctx.actor.login, ctx.actor.role.value, ctx.branch.code
+        ro = " · READ-ONLY" if self.read_only else ""
+        variants = (
+            f"{login} · {role} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}  {tabs}",
+            f"{login} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}  {tabs}",
+            f"{branch} {ctx.day:%a %d.%m} {now:%H:%M}{' RO' if ro else ''}  {tabs}",
+            f"{branch} {ctx.day:%d.%m} {now:%H:%M}{' RO' if ro else ''}  {short_tabs}",
         )
-        self.title_text = f"{who}  {tabs}"
+        self.title_variants = variants
+        self.title_text = variants[0]
+
+    def _tabs(self, short: bool) -> str:
+        """The view tabs, the current one in brackets, each with its count of unseen alerts."""
+        out = []
+        for v in VIEWS:
+            if v.name not in self.available_views:
+                continue
+            tab = v.key if short and v.name != self.current_view else f"{v.key} {v.label}"
+            if self.unseen[v.name]:
+                tab += f"({self.unseen[v.name]})"
+            out.append(f"[{tab}]" if v.name == self.current_view else tab)
+        return " ".join(out)
 
     def _update_freshness(self) -> None:
         self._update_title()  # the clock in it; a reactive, so only a new minute repaints
@@ -224,7 +245,7 @@ class DispatchApp(App[None]):
         for screen in targets:
             screen.post_message(EventsArrived(batch))
         self.ticks_applied += 1
-        for alert in feed_alerts(batch, self.ctx.local):
+        for alert in self.feed_alerts.read(batch):
             self.alert(alert)
         self.last_refresh = self.ctx.now()  # the views now hold everything the feed has delivered
         self._update_freshness()
@@ -245,6 +266,10 @@ class DispatchApp(App[None]):
         """Tell the dispatcher at once (a notification) and keep it in the `:messages` log."""
         self.messages.append(Logged(self.ctx.now(), alert.text, alert.severity, notified=True))
         self.notify(alert.text, severity=alert.severity, timeout=10, markup=False)
+        looking = alert.view == self.current_view and self.screen_stack and self.screen is self.views.get(alert.view)
+        if alert.view is not None and not looking:
+            self.unseen[alert.view] += alert.count
+            self._update_title()
 
     def on_notice(self, message: Notice) -> None:
         self.notice(message.text, message.level)
@@ -379,6 +404,7 @@ class DispatchApp(App[None]):
             while len(self.screen_stack) > 1:
                 self.pop_screen()
         self.current_view = name
+        self.unseen.pop(name, None)  # looked at: its badge goes
         self.switch_mode(name)
         self._update_title()
 
