@@ -207,8 +207,8 @@ class DispatchApp(App[None]):
         if self.last_refresh is None:
             self.freshness_text = f"loading · {feed}"
             return
-        age = max(0.0, (self.ctx.now() - self.last_refresh).total_seconds())
-        self.freshness_text = f"updated {age:.1f} s ago · {feed}"
+        # The console's clock, as on the board (the demo's in the demo), never a count of its seconds.
+        self.freshness_text = f"updated {self.ctx.local(self.last_refresh):%H:%M:%S} · {feed}"
 
     # The live feed: raw batches are buffered, then handed to each view once per tick.
 
@@ -471,7 +471,7 @@ class DispatchApp(App[None]):
             try:
                 _ = self.ctx.branch
             except DispatchError as e:
-                self.notice(e.message, "error")
+                self.notice(self.ctx.told(e), "error")
                 return
             self._reload_views()
         elif name == "day":
@@ -499,8 +499,9 @@ class DispatchApp(App[None]):
         try:
             outcome = await asyncio.to_thread(call)
         except DispatchError as e:
-            self.notice(e.message, "error")
-            return e.message
+            told = self.ctx.told(e)
+            self.notice(told, "error")
+            return told
         had_undo = self.undo_step is not None
         self.undo_step = outcome.undo
         if outcome.job is not None:
@@ -549,7 +550,7 @@ class DispatchApp(App[None]):
             choices = await self._choices(ref)
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
 
         async def submit(code: str, start_text: str) -> str | None:
@@ -582,7 +583,7 @@ class DispatchApp(App[None]):
         try:
             state = await asyncio.to_thread(actions.job_state, self.ctx, target.ref)
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
 
         def unassign() -> actions.Outcome:
@@ -616,7 +617,7 @@ class DispatchApp(App[None]):
         try:
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
         allowed = sorted(TRANSITIONS[JobStatus(state.status)], key=lambda s: list(JobStatus).index(s))
         if not allowed:
@@ -707,7 +708,7 @@ class DispatchApp(App[None]):
                 ctx.queries.slot_offers, ctx.db, site, needed, int(minutes), SLOT_DAYS, first_day=ctx.day, now=ctx.now()
             )
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
         self.notice(f"{len(offers)} window(s) at {site}")
         self.push_screen(SlotsScreen(site, offers, ctx.zone))
