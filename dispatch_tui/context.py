@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from data import slots as slot_queries
 from data.actor import WRITE_ROLES, Actor
 from data.db import Database
+from data.errors import Conflict, DispatchError
 from data.models.base import utcnow
 from data.queries import console as console_queries
 from data.queries import free as free_queries
@@ -53,6 +54,9 @@ class ConsoleContext:
     day: date
     clock: Callable[[], datetime] = utcnow
     """Now, UTC-aware. Frozen in tests so snapshots are stable."""
+    recorded: Callable[[datetime], datetime] = field(default=lambda at: at)
+    """Puts an instant stamped by the wall clock (the event log, "changed at", notes, deliveries) on
+    `clock`: the same instant on a real console; in the demo, where `clock` runs fast, its demo time."""
     queries: ReadModels = field(default_factory=ReadModels)
     ascii_only: bool = False
     """Draw with ASCII glyphs only (poor terminals, some SSH clients)."""
@@ -81,8 +85,22 @@ class ConsoleContext:
         return ZoneInfo(self.branch.timezone)
 
     def local(self, at: datetime) -> datetime:
-        """An instant in the branch's time zone, for display."""
+        """An instant of the console's clock (planned times, windows, SLAs) in the branch's time zone."""
         return at.astimezone(self.zone)
+
+    def shown(self, at: datetime) -> datetime:
+        """A wall-clock stamp (history, "changed at", notes) on the console's clock, in the branch's zone:
+        one clock on screen, whatever recorded the instant."""
+        return self.recorded(at).astimezone(self.zone)
+
+    def shown_text(self, at: datetime) -> str:
+        """`shown(at)` as "HH:MM" today, else with its day ("Tue 24.11 16:05")."""
+        when = self.shown(at)
+        return f"{when:%H:%M}" if when.date() == self.local(self.now()).date() else f"{when:%a %d.%m %H:%M}"
+
+    def told(self, error: DispatchError) -> str:
+        """A service's refusal for the screen: a conflict's "changed by X at T" on this console's clock."""
+        return error.told(self.shown_text) if isinstance(error, Conflict) else error.message
 
     def day_bounds(self) -> tuple[datetime, datetime]:
         """The UTC instants that open and close the viewed local day."""

@@ -142,6 +142,13 @@ class JobRow:
     """"late", "at risk" or ""."""
     version: int
 
+    def risk_changes_at(self, now: datetime) -> datetime | None:
+        """The next instant after `now` at which the clock alone changes `risk` (at risk, then late)."""
+        if self.sla_due is None:
+            return None
+        later = [t for t in (self.sla_due - AT_RISK_WITHIN, self.sla_due) if t > now]
+        return min(later) if later else None
+
     def urgency(self) -> tuple[int, int, datetime]:
         """Sort key: late, then at risk, then unassigned, then the rest; priority and SLA within."""
         rank = 0 if self.risk == "late" else 1 if self.risk == "at risk" else 2 if self.technician is None else 3
