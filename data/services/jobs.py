@@ -27,7 +27,17 @@ from data.errors import (
 from data.models.base import utcnow
 from data.models.customers import Asset, Contract, Site
 from data.models.events import Event
-from data.models.jobs import TRANSITIONS, Job, JobCrewMember, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
+from data.models.jobs import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Job,
+    JobCrewMember,
+    JobNote,
+    JobSkill,
+    JobStatus,
+    JobType,
+    NoteAuthorKind,
+)
 from data.models.org import Branch, Role
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
@@ -731,6 +741,28 @@ def set_crew_size(
         return job
 
 
+def schedule_warnings(job: Job, now: datetime) -> list[str]:
+    """What is worth a second look in a job's times, though allowed: a past window, an SLA outside the window,
+    a planned visit the window no longer holds."""
+    warnings: list[str] = []
+    if job.window_end is not None and job.window_end <= now:
+        warnings.append("its time window is already over")
+    elif job.window_start is not None and job.window_start < now:
+        warnings.append("its time window has already begun")
+    if job.sla_due is not None and job.window_start is not None and job.sla_due < job.window_start:
+        warnings.append("its SLA falls due before its time window opens")
+    elif job.sla_due is not None and job.window_end is not None and job.sla_due < job.window_end:
+        warnings.append("its SLA falls due before its time window closes")
+    planned = (job.planned_start, job.planned_end)
+    if (
+        planned[0] is not None
+        and planned[1] is not None
+        and ((job.window_start and planned[0] < job.window_start) or (job.window_end and planned[1] > job.window_end))
+    ):
+        warnings.append("its planned visit is outside the time window: re-plan or move it")
+    return warnings
+
+
 def update_job(
     db: Database,
     actor: Actor,
@@ -759,6 +791,8 @@ def update_job(
                 record=record,
                 field=sorted(unknown)[0],
             )
+        if job.status not in OPEN_STATUSES:
+            raise IllegalTransition(f"{record} is {job.status.value}: a closed job is history and is not edited")
         draft = JobDraft(
             type=job.type,
             site_code="",
