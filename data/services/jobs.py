@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from data.actor import Actor
 from data.availability import absences_overlapping, local_date, shift_on
+from data.custom_fields import merge_custom_fields
 from data.db import Database
 from data.errors import (
     AlreadyAssigned,
@@ -71,6 +72,9 @@ class JobDraft:
     sla_due: datetime | None = None
     ref: str | None = None
     created_at: datetime | None = None
+    # The company's own fields by name (see data/custom_fields.py); a dict when a person fills in the job (required
+    # ones are then checked), None for jobs Dispatch makes itself (follow-ups, maintenance, quotes, CRM cases).
+    custom_fields: dict[str, Any] | None = None
 
 
 @dataclass
@@ -170,6 +174,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     if sla_due is None and contract is not None:
         sla_due = created_at + timedelta(hours=contract.sla_response_hours)
     skills = skills_by_code(s, list(draft.skills), record)
+    custom = merge_custom_fields("jobs", {}, draft.custom_fields, record) if draft.custom_fields is not None else {}
     job = Job(
         ref=draft.ref or f"tmp-{uuid.uuid4().hex[:20]}",
         type=draft.type,
@@ -189,6 +194,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
         created_at=created_at,
         updated_at=created_at,
         updated_by=uow.actor.login,
+        custom_fields=custom,
     )
     job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in draft.skills.items()]
     s.add(job)
@@ -220,6 +226,7 @@ def job_payload(job: Job) -> dict[str, Any]:
         "window_end": job.window_end,
         "sla_due": job.sla_due,
         "technician_id": job.technician_id,
+        "custom_fields": job.custom_fields,
         "planned_start": job.planned_start,
         "planned_end": job.planned_end,
         "pinned": job.pinned,
@@ -780,6 +787,7 @@ def update_job(
         "window_start",
         "window_end",
         "sla_due",
+        "custom_fields",
     }
     unknown = set(changes) - editable - {"skills"}
     with UnitOfWork(db, actor) as uow:
@@ -804,7 +812,9 @@ def update_job(
         )
         _check_draft(draft, record)
         for name, value in changes.items():
-            if name == "skills":
+            if name == "custom_fields":
+                job.custom_fields = merge_custom_fields("jobs", job.custom_fields or {}, value, record)
+            elif name == "skills":
                 skills = skills_by_code(uow.session, list(value), record)
                 job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in value.items()]
             else:

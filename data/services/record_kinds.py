@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from data.custom_fields import merge_custom_fields, parse_assignments, require_custom_fields
 from data.errors import InvalidInput
 from data.models.customers import Asset, Contact, Contract, Customer, PriceList, Site
 from data.models.field import MaintenancePlan
@@ -135,6 +136,35 @@ TECHNICIAN = RecordKind(
 )
 
 
+def custom_fields(entity: str, label: str) -> FieldSpec:
+    """The company's own fields (declared in dispatch.toml), given as 'name=value;other=value'."""
+
+    def parse(_: Session, text: str) -> dict[str, str]:
+        return parse_assignments(text)
+
+    def apply(_: Session, row: Any, given: dict[str, str] | None) -> bool:
+        merged = merge_custom_fields(entity, row.custom_fields or {}, given or {}, f"{label} {row.code}")
+        if merged == (row.custom_fields or {}):
+            return False
+        row.custom_fields = merged
+        return True
+
+    return FieldSpec(
+        "custom_fields",
+        "The company's own fields, e.g. 'segment=retail;po_required=yes' (an empty value clears one).",
+        parse,
+        apply=apply,
+        read=lambda _, row: dict(row.custom_fields or {}),
+    )
+
+
+def _required_custom_fields(entity: str, label: str) -> Any:
+    def check(_: Session, row: Any, record: str) -> None:
+        require_custom_fields(entity, row.custom_fields or {}, record)
+
+    return check
+
+
 def _primary_contact(customer: Customer) -> Contact | None:
     return next((c for c in customer.contacts if c.primary), None)
 
@@ -190,6 +220,7 @@ CUSTOMER = RecordKind(
             apply=_contact_setter("email"),
             read=_contact_getter("email"),
         ),
+        custom_fields("customers", "customer"),
         F(
             "contact_phone",
             "Primary contact's phone.",
@@ -198,11 +229,13 @@ CUSTOMER = RecordKind(
             read=_contact_getter("phone"),
         ),
     ),
+    check=_required_custom_fields("customers", "customer"),
     columns=("name", "phone", "contact_name"),
 )
 
 
 def _site_rules(session: Session, site: Site, record: str) -> None:
+    require_custom_fields("sites", site.custom_fields or {}, record)
     customer = session.get(Customer, site.customer_id)
     if customer is not None and customer.archived_at is not None:
         raise InvalidInput(f"customer {customer.code} is archived", record=record, field="customer")
@@ -223,6 +256,7 @@ SITE = RecordKind(
         F("postcode", "Postcode.", p.text(20)),
         F("city", "City.", p.text(100)),
         F("access_notes", "Keys, codes, parking: what a technician must know.", p.text(10_000)),
+        custom_fields("sites", "site"),
     ),
     check=_site_rules,
     columns=("customer", "branch", "name", "address"),

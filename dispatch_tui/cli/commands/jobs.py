@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from data.custom_fields import parse_assignments
 from data.db import Database
 from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
@@ -196,6 +197,9 @@ def create_command(
     window_end: str | None = typer.Option(None, "--window-end"),
     sla_due: str | None = typer.Option(None, "--sla-due", help="Override the SLA deadline."),
     ref: str | None = typer.Option(None, "--ref", help="Your own reference (default J + id)."),
+    custom: str | None = typer.Option(
+        None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
+    ),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
@@ -218,6 +222,7 @@ def create_command(
         window_end=parse_moment(window_end, when, tz, "--window-end") if window_end else None,
         sla_due=parse_moment(sla_due, when, tz, "--sla-due") if sla_due else None,
         ref=ref,
+        custom_fields=_custom(custom) if custom else {},
     )
     job = create_job(database, who, draft)
     warnings = schedule_warnings(job, now(tz))
@@ -226,6 +231,13 @@ def create_command(
     else:
         out.print(f"created {job.ref}")
     _warn(warnings)
+
+
+def _custom(text: str) -> dict[str, str]:
+    try:
+        return parse_assignments(text)
+    except ValueError as e:
+        raise InvalidInput(str(e), record="option", field="--custom-fields") from None
 
 
 def _warn(warnings: list[str]) -> None:
@@ -245,6 +257,9 @@ def edit_command(
     description: str | None = typer.Option(None, "--description"),
     sla_due: str | None = typer.Option(None, "--sla-due", help="HH:MM on --date or ISO 8601 with offset."),
     skills: str | None = typer.Option(None, "--skills", help="Required skills, e.g. 'hvac:2;electrical:1'."),
+    custom: str | None = typer.Option(
+        None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
+    ),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     expected_version: int | None = typer.Option(
         None, "--expected-version", help="Change it only if still at this version (exit 3 if someone changed it)."
@@ -267,6 +282,8 @@ def edit_command(
     changes |= {name: value for name, value in plain.items() if value is not None}
     if skills is not None:
         changes["skills"] = parse_skills(skills)
+    if custom is not None:
+        changes["custom_fields"] = _custom(custom)
     if not changes:
         raise fail("name something to change: --window-start, --window-end, --duration, --priority, --summary, ...")
     job = update_job(database, actor(), ref, changes, expected_version)
