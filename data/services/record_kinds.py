@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from data.custom_fields import merge_custom_fields, parse_assignments, require_custom_fields
 from data.errors import InvalidInput
 from data.models.customers import Asset, Contact, Contract, Customer, PriceList, Site
-from data.models.field import MaintenancePlan
+from data.models.field import MaintenancePlan, OvertimeRules
 from data.models.jobs import JobType
 from data.models.org import Branch
 from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
@@ -40,6 +40,32 @@ def reference(name: str, help: str, model: type[Any], key: str = "code", *, requ
 ZERO = Decimal("0")
 
 
+def overtime_rule(name: str, attribute: str, help: str, parse: p.Parser) -> FieldSpec:
+    """A branch's overtime rule (its `overtime_rules` row, made on first change; the defaults until then)."""
+
+    def current(session: Session, branch: Branch) -> OvertimeRules | None:
+        return session.scalar(select(OvertimeRules).where(OvertimeRules.branch_id == branch.id))
+
+    def apply(session: Session, branch: Branch, value: Any) -> bool:
+        rules = current(session, branch)
+        if rules is None:
+            rules = OvertimeRules(branch_id=branch.id)
+            session.add(rules)
+            session.flush()
+        default = OvertimeRules.__table__.c[attribute].default.arg
+        wanted = default if value is None else value
+        if getattr(rules, attribute) == wanted:
+            return False
+        setattr(rules, attribute, wanted)
+        return True
+
+    def read(session: Session, branch: Branch) -> Any:
+        rules = current(session, branch)
+        return getattr(rules, attribute) if rules is not None else OvertimeRules.__table__.c[attribute].default.arg
+
+    return FieldSpec(name, help, parse, apply=apply, read=read)
+
+
 BRANCH = RecordKind(
     "branch",
     "branches",
@@ -53,6 +79,36 @@ BRANCH = RecordKind(
         F("tax_rate", "Sales tax as a fraction, e.g. 0.255.", p.decimal(ZERO, Decimal("1"))),
         F("currency", "3-letter currency code.", p.currency),
         F("service_area", "GeoJSON Polygon or [[lon, lat], ...] of the area served.", p.polygon),
+        overtime_rule(
+            "overtime_daily_after",
+            "daily_threshold_minutes",
+            "Overtime after this many minutes a day.",
+            p.integer(0, 24 * 60),
+        ),
+        overtime_rule(
+            "overtime_weekly_after",
+            "weekly_threshold_minutes",
+            "Overtime after this many minutes a week.",
+            p.integer(0, 7 * 24 * 60),
+        ),
+        overtime_rule(
+            "overtime_daily_rate",
+            "daily_multiplier",
+            "Pay multiplier for daily overtime, e.g. 1.5.",
+            p.decimal(Decimal("1"), Decimal("5")),
+        ),
+        overtime_rule(
+            "overtime_weekly_rate",
+            "weekly_multiplier",
+            "Pay multiplier for weekly overtime.",
+            p.decimal(Decimal("1"), Decimal("5")),
+        ),
+        overtime_rule(
+            "rest_day_rate",
+            "rest_day_multiplier",
+            "Pay multiplier on a rest day.",
+            p.decimal(Decimal("1"), Decimal("5")),
+        ),
     ),
     columns=("name", "timezone", "currency"),
 )

@@ -152,3 +152,30 @@ def test_init_then_branches_and_skills_by_command_then_the_exported_technicians_
     assert json.loads(out)["created"] == 3
     techs = json.loads(_ok(sqlite_db, "technicians", "list", "--json"))
     assert [t["code"] for t in techs] == ["T1", "T2", "T3"] and techs[0]["van"] == "VAN-T1"
+
+
+def test_overtime_rules_are_set_per_branch_and_the_timesheet_rules_read_them(sqlite_db: Database) -> None:
+    from data.services.timesheets import rules_for
+
+    _ok(sqlite_db, *COMPANY[0])
+    _ok(sqlite_db, "branches", "edit", "HEL", "--overtime-daily-after", "450", "--rest-day-rate", "2.5")
+    shown = json.loads(_ok(sqlite_db, "branches", "show", "HEL", "--json"))
+    assert (shown["overtime_daily_after"], shown["rest_day_rate"], shown["overtime_weekly_after"]) == (450, "2.5", 2400)
+    with sqlite_db.read() as s:
+        rules = rules_for(s, 1)
+        assert rules.daily_threshold_minutes == 450
+    code, _, stderr = _run(sqlite_db, "branches", "edit", "HEL", "--overtime-daily-rate", "9")
+    assert code == 2 and "branch HEL: overtime_daily_rate: 9 is not 1-5" in stderr
+
+
+def test_users_are_edited_shown_and_archived_but_the_last_admin_stays(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    _ok(sqlite_db, "users", "edit", "dana", "--name", "Dana D.", "--email", "dana@example.com")
+    assert json.loads(_ok(sqlite_db, "users", "show", "dana", "--json"))["email"] == "dana@example.com"
+    assert "archived" in _ok(sqlite_db, "users", "archive", "sam")
+    assert json.loads(_ok(sqlite_db, "users", "show", "sam", "--json"))["active"] is False
+    code, _, stderr = _run(sqlite_db, "users", "edit", "ada", "--role", "dispatcher")
+    assert code == 2 and "user ada: role: is the last active admin" in stderr
+    code, _, stderr = _run(sqlite_db, "--as", "dana", "users", "edit", "sam", "--active")
+    assert code == 2 and "admin" in stderr
+    assert tail(sqlite_db)[-1].type == "user.updated"
