@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from data.actor import Actor
@@ -66,6 +66,7 @@ from data.models import (
     TimesheetStatus,
     User,
 )
+from data.models.base import advance_sequences
 from data.services.completion import signature_hash
 from data.services.invoicing import (
     Cover,
@@ -808,7 +809,7 @@ def build_demo(
             {"seed": seed, "day": today, "counts": counts, "now": now},
         )
         if db.dialect == "postgresql":
-            _advance_sequences(session)
+            advance_sequences(session)
     return DemoSummary(
         seed=seed,
         day=today,
@@ -817,18 +818,6 @@ def build_demo(
         jobs_today_assigned=builder.assigned_today,
         jobs_today_unassigned=builder.unassigned_today,
     )
-
-
-def _advance_sequences(session: Session) -> None:
-    """Explicit ids bypass PostgreSQL's sequences; move them past the rows we wrote."""
-    for table in Base.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
-            session.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f'(SELECT COALESCE(MAX(id), 0) + 1 FROM "{table.name}"), false)'
-                )
-            )
 
 
 class _Builder:
