@@ -41,9 +41,10 @@ from data.feed import EventRecord
 from data.models.jobs import JobType
 from data.models.org import Role
 from data.services.crm_cases import PulledCase, upsert_cases
-from data.services.crm_sync import PulledContact, PulledCustomer, upsert_people
+from data.services.crm_sync import PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
 from integrations.connectors.sources import job_source
 from integrations.mapping import ConfigError, apply_mapping
@@ -409,17 +410,7 @@ class Dynamics365Connector:
             )
             for a in accounts
         ]
-        people = [
-            PulledContact(
-                str(c["contactid"]),
-                str(c["_parentcustomerid_value"]) if c.get("_parentcustomerid_value") else None,
-                " ".join(x for x in (c.get("firstname"), c.get("lastname")) if x),
-                email=c.get("emailaddress1"),
-                phone=c.get("telephone1"),
-                role=c.get("jobtitle"),
-            )
-            for c in contacts
-        ]
+        people = pulled_contacts("dynamics365", contacts)
         result.add(upsert_people(db, actor, self.name, customers, people))
         result.add(
             upsert_cases(

@@ -21,9 +21,10 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
-from data.services.crm_sync import PulledContact, PulledCustomer, SyncCounts, upsert_contacts, upsert_customers
+from data.services.crm_sync import PulledCustomer, SyncCounts, upsert_contacts, upsert_customers
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.responses import (
     classify,
     guarded,
@@ -399,20 +400,7 @@ class HubSpotConnector:
                 ],
             )
         )
-        rows = []
-        for c in contacts:
-            p = c.get("properties") or {}
-            name = " ".join(x for x in (p.get("firstname"), p.get("lastname")) if x) or str(p.get("email") or "")
-            rows.append(
-                PulledContact(
-                    external_id=str(c["id"]),
-                    customer_external_id=str(p["associatedcompanyid"]) if p.get("associatedcompanyid") else None,
-                    name=name,
-                    email=p.get("email") or None,
-                    phone=p.get("phone") or None,
-                    role=p.get("jobtitle") or None,
-                )
-            )
+        rows = pulled_contacts("hubspot", contacts)
         counts.add(upsert_contacts(db, actor, self.name, rows))
         result.add(counts)
         newest = max((d for d in (newest_company, newest_contact) if d is not None), default=since)

@@ -23,9 +23,10 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
-from data.services.crm_sync import PulledContact, PulledCustomer, upsert_people
+from data.services.crm_sync import PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
 from integrations.connectors.sources import job_source
 from integrations.mapping import apply_mapping
@@ -260,17 +261,7 @@ class SalesforceConnector:
             result.errors.append(str(err))
             return result
         customers = [PulledCustomer(str(a["Id"]), str(a.get("Name") or ""), phone=a.get("Phone")) for a in accounts]
-        people = [
-            PulledContact(
-                str(c["Id"]),
-                str(c["AccountId"]) if c.get("AccountId") else None,
-                " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x),
-                email=c.get("Email"),
-                phone=c.get("Phone"),
-                role=c.get("Title"),
-            )
-            for c in contacts
-        ]
+        people = pulled_contacts("salesforce", contacts)
         result.add(upsert_people(db, actor, self.name, customers, people))
         stamps = [str(r["SystemModstamp"]) for r in (*accounts, *contacts) if r.get("SystemModstamp")]
         if stamps:
