@@ -289,7 +289,7 @@ def build_app(state: DataverseState) -> Starlette:
         problems = problems_with_body(table, body, entity_set)
         if problems:
             return error(400, "0x80060888", "; ".join(problems))
-        if found is not None and found.get("statecode") == 1:
+        if entity_set == "incidents" and found is not None and found.get("statecode") == 1:
             return error(
                 400,
                 "0x80043e09",
