@@ -68,5 +68,6 @@ __all__ = [
 from data.models.api_tokens import ApiToken  # noqa: F401
 from data.models.deliveries import *  # noqa: F403
 from data.models.field import *  # noqa: F403
+from data.models.offers import CrmOffer, OfferResponse  # noqa: F401
 from data.models.payments import *  # noqa: F403
 from data.models.reminders import ReminderCursor, ReminderSent  # noqa: F401
