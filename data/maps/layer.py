@@ -35,9 +35,13 @@ class DetailLevel:
 # From the whole region down to single streets: each level adds the kinds that become readable at its scale.
 DETAIL_LEVELS: tuple[DetailLevel, ...] = (
     DetailLevel("region", 0.25, 60.0, frozenset({"coast", "water", "park", "rail", "main-road"})),
-    DetailLevel("district", 0.06, 15.0, frozenset({"coast", "water", "park", "rail", "main-road", "road"})),
+    DetailLevel("district", 0.04, 10.0, frozenset({"coast", "water", "park", "rail", "main-road", "road"})),
     DetailLevel("street", 0.0, 3.0, frozenset(LINE_KINDS)),
 )
+
+
+# Street names need room: they are printed only this close (a column under 20 m), where a name fits its street.
+STREET_NAMES_KM_PER_CELL = 0.02
 
 
 def level_for(km_per_cell: float) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 from data.errors import InvalidInput
 from data.maps.layer import DETAIL_LEVELS, OSM_ATTRIBUTION, BaseLayer, MapLabel, MapLine
-from optimizer.road_travel import RoadGraph
+from optimizer.road_travel import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, RoadGraph
 
 Progress = Callable[[str, int, int], None]
 
@@ -52,7 +52,7 @@ PARK_AREA = {("leisure", "park"), ("leisure", "garden"), ("landuse", "forest"), 
 PLACE_RANK = {"city": 0, "town": 1, "borough": 2, "suburb": 2, "quarter": 3, "village": 3, "neighbourhood": 4}
 PLACE_LEVEL = {"city": 0, "town": 0, "borough": 0, "suburb": 1, "village": 1, "quarter": 1, "neighbourhood": 2}
 MIN_AREA_KM2 = (0.05, 0.005, 0.0)  # smallest park or water drawn at each detail level
-KM_PER_DEG_LAT = 110.574
+
 MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$")
 
 
@@ -91,7 +91,7 @@ def _oneway(tags: Any, highway: str) -> int:
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    kx = 111.320 * math.cos(math.radians((lat1 + lat2) / 2))
+    kx = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians((lat1 + lat2) / 2))
     return math.hypot((lon2 - lon1) * kx, (lat2 - lat1) * KM_PER_DEG_LAT)
 
 
@@ -223,7 +223,7 @@ class _Collector:
 
 def _km2(polygon: Any) -> float:
     c = polygon.centroid
-    return float(polygon.area) * 111.320 * math.cos(math.radians(c.y)) * KM_PER_DEG_LAT
+    return float(polygon.area) * KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(c.y)) * KM_PER_DEG_LAT
 
 
 def simplify_levels(

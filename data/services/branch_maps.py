@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -48,34 +49,40 @@ def store_branch_map(
 ) -> StoredMap:
     """Keep `layer` (and `graph`, if any) as the branch's map; without a code, the branch whose depot it covers."""
     actor.require_admin("import maps")
+    with UnitOfWork(db, actor) as uow:
+        return store_branch_map_in(uow, branch_code, layer, graph)
+
+
+def store_branch_map_in(
+    uow: UnitOfWork, branch_code: str | None, layer: BaseLayer, graph: RoadGraph | None, at: datetime | None = None
+) -> StoredMap:
+    """`store_branch_map` inside an open unit of work (the demo builder stores its shipped map this way)."""
+    uow.actor.require_admin("import maps")
     layer_blob = encode_layer(layer)
     graph_blob = graph.to_bytes() if graph is not None and graph.edge_count else None
-    with UnitOfWork(db, actor) as uow:
-        branch = _target_branch(uow, branch_code, layer)
-        row = uow.session.get(BranchMap, branch.id)
-        if row is None:
-            row = BranchMap(branch_id=branch.id)
-            uow.session.add(row)
-        south, west, north, east = layer.bounds
-        row.source, row.attribution = layer.source[:255], layer.attribution[:255]
-        row.south, row.west, row.north, row.east = south, west, north, east
-        row.layer, row.road_graph = layer_blob, graph_blob
-        row.road_nodes = graph.node_count if graph is not None and graph_blob else 0
-        row.road_edges = graph.edge_count if graph is not None and graph_blob else 0
-        row.imported_at = utcnow()
-        stored = StoredMap(
-            branch.code, row.source, len(layer_blob), len(graph_blob or b""), row.road_nodes, row.road_edges
-        )
-        uow.emit(
-            "branch.map_imported",
-            "branch",
-            branch.id,
-            {
-                "code": branch.code,
-                "source": row.source,
-                "bounds": [south, west, north, east],
-                "road_nodes": stored.road_nodes,
-                "road_edges": stored.road_edges,
-            },
-        )
+    branch = _target_branch(uow, branch_code, layer)
+    row = uow.session.get(BranchMap, branch.id)
+    if row is None:
+        row = BranchMap(branch_id=branch.id)
+        uow.session.add(row)
+    south, west, north, east = layer.bounds
+    row.source, row.attribution = layer.source[:255], layer.attribution[:255]
+    row.south, row.west, row.north, row.east = south, west, north, east
+    row.layer, row.road_graph = layer_blob, graph_blob
+    row.road_nodes = graph.node_count if graph is not None and graph_blob else 0
+    row.road_edges = graph.edge_count if graph is not None and graph_blob else 0
+    row.imported_at = at or utcnow()
+    stored = StoredMap(branch.code, row.source, len(layer_blob), len(graph_blob or b""), row.road_nodes, row.road_edges)
+    uow.emit(
+        "branch.map_imported",
+        "branch",
+        branch.id,
+        {
+            "code": branch.code,
+            "source": row.source,
+            "bounds": [south, west, north, east],
+            "road_nodes": stored.road_nodes,
+            "road_edges": stored.road_edges,
+        },
+    )
     return stored
