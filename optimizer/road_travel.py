@@ -24,6 +24,7 @@ from optimizer.travel import HaversineTravel, MatrixTravel, TravelProvider
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
 ROW_BUDGET_BYTES = 64 * 1024 * 1024  # Dijkstra rows held at once (each row is 8 bytes per graph node)
+MARGIN_KM = 3.0  # the least widening of the searched box around a day's stops
 
 
 @dataclass
@@ -117,17 +118,54 @@ class RoadGraph:
         return self._snappable[idx], np.asarray(dist, dtype=np.float64)
 
     def seconds_between(self, sources: NDArray[np.intp], targets: NDArray[np.intp]) -> NDArray[np.float64]:
-        """Shortest driving seconds from each source node to each target node (inf where none exists)."""
+        """Shortest driving seconds from each source node to each target node (inf where none exists).
+
+        The search runs on the part of the graph around the nodes asked about (their bounding box widened by
+        a quarter of its size and at least `MARGIN_KM`): a regional graph is many times a day's area, and a
+        shortest path between two of its stops that leaves that box is rare and never much shorter.
+        """
         from scipy.sparse.csgraph import dijkstra
 
-        unique_sources, inverse = np.unique(sources, return_inverse=True)
+        graph, local = self._around(np.concatenate((sources, targets)))
+        unique_sources, inverse = np.unique(local[: len(sources)], return_inverse=True)
+        local_targets = local[len(sources) :]
         out = np.empty((len(unique_sources), len(targets)), dtype=np.float64)
-        chunk = max(1, ROW_BUDGET_BYTES // (8 * max(self.node_count, 1)))
-        graph = self.csgraph()
+        chunk = max(1, ROW_BUDGET_BYTES // (8 * max(graph.shape[0], 1)))
         for start in range(0, len(unique_sources), chunk):
             rows = dijkstra(graph, directed=True, indices=unique_sources[start : start + chunk])
-            out[start : start + chunk] = np.atleast_2d(rows)[:, targets]
+            out[start : start + chunk] = np.atleast_2d(rows)[:, local_targets]
+        cut_off = ~np.isfinite(out).all(axis=1)
+        if cut_off.any() and graph is not self.csgraph():
+            # Round a deep bay the way out may leave the box: those sources search the whole graph.
+            full_sources = np.unique(sources)[cut_off]
+            rows = dijkstra(self.csgraph(), directed=True, indices=full_sources)
+            out[cut_off] = np.atleast_2d(rows)[:, targets]
         return out[inverse]
+
+    def _around(self, nodes: NDArray[np.intp]) -> tuple[Any, NDArray[np.intp]]:
+        """The subgraph inside the widened bounding box of `nodes`, and their numbers in it."""
+        lat, lon = self.node_lat[nodes], self.node_lon[nodes]
+        kx = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(float(lat.mean())))
+        pad_lat = max(float(np.ptp(lat)) * 0.25, MARGIN_KM / KM_PER_DEG_LAT)
+        pad_lon = max(float(np.ptp(lon)) * 0.25, MARGIN_KM / kx)
+        inside = (
+            (self.node_lat >= lat.min() - pad_lat)
+            & (self.node_lat <= lat.max() + pad_lat)
+            & (self.node_lon >= lon.min() - pad_lon)
+            & (self.node_lon <= lon.max() + pad_lon)
+        )
+        if inside.all():
+            return self.csgraph(), nodes
+        from scipy.sparse import csr_matrix
+
+        number = np.cumsum(inside) - 1
+        keep = inside[self.edge_from] & inside[self.edge_to]
+        n = int(inside.sum())
+        sub = csr_matrix(
+            (self.edge_seconds[keep].astype(np.float64), (number[self.edge_from[keep]], number[self.edge_to[keep]])),
+            (n, n),
+        )
+        return sub, number[nodes]
 
 
 @dataclass(frozen=True)

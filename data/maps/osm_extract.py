@@ -8,14 +8,15 @@ both directions unless the way is one-way. Lines are simplified with shapely onc
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from data.errors import InvalidInput
 from data.maps.layer import DETAIL_LEVELS, OSM_ATTRIBUTION, BaseLayer, MapLabel, MapLine
@@ -90,106 +91,54 @@ def _oneway(tags: Any, highway: str) -> int:
     return 1 if highway in ("motorway", "motorway_link") or tags.get("junction") in ("roundabout", "circular") else 0
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    kx = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot((lon2 - lon1) * kx, (lat2 - lat1) * KM_PER_DEG_LAT)
-
-
-def _junctions(path: Path) -> set[int]:
-    import osmium
-
-    uses: Counter[int] = Counter()
-    ways: Any = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
-    for way in ways:
-        if way.tags.get("highway") in SPEED_KMH and len(way.nodes) >= 2:
-            refs = [n.ref for n in way.nodes]
-            uses.update(refs)
-            uses[refs[0]] += 1  # a way's ends are graph nodes whatever else meets them
-            uses[refs[-1]] += 1
-    return {ref for ref, count in uses.items() if count >= 2}
-
-
 class _Collector:
-    """Gathers raw lines, labels and graph edges while the file streams past."""
+    """Gathers each way's geometry as WKB (built by libosmium, so no node is handed to Python one by one),
+    place labels and areas while the file streams past; the arrays are worked out once at the end."""
 
-    def __init__(self, junctions: set[int]) -> None:
-        self.junctions = junctions
-        self.node_index: dict[int, int] = {}
-        self.node_lat: list[float] = []
-        self.node_lon: list[float] = []
-        self.edges: list[tuple[int, int, float]] = []
-        self.lines: list[tuple[str, list[tuple[float, float]]]] = []
+    def __init__(self) -> None:
+        self.wkb: list[str] = []
+        self.kinds: list[str] = []
+        self.road_class: list[str] = []  # highway class, "" for other lines
+        self.speed_kmh: list[float] = []
+        self.oneway: list[int] = []
+        self.names: list[str] = []
         self.areas: list[tuple[str, Any]] = []  # (kind, shapely polygon in lon/lat)
         self.labels: list[MapLabel] = []
-        self.street_pieces: dict[str, list[tuple[float, list[tuple[float, float]]]]] = {}
-        self.south, self.west, self.north, self.east = 90.0, 180.0, -90.0, -180.0
-
-    def _node(self, ref: int, lat: float, lon: float) -> int:
-        index = self.node_index.get(ref)
-        if index is None:
-            index = len(self.node_lat)
-            self.node_index[ref] = index
-            self.node_lat.append(lat)
-            self.node_lon.append(lon)
-        return index
-
-    def _extend(self, points: list[tuple[float, float]]) -> None:
-        lats, lons = [p[0] for p in points], [p[1] for p in points]
-        self.south, self.north = min(self.south, *lats), max(self.north, *lats)
-        self.west, self.east = min(self.west, *lons), max(self.east, *lons)
+        self.place_points: list[tuple[float, float]] = []
 
     def node(self, node: Any) -> None:
         tags = node.tags
         place, name = tags.get("place"), tags.get("name")
         if place in PLACE_RANK and name:
             loc = node.location
-            self._extend([(loc.lat, loc.lon)])
+            self.place_points.append((loc.lat, loc.lon))
             self.labels.append(MapLabel("place", name, loc.lat, loc.lon, PLACE_RANK[place], PLACE_LEVEL[place]))
 
-    def way(self, way: Any) -> None:
+    def way(self, way: Any, factory: Any) -> None:
         tags = way.tags
-        try:
-            points = [(n.lat, n.lon) for n in way.nodes]
-        except Exception:  # a node missing from a clipped extract: skip the way
-            return
-        if len(points) < 2:
-            return
-        self._extend(points)
         highway = tags.get("highway")
         if highway in SPEED_KMH:
-            self._road(way, tags, highway, points)
+            kind = ROAD_KIND.get(highway, "")
         elif tags.get("railway") in RAIL:
-            self.lines.append(("rail", points))
+            kind, highway = "rail", ""
         elif tags.get("natural") == "coastline":
-            self.lines.append(("coast", points))
+            kind, highway = "coast", ""
         elif tags.get("waterway") in WATERWAY:
-            self.lines.append(("water", points))
+            kind, highway = "water", ""
+        else:
+            return
+        try:
+            wkb = factory.create_linestring(way)
+        except Exception:  # a node missing from a clipped extract, or a way of one point: skip it
+            return
+        self.wkb.append(wkb)
+        self.kinds.append(kind)
+        self.road_class.append(highway)
+        self.speed_kmh.append(_speed(tags, highway) if highway else 0.0)
+        self.oneway.append(_oneway(tags, highway) if highway else 0)
+        self.names.append(tags.get("name", "") if highway else "")
 
-    def _road(self, way: Any, tags: Any, highway: str, points: list[tuple[float, float]]) -> None:
-        kind = ROAD_KIND.get(highway)
-        if kind is not None:
-            self.lines.append((kind, points))
-            name = tags.get("name")
-            if name:
-                length = sum(_km(*a, *b) for a, b in itertools.pairwise(points))
-                self.street_pieces.setdefault(name, []).append((length, points))
-        speed_kms = _speed(tags, highway) / 3600
-        direction = _oneway(tags, highway)
-        refs = [n.ref for n in way.nodes]
-        start = self._node(refs[0], *points[0])
-        km = 0.0
-        for i in range(1, len(refs)):
-            km += _km(*points[i - 1], *points[i])
-            if refs[i] in self.junctions or i == len(refs) - 1:
-                end = self._node(refs[i], *points[i])
-                seconds = km / speed_kms
-                if direction >= 0:
-                    self.edges.append((start, end, seconds))
-                if direction <= 0:
-                    self.edges.append((end, start, seconds))
-                start, km = end, 0.0
-
-    def area(self, area: Any, wkb: Any) -> None:
+    def area(self, area: Any, factory: Any) -> None:
         tags = area.tags
         kind = None
         if tags.get("natural") in WATER_AREA or tags.get("landuse") in ("reservoir", "basin"):
@@ -201,24 +150,98 @@ class _Collector:
         from shapely import wkb as shapely_wkb
 
         try:
-            polygon = shapely_wkb.loads(wkb.create_multipolygon(area), hex=True)
+            polygon = shapely_wkb.loads(factory.create_multipolygon(area), hex=True)
         except Exception:  # broken multipolygons are common in extracts; they are skipped
             return
         self.areas.append((kind, polygon))
 
-    def street_labels(self) -> list[MapLabel]:
-        """One label per street name per 1 km square, at the middle of its longest piece there."""
-        best: dict[tuple[str, int, int], tuple[float, tuple[float, float]]] = {}
-        for name, pieces in self.street_pieces.items():
-            for length, points in pieces:
-                mid = points[len(points) // 2]
-                key = (name, round(mid[0] * 90), round(mid[1] * 45))
-                if key not in best or best[key][0] < length:
-                    best[key] = (length, mid)
-        return [
-            MapLabel("street", name, mid[0], mid[1], 5 + (0 if length > 0.5 else 1), 2)
-            for (name, _, _), (length, mid) in sorted(best.items(), key=lambda kv: -kv[1][0])
-        ]
+
+@dataclass(frozen=True)
+class _Ways:
+    """Every collected way as arrays: its geometry, and per point its way, coordinates and distance along it."""
+
+    geoms: NDArray[np.object_]
+    way_of_point: NDArray[np.intp]
+    lonlat: NDArray[np.float64]
+    along_km: NDArray[np.float64]
+
+
+def _ways(collector: _Collector) -> _Ways:
+    import shapely
+
+    geoms = shapely.from_wkb(np.array(collector.wkb, dtype=object))
+    lonlat, way_of_point = shapely.get_coordinates(geoms, return_index=True)
+    step_lon = np.diff(lonlat[:, 0], prepend=lonlat[:1, 0])
+    step_lat = np.diff(lonlat[:, 1], prepend=lonlat[:1, 1])
+    kx = KM_PER_DEG_LON_EQUATOR * np.cos(np.radians(lonlat[:, 1]))
+    step = np.hypot(step_lon * kx, step_lat * KM_PER_DEG_LAT)
+    first = np.ones(len(lonlat), dtype=bool)
+    first[1:] = way_of_point[1:] != way_of_point[:-1]
+    step[first] = 0.0
+    return _Ways(geoms, way_of_point, lonlat, np.cumsum(step))
+
+
+def road_graph(collector: _Collector, ways: _Ways) -> RoadGraph:
+    """Junctions are the points two drivable ways share (same coordinates) and every way's ends; each stretch
+    of a way between two junctions is one edge (two unless one-way) at the way's speed."""
+    is_road = np.array([bool(c) for c in collector.road_class], dtype=bool)
+    if not is_road.any():
+        return RoadGraph.from_edges([], [], [])
+    mask = is_road[ways.way_of_point]
+    way = ways.way_of_point[mask]
+    lonlat = ways.lonlat[mask]
+    along = ways.along_km[mask]
+    keys = np.round(lonlat * 1e7).astype(np.int64)
+    key = keys[:, 0] * 4_000_000_000 + keys[:, 1]
+    ends = np.zeros(len(way), dtype=bool)
+    ends[0] = ends[-1] = True
+    ends[1:] |= way[1:] != way[:-1]
+    ends[:-1] |= way[1:] != way[:-1]
+    unique, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    cut = ends | (counts[inverse] >= 2)
+    cut_at = np.flatnonzero(cut)
+    a, b = cut_at[:-1], cut_at[1:]
+    same_way = way[a] == way[b]
+    a, b = a[same_way], b[same_way]
+    # Graph nodes: the distinct junction points, numbered densely.
+    junction_keys = np.unique(inverse[cut_at])
+    node_index = np.full(len(unique), -1, dtype=np.int64)
+    node_index[junction_keys] = np.arange(len(junction_keys))
+    first_point = np.zeros(len(unique), dtype=np.intp)
+    first_point[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    node_lonlat = lonlat[first_point[junction_keys]]
+    frm, to = node_index[inverse[a]], node_index[inverse[b]]
+    speed = np.array(collector.speed_kmh)[way[a]]
+    oneway = np.array(collector.oneway)[way[a]]
+    seconds = (along[b] - along[a]) / speed * 3600
+    forward = oneway >= 0
+    backward = oneway <= 0
+    edges = np.concatenate(
+        (
+            np.column_stack((frm[forward], to[forward], seconds[forward])),
+            np.column_stack((to[backward], frm[backward], seconds[backward])),
+        )
+    )
+    return RoadGraph.from_edges(node_lonlat[:, 1], node_lonlat[:, 0], edges)
+
+
+def street_labels(collector: _Collector, ways: _Ways) -> list[MapLabel]:
+    """One label per street name per 1 km square, at the middle of its longest piece there."""
+    starts = np.searchsorted(ways.way_of_point, np.arange(len(collector.wkb)))
+    stops = np.append(starts[1:], len(ways.way_of_point))
+    best: dict[tuple[str, int, int], tuple[float, tuple[float, float]]] = {}
+    for i, name in enumerate(collector.names):
+        if not name or stops[i] <= starts[i]:
+            continue
+        length = float(ways.along_km[stops[i] - 1] - ways.along_km[starts[i]])
+        lon, lat = ways.lonlat[(starts[i] + stops[i]) // 2]
+        key = (name, round(lat * 90), round(lon * 45))
+        if key not in best or best[key][0] < length:
+            best[key] = (length, (float(lat), float(lon)))
+    return [
+        MapLabel("street", name, mid[0], mid[1], 5 + (0 if length > 0.5 else 1), 2)
+        for (name, _, _), (length, mid) in sorted(best.items(), key=lambda kv: -kv[1][0])
+    ]
 
 
 def _km2(polygon: Any) -> float:
@@ -226,36 +249,29 @@ def _km2(polygon: Any) -> float:
     return float(polygon.area) * KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(c.y)) * KM_PER_DEG_LAT
 
 
-def simplify_levels(
-    lines: list[tuple[str, list[tuple[float, float]]]],
-    areas: list[tuple[str, Any]],
-) -> tuple[tuple[MapLine, ...], ...]:
-    """Each detail level's lines: its kinds only, simplified to its tolerance (metres, in degrees of latitude)."""
+def simplify_levels(lines: dict[str, list[Any]], areas: list[tuple[str, Any]]) -> tuple[tuple[MapLine, ...], ...]:
+    """Each detail level's lines: its kinds only, pieces that meet end to end merged (a street mapped as twenty
+    ways simplifies as one line), then simplified to the level's tolerance (metres, in degrees of latitude).
+    `lines` holds shapely line strings in lon/lat by kind."""
     import shapely
-    from shapely.geometry import LineString, MultiLineString
 
     levels: list[tuple[MapLine, ...]] = []
     for li, level in enumerate(DETAIL_LEVELS):
         tolerance = level.tolerance_m / 1000 / KM_PER_DEG_LAT
         kept: list[MapLine] = []
-        by_kind: dict[str, list[Any]] = {}
-        for kind, points in lines:
-            if kind in level.kinds:
-                by_kind.setdefault(kind, []).append(LineString([(lon, lat) for lat, lon in points]))
-        for kind, polygon in areas:
-            if kind in level.kinds and _km2(polygon) >= MIN_AREA_KM2[li]:
-                by_kind.setdefault(kind, []).append(polygon.boundary)
-        for kind in sorted(by_kind):
-            # Merge touching pieces first so a street split into twenty ways simplifies as one line.
-            merged = shapely.line_merge(shapely.union_all(by_kind[kind])) if len(by_kind[kind]) < 20000 else None
-            geoms = by_kind[kind] if merged is None else [merged]
-            for geom in geoms:
-                simple = shapely.simplify(geom, tolerance, preserve_topology=False)
-                parts = simple.geoms if isinstance(simple, MultiLineString) else getattr(simple, "geoms", [simple])
-                for part in parts:
-                    coords = list(getattr(part, "coords", []))
-                    if len(coords) >= 2 and part.length >= tolerance:
-                        kept.append(MapLine(kind, tuple((lat, lon) for lon, lat in coords)))
+        for kind in sorted(level.kinds):
+            parts = list(lines.get(kind, []))
+            parts += [p.boundary for k, p in areas if k == kind and _km2(p) >= MIN_AREA_KM2[li]]
+            if not parts:
+                continue
+            merged = shapely.line_merge(shapely.multilinestrings(shapely.get_parts(parts)))
+            simple = shapely.simplify(shapely.get_parts(merged), tolerance, preserve_topology=False)
+            for part in simple:
+                if part.is_empty or shapely.length(part) < tolerance:
+                    continue
+                coords = shapely.get_coordinates(part)
+                if len(coords) >= 2:
+                    kept.append(MapLine(kind, tuple((float(lat), float(lon)) for lon, lat in coords)))
         levels.append(tuple(kept))
     return tuple(levels)
 
@@ -268,12 +284,10 @@ def read_extract(path: Path, progress: Progress | None = None) -> ExtractedMap:
     _check_file(path)
     report = progress or (lambda _label, _done, _total: None)
     total = 4
-    report("finding junctions", 0, total)
+    report("reading ways and areas", 0, total)
     try:
-        junctions = _junctions(path)
-        report("reading ways and areas", 1, total)
-        collector = _Collector(junctions)
-        wkb = WKBFactory()
+        collector = _Collector()
+        factory = WKBFactory()
         processor: Any = (
             osmium.FileProcessor(str(path))
             .with_locations()
@@ -289,24 +303,30 @@ def read_extract(path: Path, progress: Progress | None = None) -> ExtractedMap:
             if obj.is_node():
                 collector.node(obj)
             elif obj.is_way():
-                collector.way(obj)
+                collector.way(obj, factory)
             elif obj.is_area():
-                collector.area(obj, wkb)
+                collector.area(obj, factory)
     except RuntimeError as exc:
         raise InvalidInput(f"not a readable OpenStreetMap extract ({exc})", record=str(path)) from None
-    if not collector.lines and not collector.edges and not collector.labels:
+    if not collector.wkb and not collector.labels and not collector.areas:
         raise InvalidInput("the extract holds no roads, water, rail or places", record=str(path))
+    report("building the road graph", 1, total)
+    ways = _ways(collector)
+    graph = road_graph(collector, ways)
     report("simplifying lines", 2, total)
-    levels = simplify_levels(collector.lines, collector.areas)
-    labels = tuple(sorted([*collector.labels, *collector.street_labels()], key=lambda lb: (lb.rank, lb.name)))
-    layer = BaseLayer(
-        (collector.south, collector.west, collector.north, collector.east),
-        levels,
-        labels,
-        OSM_ATTRIBUTION,
-        path.name,
-    )
-    report("building the road graph", 3, total)
-    graph = RoadGraph.from_edges(collector.node_lat, collector.node_lon, collector.edges)
+    by_kind: dict[str, list[Any]] = {}
+    for geom, kind in zip(ways.geoms, collector.kinds, strict=True):
+        if kind:
+            by_kind.setdefault(kind, []).append(geom)
+    levels = simplify_levels(by_kind, collector.areas)
+    labels = tuple(sorted([*collector.labels, *street_labels(collector, ways)], key=lambda lb: (lb.rank, lb.name)))
+    report("labelling", 3, total)
+    lons = [*ways.lonlat[:, 0].tolist(), *(p[1] for p in collector.place_points)]
+    lats = [*ways.lonlat[:, 1].tolist(), *(p[0] for p in collector.place_points)]
+    for _, polygon in collector.areas:
+        west, south, east, north = polygon.bounds
+        lons += [west, east]
+        lats += [south, north]
+    layer = BaseLayer((min(lats), min(lons), max(lats), max(lons)), levels, labels, OSM_ATTRIBUTION, path.name)
     report("done", total, total)
     return ExtractedMap(layer, graph)

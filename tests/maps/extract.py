@@ -26,6 +26,7 @@ def write_bay_extract(path: Path) -> Path:
         3: BAY_HEAD_EAST,
         4: EAST_SHORE,
         5: NORTH_END,
+        6: (60.14, 24.92),  # a side street at the head of the bay makes a junction 3.3 km from both shores
         # the shore of the bay
         10: (60.172, 24.932),
         11: (60.142, 24.933),
@@ -42,6 +43,7 @@ def write_bay_extract(path: Path) -> Path:
         (2, [4, 5], {"highway": "primary", "name": "Rantatie", "oneway": "yes", "maxspeed": "50"}),
         (3, [10, 11, 12, 13], {"natural": "coastline"}),
         (5, [5, 1], {"highway": "tertiary", "name": "Paluutie"}),
+        (6, [2, 6], {"highway": "residential", "name": "Pohjukka"}),
         (4, [20, 21, 22, 23, 20], {"leisure": "park", "name": "Puisto"}),
     ]
     with osmium.SimpleWriter(str(path)) as writer:
