@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from data.actor import Actor
 from data.db import Database
 from data.errors import InvalidInput
+from data.maps.demo_map import DEMO_GRAPH_BRANCHES, demo_graph, demo_layer
 from data.models import (
     Absence,
     AbsenceKind,
@@ -67,6 +68,7 @@ from data.models import (
     User,
 )
 from data.models.base import advance_sequences
+from data.services.branch_maps import store_branch_map_in
 from data.services.completion import signature_hash
 from data.services.invoicing import (
     Cover,
@@ -802,6 +804,9 @@ def build_demo(
         builder = _Builder(session, random.Random(seed), today, now, report)
         builder.build(technicians, customers, jobs_today, history_days)
         counts = dict(builder.counts)
+        layer, graph = demo_layer(), demo_graph()
+        for code, *_ in BRANCHES:
+            store_branch_map_in(uow, code, layer, graph if code in DEMO_GRAPH_BRANCHES else None, builder.created)
         uow.emit(
             "demo.built",
             "demo",

@@ -313,10 +313,19 @@ class DispatchApp(App[None]):
     def selected_technician(self) -> str | None:
         return technician_target(self.screen) if self.screen_stack else None
 
-    def on_job_selected(self, _message: JobSelected) -> None:
+    def _from_screen_on_view(self, message: JobSelected | TechnicianSelected) -> bool:
+        """Hidden views re-announce their cursor after live updates; only the visible one's choice is followed."""
+        sender = getattr(message, "_sender", None)
+        return sender is not None and bool(self.screen_stack) and getattr(sender, "screen", None) is self.screen
+
+    def on_job_selected(self, message: JobSelected) -> None:
+        if message.ref is not None and self._from_screen_on_view(message):
+            self.ctx.followed_job = message.ref
         self._sync_keys()
 
-    def on_technician_selected(self, _message: TechnicianSelected) -> None:
+    def on_technician_selected(self, message: TechnicianSelected) -> None:
+        if message.code is not None and self._from_screen_on_view(message):
+            self.ctx.followed_technician = message.code
         self._sync_keys()
 
     def _sync_keys(self) -> None:

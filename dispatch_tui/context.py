@@ -63,6 +63,9 @@ class ConsoleContext:
     mouse: bool = True
     config_dir: Path | None = None
     """Where the console keeps the user's saved filters and keys (default: the user config dir)."""
+    followed_technician: str | None = None
+    followed_job: str | None = None
+    """The technician and job last under the cursor of the view on screen: the map opens on them."""
 
     def now(self) -> datetime:
         return self.clock()

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 from data.availability import local_day_bounds
 from data.db import Database
 from data.errors import InvalidInput, NotFound
+from data.maps.layer import BaseLayer
 from data.models.customers import Customer, Site
 from data.models.jobs import OPEN_STATUSES, Job, JobCrewMember, JobStatus, JobType
 from data.models.org import Branch
 from data.models.workforce import Absence, PlannedBreak, ShiftException, ShiftPattern, Technician
+from data.queries.branch_maps import branch_layer
 from optimizer.model import Location
 from optimizer.travel import HaversineTravel
 
@@ -151,6 +153,7 @@ class MapState:
     area: tuple[tuple[float, float], ...] = ()  # service-area outline (lat, lon), closed when present
     technicians: tuple[MapTechnician, ...] = ()
     jobs: tuple[MapJob, ...] = ()
+    base: BaseLayer | None = None  # the branch's imported map (coast, roads, names), when it has one
 
 
 @dataclass(frozen=True)
@@ -628,6 +631,7 @@ def map_state(db: Database, branch_code: str, day: date) -> MapState:
         area=area,
         technicians=tuple(map_techs),
         jobs=jobs,
+        base=branch_layer(db, code),
     )
 
 

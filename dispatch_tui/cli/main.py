@@ -75,6 +75,7 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, note."),
     "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
+    "map": CommandEntry("map", "Maps: import an OpenStreetMap extract as a branch's base layer and road graph."),
     "reminders": CommandEntry(
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
     ),
