@@ -72,3 +72,4 @@ from data.models.deliveries import *  # noqa: F403
 from data.models.field import *  # noqa: F403
 from data.models.payments import *  # noqa: F403
 from data.models.reminders import ReminderCursor, ReminderSent  # noqa: F401
+from data.models.sealed import SealedSecret  # noqa: F401
