@@ -15,7 +15,7 @@ from data.models.jobs import (
     JobType,
     NoteAuthorKind,
 )
-from data.models.org import Branch, Role, User
+from data.models.org import Branch, CompanyRole, Role, User
 from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
 from data.models.workforce import (
     Absence,
@@ -38,6 +38,7 @@ __all__ = [
     "Asset",
     "Base",
     "Branch",
+    "CompanyRole",
     "Contact",
     "Contract",
     "Customer",

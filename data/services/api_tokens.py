@@ -23,6 +23,7 @@ from data.models.api_tokens import ApiToken
 from data.models.base import utcnow
 from data.models.org import Branch, Role, User
 from data.models.workforce import Technician
+from data.permissions import Permission
 from data.services.jobs import find_technician
 from data.services.sealed_secrets import token_pepper
 from data.uow import UnitOfWork
@@ -92,7 +93,7 @@ def peppered_digest(pepper: bytes, secret: str) -> str:
 
 def issue_token(db: Database, actor: Actor, technician: str | int, label: str | None = None) -> IssuedToken:
     """Admins issue a token for a technician; the returned secret is the only copy there will ever be."""
-    actor.require_admin("issue API tokens")
+    actor.require_write("issue API tokens", Permission.ISSUE_TOKENS)
     if label is not None and len(label) > MAX_LABEL:
         raise InvalidInput(f"at most {MAX_LABEL} characters", record="API token", field="label")
     secret = secrets.token_urlsafe(32)
@@ -108,7 +109,7 @@ def issue_token(db: Database, actor: Actor, technician: str | int, label: str | 
 
 def revoke_token(db: Database, actor: Actor, token_id: int) -> TokenInfo:
     """Revoke a token at once; requests carrying it are refused from the next one on."""
-    actor.require_admin("revoke API tokens")
+    actor.require_write("revoke API tokens", Permission.ISSUE_TOKENS)
     with UnitOfWork(db, actor) as uow:
         row = uow.session.get(ApiToken, token_id)
         if row is None:

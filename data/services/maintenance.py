@@ -18,6 +18,7 @@ from data.models.customers import Asset, Contract, Site
 from data.models.field import MaintenancePlan, MaintenanceVisit
 from data.models.jobs import JobType
 from data.models.org import Branch
+from data.permissions import Permission
 from data.services.jobs import JobDraft, create_job_in, skills_by_code
 from data.uow import UnitOfWork
 
@@ -69,7 +70,7 @@ class GeneratedVisit:
 
 
 def create_plan(db: Database, actor: Actor, plan: PlanInput) -> MaintenancePlan:
-    actor.require_write("create maintenance plans")
+    actor.require_write("create maintenance plans", Permission.EDIT_MASTER_DATA)
     record = f"maintenance plan {plan.code}"
     if not 1 <= plan.interval_months <= 120:
         raise InvalidInput("must be 1 to 120 months", record=record, field="interval_months")
