@@ -25,6 +25,7 @@ from data.models.customers import Site
 from data.models.jobs import Job, JobCrewMember, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
+from data.permissions import Permission
 from data.queries.branch_maps import branch_road_graph
 from data.services.jobs import assign_in, split_crew_skills, unassign_in
 from data.uow import UnitOfWork
@@ -581,7 +582,7 @@ def _store_crews(uow: UnitOfWork, planning: PlanningDay, plan: Plan, result: App
 def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
     """Write what of the plan is still valid as one transaction, and report the rest (``skipped``):
     a job changed meanwhile by someone else, or no longer movable, does not cost the whole proposal."""
-    actor.require_write("apply a plan")
+    actor.require_write("apply a plan", Permission.REPLAN)
     before = planning.current.assignment()
     after = plan.assignment()
     started = {s.job_id for t in planning.problem.technicians for s in t.started_jobs}

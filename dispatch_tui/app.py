@@ -40,7 +40,7 @@ from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
-from dispatch_tui.keymap import READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
+from dispatch_tui.keymap import ACTION_NEEDS, READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
     AlertRaised,
     DayChosen,
@@ -108,8 +108,7 @@ class DispatchApp(App[None]):
         self.background = list(background)
         self.stop_background = asyncio.Event()
         self.ctx = context
-        if context.read_only:
-            self._hide_write_keys()
+        self._hide_write_keys()
         self.feed = feed
         self.start_view = start_view
         self.user_keymap = keymap or {}
@@ -350,7 +349,7 @@ class DispatchApp(App[None]):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in WRITE_ACTIONS and self.read_only:
+        if action in WRITE_ACTIONS and self._role_refusal(action):
             return True  # offered, so that pressing it says why it does nothing (see run_action)
         if action in JOB_ACTIONS and self.selected_job is None:
             return False
@@ -361,15 +360,27 @@ class DispatchApp(App[None]):
         return True
 
     def _hide_write_keys(self) -> None:
-        """A read-only session keeps the write keys (pressing one says why it does nothing) out of the footer."""
+        """Keys the user's role cannot use (pressing one says why it does nothing) stay out of the footer."""
         # Textual keeps each node's bindings in `_bindings`; this instance gets its own copy, not the class's.
+        hidden = {a for a in WRITE_ACTIONS if self._role_refusal(a)}
+        if not hidden:
+            return
         table = self._bindings.key_to_bindings
         for key, found in table.items():
-            table[key] = [replace(b, show=False) if b.action in WRITE_ACTIONS else b for b in found]
+            table[key] = [replace(b, show=False) if b.action in hidden else b for b in found]
+
+    def _role_refusal(self, action: str) -> str | None:
+        """Why the user's role cannot use this key (the read-only wording for supervisors), else None."""
+        if action not in ACTION_NEEDS:
+            return None
+        if self.read_only and self.ctx.actor.role_name is None:
+            return READ_ONLY_REFUSALS[action]
+        needs, cannot = ACTION_NEEDS[action]
+        return self.ctx.refusal(needs, cannot)
 
     def _refused_read_only(self, action: str) -> bool:
-        """In a read-only session, say why a key that changes data does nothing; True when refused."""
-        refusal = READ_ONLY_REFUSALS.get(action) if self.read_only else None
+        """Say why a key that changes data does nothing for this role; True when refused."""
+        refusal = self._role_refusal(action)
         if refusal is not None:
             self.notice(refusal, "warning")
         return refusal is not None

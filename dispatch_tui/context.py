@@ -14,11 +14,13 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from data import permissions
 from data import slots as slot_queries
-from data.actor import WRITE_ROLES, Actor
+from data.actor import Actor
 from data.db import Database
 from data.errors import Conflict, DispatchError
 from data.models.base import utcnow
+from data.permissions import Permission
 from data.queries import console as console_queries
 from data.queries import free as free_queries
 from data.queries.console import BranchInfo
@@ -72,8 +74,12 @@ class ConsoleContext:
 
     @property
     def read_only(self) -> bool:
-        """Supervisors see everything and change nothing (the services refuse them too)."""
-        return self.actor.role not in WRITE_ROLES
+        """Supervisors (and any role with no write permission) see everything and change nothing."""
+        return self.actor.read_only
+
+    def refusal(self, permission: Permission, action: str) -> str | None:
+        """Why this user's role may not `action` in the branch on view (None: it may); the services say the same."""
+        return permissions.refusal(self.actor, permission, action, self.branch.id if self.actor.branch_ids else None)
 
     @cached_property
     def branch(self) -> BranchInfo:

@@ -14,7 +14,7 @@ from data.models.jobs import (
     JobType,
     NoteAuthorKind,
 )
-from data.models.org import Branch, Role, User
+from data.models.org import Branch, CompanyRole, Role, User
 from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
 from data.models.workforce import (
     Absence,
@@ -36,6 +36,7 @@ __all__ = [
     "Asset",
     "Base",
     "Branch",
+    "CompanyRole",
     "Contact",
     "Contract",
     "Customer",
@@ -72,3 +73,4 @@ from data.models.maps import BranchMap  # noqa: F401
 from data.models.offers import CrmOffer, OfferResponse  # noqa: F401
 from data.models.payments import *  # noqa: F403
 from data.models.reminders import ReminderCursor, ReminderSent  # noqa: F401
+from data.models.sealed import SealedSecret  # noqa: F401

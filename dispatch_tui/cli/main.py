@@ -80,6 +80,8 @@ COMMANDS: dict[str, CommandEntry] = {
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
     ),
     "report": CommandEntry("report", "Reports: KPIs over a date range."),
+    "roles": CommandEntry("roles", "Roles: the built-in ones and those the company defines."),
+    "secrets": CommandEntry("secrets", "Secrets encrypted at rest: set, list, rotate the key."),
     "techs": CommandEntry("techs", "Technicians: list, show, free, absent."),
     "timesheets": CommandEntry("timesheets", "Timesheets and overtime for payroll."),
     "tokens": CommandEntry("tokens", "Field API tokens: one or more per technician, revocable, stored hashed."),
