@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from data.models.base import Base, utcnow
@@ -48,8 +48,13 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.INCOMPLETE: frozenset(),
     JobStatus.CANCELLED: frozenset(),
 }
+# The status groups, beside the moves that define them: every reader asks these, none keeps its own.
 OPEN_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
-ACTIVE_STATUSES = frozenset({JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED})
+CLOSED_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+NOT_STARTED_STATUSES = frozenset({JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED})  # assignable, plannable
+UNDERWAY_STATUSES = frozenset({JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED})  # the technician is on it
+AT_SITE_STATUSES = frozenset({JobStatus.ON_SITE, JobStatus.PAUSED})  # work begun there: the planner cannot move it
+VISITED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.INCOMPLETE})  # a technician was there: a past visit
 
 
 class Job(Base):
@@ -101,6 +106,8 @@ class Job(Base):
     # on the following day.
     visit_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
     visit_number: Mapped[int] = mapped_column(default=1)
+    # The company's own fields, declared in the configuration ([custom_fields.X]) and checked by the services.
+    custom_fields: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # Bookkeeping for optimistic concurrency and audit.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

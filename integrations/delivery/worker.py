@@ -30,7 +30,7 @@ from integrations.delivery.codec import decode_request
 from integrations.delivery.planner import PlannedConnector, plan_connector
 from integrations.pulls import pull_due
 from integrations.registry import build_connector
-from integrations.token_vault import share_tokens
+from integrations.token_vault import sealed_lookup, share_tokens
 
 PULL_CHECK_SECONDS = 5.0
 
@@ -89,6 +89,7 @@ class Worker:
         uniform: Uniform = random.uniform,
     ) -> None:
         self.db = db
+        config = config.with_sealed(sealed_lookup(db))
         self.config = config
         self.settings = config.delivery
         self.worker_id = worker_id or default_worker_id()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy import select
@@ -10,10 +11,11 @@ from sqlalchemy.orm import Session
 from data.availability import local_date, local_day_bounds
 from data.models.customers import Asset, Contact, Contract, Customer, Site
 from data.models.field import CompletionReport, PhotoRef
-from data.models.jobs import Job, JobNote, JobStatus
+from data.models.jobs import VISITED_STATUSES, Job, JobNote, JobStatus
 from data.models.org import Branch
 from data.models.stock import StockLevel, StockLocation
 from data.models.workforce import Technician
+from data.queries.offers import offers_of_job
 from data.services.api_tokens import FieldIdentity
 from integrations.field_api.schemas import (
     AssetOut,
@@ -23,6 +25,7 @@ from integrations.field_api.schemas import (
     JobContext,
     JobOut,
     NoteOut,
+    OfferOut,
     PhotoOut,
     SiteOut,
     StockLine,
@@ -31,7 +34,6 @@ from integrations.field_api.schemas import (
 )
 
 PREVIOUS_VISITS = 5
-DONE = (JobStatus.COMPLETED, JobStatus.INCOMPLETE)
 
 
 def _notes(session: Session, job_id: int) -> list[NoteOut]:
@@ -105,6 +107,7 @@ def job_context(session: Session, job: Job) -> JobContext:
             PhotoOut(id=p.id, uri=p.uri, caption=p.caption, taken_at=p.taken_at, file_id=p.file_id) for p in photos
         ],
         previous_visits=previous_visits(session, job),
+        offers=[OfferOut(**asdict(o)) for o in offers_of_job(session, job)],
     )
 
 
@@ -142,7 +145,7 @@ def previous_visits(session: Session, job: Job) -> list[VisitOut]:
         select(Job, Technician.code, CompletionReport.resolution_code, CompletionReport.notes)
         .outerjoin(Technician, Technician.id == Job.technician_id)
         .outerjoin(CompletionReport, CompletionReport.job_id == Job.id)
-        .where(Job.site_id == job.site_id, Job.id != job.id, Job.status.in_(DONE))
+        .where(Job.site_id == job.site_id, Job.id != job.id, Job.status.in_(VISITED_STATUSES))
         .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
         .limit(PREVIOUS_VISITS)
     ).tuples()

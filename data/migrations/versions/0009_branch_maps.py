@@ -1,7 +1,7 @@
 """branch maps: each branch's base layer and road graph
 
-Revision ID: 0010_branch_maps
-Revises: 0009_deliveries_unfinished_index
+Revision ID: 0009_branch_maps
+Revises: 0009_crm_offers
 Create Date: 2026-12-04 18:33:27.461658
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import data.models.types
 
-revision: str = "0010_branch_maps"
-down_revision: str | None = "0009_deliveries_unfinished_index"
+revision: str = "0009_branch_maps"
+down_revision: str | None = "0009_crm_offers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
