@@ -73,7 +73,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "integrations": CommandEntry(
         "integrations", "Connectors: configuration check, request preview, OAuth authorisation."
     ),
-    "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, note."),
+    "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, complete, note."),
     "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
     "reminders": CommandEntry(
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from data.db import Database
 from data.feed import tail
 from data.services.completion import complete_job
+from data.services.timesheets import list_timesheets
 from dispatch_tui.cli.main import app
 from tests.data.test_field_completion import on_site_job, report, tech_actor
 from tests.factories import DAY, build_world
@@ -72,3 +73,41 @@ def test_stock_moves_restock_a_van_and_refuse_what_the_warehouse_does_not_hold(s
     code, _, stderr = _run(sqlite_db, "stock", "move", "FLT-01", "40", "--from", "WH-HEL", "--to", "VAN-T2")
     assert code != 0 and "WH-HEL holds 6 x FLT-01" in stderr
     assert tail(sqlite_db)[-1].type == "stock.moved"
+
+
+def test_status_completed_is_refused_and_points_at_the_office_completion(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    ref = on_site_job(sqlite_db)
+    code, _, stderr = _run(sqlite_db, "jobs", "status", ref, "completed")
+    assert code == 2 and f"dispatch jobs complete {ref}" in stderr
+    assert json.loads(_ok(sqlite_db, "jobs", "show", ref, "--json"))["job"]["status"] == "on_site"
+
+
+def test_an_office_completion_is_a_real_completion_with_report_invoice_timesheet_and_event(
+    sqlite_db: Database,
+) -> None:
+    from data.models.jobs import JobType
+    from data.services.jobs import JobDraft, assign_job, create_job
+    from tests.factories import DISPATCHER, local
+
+    build_world(sqlite_db)
+    _ok(sqlite_db, "stock", "move", "FLT-01", "2", "--from", "WH-HEL", "--to", "VAN-T1")
+    job = create_job(sqlite_db, DISPATCHER, JobDraft(JobType.REPAIR, "S2", "Filter", 60, created_at=local(7)))
+    assign_job(sqlite_db, DISPATCHER, job.ref, "T1", local(9))  # scheduled: the technician never used the phone
+    done = json.loads(
+        _ok(sqlite_db, "jobs", "complete", job.ref, "--date", DAY.isoformat(), "--start", "09:00", "--end", "10:10",
+            "--labour", "70", "--travel", "20", "--part", "FLT-01:1", "--expense", "parking;Kamppi garage;6.50",
+            "--notes", "Filter replaced", "--json")
+    )  # fmt: skip
+    assert done["status"] == "completed" and done["invoice"]
+    types = [e.type for e in tail(sqlite_db)]
+    assert {"job.completed", "invoice.drafted"} <= set(types)
+    invoice = json.loads(_ok(sqlite_db, "invoices", "show", job.ref, "--json"))
+    assert {line["kind"] for line in invoice["lines"]} >= {"labour", "part", "expense"}
+    assert json.loads(_ok(sqlite_db, "stock", "show", "VAN-T1", "--json"))["levels"] == {"FLT-01": 1}
+    [sheet] = list_timesheets(sqlite_db, DAY, DAY, "T1")
+    assert sheet.worked_minutes > 0
+    code, _, stderr = _run(
+        sqlite_db, "jobs", "complete", job.ref, "--start", "09:00", "--end", "10:00", "--labour", "5"
+    )
+    assert code == 2 and "completed" in stderr
