@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path
+from data.paths import data_file
 
 ENV_URL = "DISPATCH_DATABASE_URL"
 
 
 def default_sqlite_path() -> Path:
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "dispatch.sqlite"
+    return data_file("dispatch.sqlite")
 
 
 def resolve_database_url(explicit: str | None = None) -> str:
@@ -24,4 +24,18 @@ def resolve_database_url(explicit: str | None = None) -> str:
     if value.startswith("postgresql://"):
         # psycopg 3 is the driver we ship.
         return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+    return value
+
+
+TRAVEL_ENV = "DISPATCH_TRAVEL"
+TRAVEL_MODES = ("road", "straight")
+
+
+def travel_mode() -> str:
+    """`road` (the default: a branch's imported road graph where it has one) or `straight` (straight-line only)."""
+    from data.errors import InvalidInput
+
+    value = os.environ.get(TRAVEL_ENV, "road").strip().lower() or "road"
+    if value not in TRAVEL_MODES:
+        raise InvalidInput(f"{value!r} is not one of {', '.join(TRAVEL_MODES)}", record="environment", field=TRAVEL_ENV)
     return value

@@ -12,16 +12,15 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from platformdirs import user_data_path
-
+from data.atomic_files import write_private
 from data.db import Database
 from data.errors import NotFound, StorageUnavailable
+from data.paths import data_file
 
 ENV_FILES_DIR = "DISPATCH_FILES_DIR"
 ENV_FILES_URL = "DISPATCH_FILES_URL"
@@ -47,16 +46,7 @@ class LocalFileStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size == len(content):
             return  # content-addressed: the same key holds the same bytes
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(content)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(path, content, prefix=".upload-")
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -152,7 +142,7 @@ def files_dir_for(db: Database) -> Path:
     path = db.sqlite_path
     if path is not None and str(path) not in ("", ":memory:"):
         return path.with_name(f"{path.stem}-files")
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "files"
+    return data_file("files")
 
 
 def file_store_for(db: Database) -> FileStore:

@@ -49,7 +49,6 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.CANCELLED: frozenset(),
 }
 OPEN_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
-ACTIVE_STATUSES = frozenset({JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED})
 
 
 class Job(Base):

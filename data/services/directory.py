@@ -20,6 +20,7 @@ from data.models.customers import Customer, Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import ShiftException, ShiftPattern, Technician, TechnicianSkill
+from data.permissions import Permission
 from data.services.jobs import find_technician, skills_by_code
 from data.services.stock import ensure_van
 from data.services.technicians import check_coordinates
@@ -87,7 +88,7 @@ def _assign(obj: Any, values: dict[str, Any], changes: list[str]) -> None:
 
 
 def upsert_technician_in(uow: UnitOfWork, rec: TechnicianRecord) -> Outcome:
-    uow.actor.require_write("create or change technicians")
+    uow.actor.require_write("create or change technicians", Permission.EDIT_MASTER_DATA)
     record = f"technician {rec.code}"
     check_coordinates(rec.home_lat, rec.home_lon, record)
     s = uow.session
@@ -171,7 +172,7 @@ def upsert_customer_sites_in(
     customers and sites are read by code in one query each, new ones inserted and changed ones updated in
     one statement each.
     """
-    uow.actor.require_write("create or change customers")
+    uow.actor.require_write("create or change customers", Permission.EDIT_MASTER_DATA)
     s = uow.session
     branches: dict[str, int] = {code: branch_id for code, branch_id in s.execute(select(Branch.code, Branch.id))}
     customers = _stored_customers(uow, {c.code for c, _ in rows})

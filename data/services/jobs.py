@@ -397,6 +397,7 @@ def assign_in(
     (``expected_version``) or that it means to take it from whoever assigned it (``reassign``)."""
     s = uow.session
     job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
+    uow.actor.require_write(f"assign job {job.ref}", branch_id=job.branch_id)
     if job.status not in ASSIGNABLE:
         raise IllegalTransition(f"job {job.ref} is {job.status.value}; only new, scheduled or dispatched jobs move")
     if job.technician_id is not None and expected_version is None and not reassign:

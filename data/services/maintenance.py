@@ -18,6 +18,7 @@ from data.models.customers import Asset, Contract, Site
 from data.models.field import MaintenancePlan, MaintenanceVisit
 from data.models.jobs import JobType
 from data.models.org import Branch
+from data.permissions import Permission
 from data.services.jobs import JobDraft, create_job_in, skills_by_code
 from data.uow import UnitOfWork
 
@@ -79,7 +80,7 @@ def check_plan_rules(interval_months: int, season_months: list[int], duration_mi
 
 
 def create_plan(db: Database, actor: Actor, plan: PlanInput) -> MaintenancePlan:
-    actor.require_write("create maintenance plans")
+    actor.require_write("create maintenance plans", Permission.EDIT_MASTER_DATA)
     record = f"maintenance plan {plan.code}"
     check_plan_rules(plan.interval_months, plan.season_months, plan.duration_minutes, record)
     if not plan.asset_serial and not plan.contract_code:

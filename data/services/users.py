@@ -12,6 +12,7 @@ from data.actor import SYSTEM, Actor
 from data.db import Database
 from data.errors import InvalidInput, NotFound, PermissionDenied
 from data.models.org import Role, User
+from data.services.roles import actor_for
 from data.uow import UnitOfWork
 
 ENV_USER = "DISPATCH_USER"
@@ -132,7 +133,7 @@ def resolve_actor(db: Database, login: str | None = None, source: str = "cli") -
             user = found
         if not user.active:
             raise PermissionDenied(f"user {user.login} is deactivated")
-        return Actor(login=user.login, role=user.role, source=source, technician_id=user.technician_id)
+        return actor_for(session, user, source)
 
 
 def _mapped_user(session: Session, os_user: str | None) -> User | None:

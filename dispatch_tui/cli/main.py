@@ -75,10 +75,13 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, complete, note."),
     "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
+    "map": CommandEntry("map", "Maps: import an OpenStreetMap extract as a branch's base layer and road graph."),
     "reminders": CommandEntry(
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
     ),
     "report": CommandEntry("report", "Reports: KPIs over a date range."),
+    "roles": CommandEntry("roles", "Roles: the built-in ones and those the company defines."),
+    "secrets": CommandEntry("secrets", "Secrets encrypted at rest: set, list, rotate the key."),
     "techs": CommandEntry("techs", "Technicians: list, show, free, absent."),
     "timesheets": CommandEntry("timesheets", "Timesheets and overtime for payroll."),
     "tokens": CommandEntry("tokens", "Field API tokens: one or more per technician, revocable, stored hashed."),

@@ -1,7 +1,7 @@
 """archive master data (archived_at) and the company's custom fields on jobs, customers and sites
 
 Revision ID: 0009_archive_and_custom_fields
-Revises: 0008_connector_rate_limits
+Revises: 0009_deliveries_unfinished_index
 Create Date: 2026-12-04 18:30:47.453428
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import data.models.types
 
 revision: str = "0009_archive_and_custom_fields"
-down_revision: str | None = "0008_connector_rate_limits"
+down_revision: str | None = "0009_deliveries_unfinished_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
