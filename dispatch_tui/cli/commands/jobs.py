@@ -139,6 +139,8 @@ def _print_detail(d: JobDetailView) -> None:
     out.print(f"site      {d.site_code} {j.address}  ({j.lat:.5f}, {j.lon:.5f})")
     if d.access_notes:
         out.print(f"access    {d.access_notes}", markup=False)
+    for name, value in d.custom_fields.items():
+        out.print(f"{name:<9} {value}", markup=False)
     skills = ", ".join(f"{k}:{v}" for k, v in j.skills.items()) or "-"
     out.print(f"skills    {skills}   duration {j.duration_minutes} min")
     if j.window_start or j.window_end:
