@@ -72,9 +72,13 @@ async def test_case_upserted_noted_and_closed_once_despite_faults(
         and cases[0]["_customerid_value"] == accounts[0]["accountid"]
     )
     assert (cases[0]["statecode"], cases[0]["statuscode"]) == (1, 5) and "FIXED" in cases[0]["description"]
-    notes = state.rows("annotations")
-    assert len(notes) == 1 and notes[0]["_objectid_value"] == cases[0]["incidentid"]
-    assert "outdoor unit" in notes[0]["notetext"]
+    notes = state.rows("annotations")  # the report's notes and the technician's note: one change set
+    assert sorted(n["notetext"] for n in notes) == [
+        "Customer asks to check the outdoor unit next spring",
+        "Replaced the filter; fan bearing worn",
+    ]
+    assert {n["_objectid_value"] for n in notes} == {cases[0]["incidentid"]}
+    assert sum(e["path"].endswith("/$batch") for e in state.received) == 1  # the repeat found them
     assert len(state.rows("incidentresolutions")) == 1
     assert results[1].external_id == cases[0]["incidentid"]
     assert state.tokens_issued == 2  # the first token, and one more after the injected 401
