@@ -419,10 +419,6 @@ APPLIERS: dict[ClientEventType, Applier] = {
 }
 
 
-def register_applier(kind: ClientEventType, applier: Applier) -> None:
-    APPLIERS[kind] = applier
-
-
 # --- entry points ---------------------------------------------------------------------------------------
 
 

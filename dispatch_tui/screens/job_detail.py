@@ -70,7 +70,7 @@ class JobDetailScreen(TargetScreen):
         except DispatchError as e:
             body = self._body()
             if body is not None:
-                body.update(Text(e.message, style="bold red"))
+                body.update(Text(ctx.told(e), style="bold red"))
             self.loaded.set()
             return
         body = self._body()
@@ -108,9 +108,14 @@ class JobDetailScreen(TargetScreen):
         self.app.pop_screen()
 
     def _t(self, at: datetime | None, with_date: bool = False) -> str:
+        """A time of the plan (the console's clock) in the branch's zone."""
         if at is None:
             return "-"
         return self.ctx.local(at).strftime("%a %d.%m %H:%M" if with_date else "%H:%M")
+
+    def _stamp(self, at: datetime | None) -> str:
+        """A wall-clock stamp (history, changes, notes) on the console's clock, in the branch's zone."""
+        return "-" if at is None else f"{self.ctx.shown(at):%a %d.%m %H:%M}"
 
     def render_detail(self, d: JobDetail) -> Group:
         head = Text()
@@ -144,7 +149,7 @@ class JobDetailScreen(TargetScreen):
             ("Access", d.access_notes or "-"),
             ("Asset", f"{d.asset}; {d.warranty}" if d.asset else "-"),
             ("Contract", d.contract or "none: billable"),
-            ("Changed", f"by {d.updated_by} {self._t(d.updated_at, True)} (version {d.version})"),
+            ("Changed", f"by {d.updated_by} {self._stamp(d.updated_at)} (version {d.version})"),
         ]
         if d.links:
             rows.append(("Linked", "\n".join(d.links)))
@@ -155,7 +160,7 @@ class JobDetailScreen(TargetScreen):
 
         notes = Text("Notes\n", style="bold")
         for n in d.notes:
-            notes.append(f"{self._t(n.created_at, True)} {n.author} ({n.author_kind}): ", style="dim")
+            notes.append(f"{self._stamp(n.created_at)} {n.author} ({n.author_kind}): ", style="dim")
             notes.append(n.body + "\n")
         if not d.notes:
             notes.append("none yet (n adds one)\n", style="dim")
@@ -174,7 +179,7 @@ class JobDetailScreen(TargetScreen):
 
         history = Text("History\n", style="bold")
         for e in d.history[-15:]:
-            history.append(f"{self._t(e.at, True)} #{e.seq} {e.type} by {e.actor} ({e.source})\n", style="dim")
+            history.append(f"{self._stamp(e.at)} #{e.seq} {e.type} by {e.actor} ({e.source})\n", style="dim")
         from_field = render_field_report(self.field_report, lambda at: self._t(at, True))
         offers = render_crm_offers(self.offers, lambda at: self._t(at, True))
         parts = tuple(part for part in (from_field, offers) if part.plain)

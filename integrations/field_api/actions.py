@@ -117,12 +117,6 @@ PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime |
 }
 
 
-def register_payload(
-    kind: ClientEventType, model: type[BaseModel], convert: Callable[[Any, datetime | None], Any]
-) -> None:
-    PAYLOADS[kind] = (model, convert)
-
-
 def client_event(item: ClientEventIn) -> ClientEvent:
     """One batch item as a data-layer event; an unreadable payload becomes a per-item rejection, not a 422."""
     kind = ClientEventType(item.type)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 from textual.widgets import Input, Static
@@ -193,8 +195,10 @@ async def test_conflict_with_another_dispatcher_is_shown_to_the_loser(world_db: 
         await pilot.press("x")
         await settle(app, pilot)
         assert app.status_level == "error"
-        assert app.status_text.startswith("job J-PLUMB was changed by ada at 2026-")
-        assert app.status_text.endswith("; reload and try again")
+        # on the console's clock in the branch's zone (with its day when not today), never UTC
+        assert re.match(
+            r"job J-PLUMB was changed by ada at (\w{3} \d\d\.\d\d )?\d\d:\d\d; reload and try again$", app.status_text
+        )
     assert job(world_db, "J-PLUMB").planned_start == local(12)  # the winner's change stands
 
 
@@ -265,3 +269,29 @@ def test_a_console_move_is_held_to_the_version_it_read(world_db: Database, monke
     with pytest.raises(StaleJob, match="changed by ada"):
         actions.assign(make_context(world_db, DISPATCHER, "HEL"), "J-PLUMB", "T2", local(14))
     assert job(world_db, "J-PLUMB").planned_start == local(13)  # the other change stands
+
+
+async def test_a_role_that_cannot_assign_has_no_assign_key_and_is_told_why(world_db: Database) -> None:
+    from data.models import Role
+    from data.permissions import Permission
+    from data.services.roles import add_role, give_role
+    from data.services.users import add_user, resolve_actor
+
+    add_role(world_db, ADMIN, "planner", frozenset({Permission.REPLAN}))
+    add_user(world_db, ADMIN, "pat", "Pat Planner", Role.DISPATCHER)
+    give_role(world_db, ADMIN, "pat", "planner")
+    app = make_app(world_db, resolve_actor(world_db, "pat", "console"), start_view="jobs")
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        assert "READ-ONLY" not in app.title_text
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+        assert "assign" not in shown
+        await select_job(app, pilot, "J-HVAC")
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert app.status_text == "pat's role planner cannot assign jobs (needs the assign permission)"
+        await pilot.press("colon", *"assign J-HVAC T1", "enter")
+        await settle(app, pilot)
+        assert app.status_level == "error" and "pat's role planner cannot assign job" in app.status_text
+    assert job(world_db, "J-HVAC").technician_id is None

@@ -1,7 +1,7 @@
 """crm offers: open offers pulled from CRMs for field follow-up
 
 Revision ID: 0009_crm_offers
-Revises: 0008_connector_rate_limits
+Revises: 0009_archive_and_custom_fields
 Create Date: 2026-12-04 18:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import data.models.types
 
 revision: str = "0009_crm_offers"
-down_revision: str | None = "0008_connector_rate_limits"
+down_revision: str | None = "0009_archive_and_custom_fields"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
