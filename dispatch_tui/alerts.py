@@ -1,8 +1,9 @@
 """What in the live feed the dispatcher must be told about at once, as one line each.
 
 The app turns each alert into a notification (Textual `notify`) and keeps it in the `:messages`
-log. Sick calls and dead letters are read from the feed here; lateness is noticed by the jobs queue
-(it holds each job's risk) and a change to the job on screen by the job detail, with the same words.
+log. Sick calls, dead letters and technicians' messages to the office are read from the feed here;
+lateness is noticed by the jobs queue (it holds each job's risk) and a change to the job on screen
+by the job detail, with the same words.
 """
 
 from __future__ import annotations
@@ -35,11 +36,27 @@ class Logged:
     """Shown as a notification too (an alert, or a status message too long for the status line)."""
 
 
+MESSAGE_EVENTS = frozenset({"message.internal", "message.customer"})
+
+
+def has_messages(events: Iterable[EventRecord]) -> bool:
+    """A batch that holds messages: the unread count must be read again."""
+    return any(e.type in MESSAGE_EVENTS for e in events)
+
+
 def feed_alerts(events: Iterable[EventRecord], local: Callable[[datetime], datetime]) -> list[Alert]:
     """Alerts for a batch of committed events; `local` puts an instant in the branch's zone."""
     found: list[Alert] = []
     for e in events:
-        if e.type == "technician.absent":
+        if e.type in MESSAGE_EVENTS and e.payload.get("author_kind") == "technician":
+            p = e.payload
+            where = f" on {p['job_ref']}" if p.get("job_ref") else ""
+            body = str(p.get("body", ""))
+            shown = body if len(body) <= 80 else body[:79] + "…"
+            found.append(
+                Alert(f"message from {p.get('author', '?')}{where}: {shown} (dispatch messages list)", "information")
+            )
+        elif e.type == "technician.absent":
             affected = [str(ref) for ref in e.payload.get("affected_jobs") or []]
             if not affected:
                 continue

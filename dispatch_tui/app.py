@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App
@@ -34,8 +35,9 @@ from data.models.jobs import TRANSITIONS, JobStatus
 from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
 from data.services.jobs import parse_skills
+from data.services.messages import unread_counts
 from dispatch_tui import actions
-from dispatch_tui.alerts import Alert, Logged, Severity, feed_alerts
+from dispatch_tui.alerts import Alert, Logged, Severity, feed_alerts, has_messages
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
@@ -51,6 +53,7 @@ from dispatch_tui.messages import (
     Notice,
     OpenJob,
     TechnicianSelected,
+    UnreadCounted,
     ViewRefreshed,
 )
 from dispatch_tui.screens.base import JobTarget, job_target, technician_target
@@ -127,6 +130,8 @@ class DispatchApp(App[None]):
         self.ticks_applied = 0
         self.messages: list[Logged] = []
         """Everything the console announced, oldest first (`:messages` shows it)."""
+        self.unread_messages = 0
+        """Messages from technicians this user has not read (`dispatch messages list` reads them)."""
 
     # Set-up.
 
@@ -154,6 +159,7 @@ class DispatchApp(App[None]):
         for task in self.background:
             self.run_worker(task(self.stop_background), group="background")
         self.set_interval(1.0, self._update_freshness)
+        self._count_unread()
 
     def _factory(self, cls: type[Screen[Any]], name: str) -> Callable[[], Screen[Any]]:
         def make() -> Screen[Any]:
@@ -169,12 +175,22 @@ class DispatchApp(App[None]):
         who += f" {ctx.local(ctx.now()):%H:%M}"  # the console's clock (the demo's in the demo), branch zone
         if self.read_only:
             who += " · READ-ONLY"
+        if self.unread_messages:
+            who += f" · {self.unread_messages} unread"
         tabs = " ".join(
             f"[{v.key} {v.label}]" if v.name == self.current_view else f"{v.key} {v.label}"
             for v in VIEWS
             if v.name in self.available_views
         )
         self.title_text = f"{who}  {tabs}"
+
+    @work(thread=True, exclusive=True, group="unread", exit_on_error=False)
+    def _count_unread(self) -> None:
+        self.post_message(UnreadCounted(sum(unread_counts(self.ctx.db, self.ctx.actor).values())))
+
+    def on_unread_counted(self, message: UnreadCounted) -> None:
+        self.unread_messages = message.unread
+        self._update_title()
 
     def _update_freshness(self) -> None:
         self._update_title()  # the clock in it; a reactive, so only a new minute repaints
@@ -225,6 +241,8 @@ class DispatchApp(App[None]):
         self.ticks_applied += 1
         for alert in feed_alerts(batch, self.ctx.local):
             self.alert(alert)
+        if has_messages(batch):
+            self._count_unread()
         self.last_refresh = self.ctx.now()  # the views now hold everything the feed has delivered
         self._update_freshness()
         return len(batch)

@@ -134,3 +134,11 @@ class AlertRaised(Message):
     def __init__(self, alert: Alert) -> None:
         super().__init__()
         self.alert = alert
+
+
+class UnreadCounted(Message):
+    """How many messages from the field the user has not read (the title shows it)."""
+
+    def __init__(self, unread: int) -> None:
+        super().__init__()
+        self.unread = unread
