@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 
@@ -82,6 +83,12 @@ class Conflict(DispatchError):
         super().__init__(message or f"{what} was changed by {changed_by} at {_utc(changed_at)}; reload and try again")
         self.changed_by = changed_by
         self.changed_at = changed_at
+
+    def told(self, when: Callable[[datetime], str]) -> str:
+        """The message with its instant written by `when` (a console shows it on its own clock and zone)."""
+        if self.changed_at is None:
+            return self.message
+        return self.message.replace(_utc(self.changed_at), when(self.changed_at))
 
 
 class StaleJob(Conflict):

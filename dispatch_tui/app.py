@@ -13,6 +13,7 @@ import asyncio
 import gc
 import inspect
 import time as clock
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -37,13 +38,12 @@ from data.queries.console import technician_choices
 from data.services.jobs import parse_skills
 from data.services.messages import unread_counts
 from dispatch_tui import actions
-from dispatch_tui.alerts import Alert, Logged, Severity, feed_alerts, has_messages
+from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity, has_messages
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
 from dispatch_tui.keymap import ACTION_NEEDS, READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
-    ActionDone,
     AlertRaised,
     DayChosen,
     EventsArrived,
@@ -89,6 +89,8 @@ class DispatchApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     title_text: reactive[str] = reactive("")
+    title_variants: reactive[tuple[str, ...]] = reactive(())
+    """The title from longest to shortest; the title bar shows the longest that fits its width."""
     status_text: reactive[str] = reactive("")
     status_level: reactive[str] = reactive("info")
     freshness_text: reactive[str] = reactive("")
@@ -132,6 +134,9 @@ class DispatchApp(App[None]):
         """Everything the console announced, oldest first (`:messages` shows it)."""
         self.unread_messages = 0
         """Messages from technicians this user has not read (`dispatch messages list` reads them)."""
+        self.unseen: Counter[str] = Counter()
+        """View name -> alerts about it the dispatcher has not looked at yet (its title tab's badge)."""
+        self.feed_alerts = FeedAlerts(context.actor.login, context.local)
 
     # Set-up.
 
@@ -171,18 +176,32 @@ class DispatchApp(App[None]):
 
     def _update_title(self) -> None:
         ctx = self.ctx
-        who = f"{ctx.actor.login} · {ctx.actor.role.value} · {ctx.branch.code} · {ctx.day:%a %d %b}"
-        who += f" {ctx.local(ctx.now()):%H:%M}"  # the console's clock (the demo's in the demo), branch zone
-        if self.read_only:
-            who += " · READ-ONLY"
-        if self.unread_messages:
-            who += f" · {self.unread_messages} unread"
-        tabs = " ".join(
-            f"[{v.key} {v.label}]" if v.name == self.current_view else f"{v.key} {v.label}"
-            for v in VIEWS
-            if v.name in self.available_views
+        now = ctx.local(ctx.now())  # the console's clock (the demo's in the demo), branch zone
+        tabs = self._tabs(short=False)
+        short_tabs = self._tabs(short=True)
+        login, role, branch = ctx.actor.login, ctx.actor.role.value, ctx.branch.code
+        ro = " · READ-ONLY" if self.read_only else ""
+        mail = f" · {self.unread_messages} unread" if self.unread_messages else ""
+        variants = (
+            f"{login} · {role} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}{mail}  {tabs}",
+            f"{login} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}{mail}  {tabs}",
+            f"{branch} {ctx.day:%a %d.%m} {now:%H:%M}{' RO' if ro else ''}  {tabs}",
+            f"{branch} {ctx.day:%d.%m} {now:%H:%M}{' RO' if ro else ''}  {short_tabs}",
         )
-        self.title_text = f"{who}  {tabs}"
+        self.title_variants = variants
+        self.title_text = variants[0]
+
+    def _tabs(self, short: bool) -> str:
+        """The view tabs, the current one in brackets, each with its count of unseen alerts."""
+        out = []
+        for v in VIEWS:
+            if v.name not in self.available_views:
+                continue
+            tab = v.key if short and v.name != self.current_view else f"{v.key} {v.label}"
+            if self.unseen[v.name]:
+                tab += f"({self.unseen[v.name]})"
+            out.append(f"[{tab}]" if v.name == self.current_view else tab)
+        return " ".join(out)
 
     @work(thread=True, exclusive=True, group="unread", exit_on_error=False)
     def _count_unread(self) -> None:
@@ -201,8 +220,8 @@ class DispatchApp(App[None]):
         if self.last_refresh is None:
             self.freshness_text = f"loading · {feed}"
             return
-        age = max(0.0, (self.ctx.now() - self.last_refresh).total_seconds())
-        self.freshness_text = f"updated {age:.1f} s ago · {feed}"
+        # The console's clock, as on the board (the demo's in the demo), never a count of its seconds.
+        self.freshness_text = f"updated {self.ctx.local(self.last_refresh):%H:%M:%S} · {feed}"
 
     # The live feed: raw batches are buffered, then handed to each view once per tick.
 
@@ -239,7 +258,7 @@ class DispatchApp(App[None]):
         for screen in targets:
             screen.post_message(EventsArrived(batch))
         self.ticks_applied += 1
-        for alert in feed_alerts(batch, self.ctx.local):
+        for alert in self.feed_alerts.read(batch):
             self.alert(alert)
         if has_messages(batch):
             self._count_unread()
@@ -262,6 +281,10 @@ class DispatchApp(App[None]):
         """Tell the dispatcher at once (a notification) and keep it in the `:messages` log."""
         self.messages.append(Logged(self.ctx.now(), alert.text, alert.severity, notified=True))
         self.notify(alert.text, severity=alert.severity, timeout=10, markup=False)
+        looking = alert.view == self.current_view and self.screen_stack and self.screen is self.views.get(alert.view)
+        if alert.view is not None and not looking:
+            self.unseen[alert.view] += alert.count
+            self._update_title()
 
     def on_notice(self, message: Notice) -> None:
         self.notice(message.text, message.level)
@@ -306,10 +329,19 @@ class DispatchApp(App[None]):
     def selected_technician(self) -> str | None:
         return technician_target(self.screen) if self.screen_stack else None
 
-    def on_job_selected(self, _message: JobSelected) -> None:
+    def _from_screen_on_view(self, message: JobSelected | TechnicianSelected) -> bool:
+        """Hidden views re-announce their cursor after live updates; only the visible one's choice is followed."""
+        sender = getattr(message, "_sender", None)
+        return sender is not None and bool(self.screen_stack) and getattr(sender, "screen", None) is self.screen
+
+    def on_job_selected(self, message: JobSelected) -> None:
+        if message.ref is not None and self._from_screen_on_view(message):
+            self.ctx.followed_job = message.ref
         self._sync_keys()
 
-    def on_technician_selected(self, _message: TechnicianSelected) -> None:
+    def on_technician_selected(self, message: TechnicianSelected) -> None:
+        if message.code is not None and self._from_screen_on_view(message):
+            self.ctx.followed_technician = message.code
         self._sync_keys()
 
     def _sync_keys(self) -> None:
@@ -327,9 +359,6 @@ class DispatchApp(App[None]):
         self.set_day(message.day)
         if message.view:
             self.action_view(message.view)
-
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notice(message.text, "ok")
 
     def _refresh_keys(self) -> None:
         """Re-evaluate which keys show (the selection or undo changed); nothing to do while closing."""
@@ -408,6 +437,7 @@ class DispatchApp(App[None]):
             while len(self.screen_stack) > 1:
                 self.pop_screen()
         self.current_view = name
+        self.unseen.pop(name, None)  # looked at: its badge goes
         self.switch_mode(name)
         self._update_title()
 
@@ -474,7 +504,7 @@ class DispatchApp(App[None]):
             try:
                 _ = self.ctx.branch
             except DispatchError as e:
-                self.notice(e.message, "error")
+                self.notice(self.ctx.told(e), "error")
                 return
             self._reload_views()
         elif name == "day":
@@ -502,8 +532,9 @@ class DispatchApp(App[None]):
         try:
             outcome = await asyncio.to_thread(call)
         except DispatchError as e:
-            self.notice(e.message, "error")
-            return e.message
+            told = self.ctx.told(e)
+            self.notice(told, "error")
+            return told
         had_undo = self.undo_step is not None
         self.undo_step = outcome.undo
         if outcome.job is not None:
@@ -552,7 +583,7 @@ class DispatchApp(App[None]):
             choices = await self._choices(ref)
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
 
         async def submit(code: str, start_text: str) -> str | None:
@@ -585,7 +616,7 @@ class DispatchApp(App[None]):
         try:
             state = await asyncio.to_thread(actions.job_state, self.ctx, target.ref)
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
 
         def unassign() -> actions.Outcome:
@@ -619,7 +650,7 @@ class DispatchApp(App[None]):
         try:
             state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
         allowed = sorted(TRANSITIONS[JobStatus(state.status)], key=lambda s: list(JobStatus).index(s))
         if not allowed:
@@ -710,7 +741,7 @@ class DispatchApp(App[None]):
                 ctx.queries.slot_offers, ctx.db, site, needed, int(minutes), SLOT_DAYS, first_day=ctx.day, now=ctx.now()
             )
         except DispatchError as e:
-            self.notice(e.message, "error")
+            self.notice(self.ctx.told(e), "error")
             return
         self.notice(f"{len(offers)} window(s) at {site}")
         self.push_screen(SlotsScreen(site, offers, ctx.zone))

@@ -18,6 +18,7 @@ from data import permissions
 from data import slots as slot_queries
 from data.actor import Actor
 from data.db import Database
+from data.errors import Conflict, DispatchError
 from data.models.base import utcnow
 from data.permissions import Permission
 from data.queries import console as console_queries
@@ -33,8 +34,6 @@ class ReadModels:
     - `technician_board(db, branch_id, day, now)` -> list[TechnicianRow], one per technician
     - `job_queue(db, branch_id, day, now)` -> list[JobRow], open jobs, most urgent first
     - `job_detail(db, ref, now)` -> JobDetail, everything before a phone call
-    - `day_plan(db, branch_id, day)` -> DayPlan: technicians with shifts, absences, planned jobs
-      and live positions for one local day (what the board, map and calendar draw)
     - `free_technicians(db, at, branch=code)` -> list[FreeTechnician], free now or soonest first
     - `slot_offers(db, site, skills, minutes, days, first_day=, now=)` -> list[SlotView], cheapest first
     """
@@ -43,7 +42,6 @@ class ReadModels:
     technician_board: Callable[..., list[console_queries.TechnicianRow]] = console_queries.technician_board
     job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
     job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
-    day_plan: Callable[..., console_queries.DayPlan] = console_queries.day_plan
     free_technicians: Callable[..., list[free_queries.FreeTechnician]] = free_queries.free_technicians
     slot_offers: Callable[..., list[slot_queries.SlotView]] = slot_queries.slot_offers
 
@@ -58,12 +56,18 @@ class ConsoleContext:
     day: date
     clock: Callable[[], datetime] = utcnow
     """Now, UTC-aware. Frozen in tests so snapshots are stable."""
+    recorded: Callable[[datetime], datetime] = field(default=lambda at: at)
+    """Puts an instant stamped by the wall clock (the event log, "changed at", notes, deliveries) on
+    `clock`: the same instant on a real console; in the demo, where `clock` runs fast, its demo time."""
     queries: ReadModels = field(default_factory=ReadModels)
     ascii_only: bool = False
     """Draw with ASCII glyphs only (poor terminals, some SSH clients)."""
     mouse: bool = True
     config_dir: Path | None = None
     """Where the console keeps the user's saved filters and keys (default: the user config dir)."""
+    followed_technician: str | None = None
+    followed_job: str | None = None
+    """The technician and job last under the cursor of the view on screen: the map opens on them."""
 
     def now(self) -> datetime:
         return self.clock()
@@ -90,8 +94,22 @@ class ConsoleContext:
         return ZoneInfo(self.branch.timezone)
 
     def local(self, at: datetime) -> datetime:
-        """An instant in the branch's time zone, for display."""
+        """An instant of the console's clock (planned times, windows, SLAs) in the branch's time zone."""
         return at.astimezone(self.zone)
+
+    def shown(self, at: datetime) -> datetime:
+        """A wall-clock stamp (history, "changed at", notes) on the console's clock, in the branch's zone:
+        one clock on screen, whatever recorded the instant."""
+        return self.recorded(at).astimezone(self.zone)
+
+    def shown_text(self, at: datetime) -> str:
+        """`shown(at)` as "HH:MM" today, else with its day ("Tue 24.11 16:05")."""
+        when = self.shown(at)
+        return f"{when:%H:%M}" if when.date() == self.local(self.now()).date() else f"{when:%a %d.%m %H:%M}"
+
+    def told(self, error: DispatchError) -> str:
+        """A service's refusal for the screen: a conflict's "changed by X at T" on this console's clock."""
+        return error.told(self.shown_text) if isinstance(error, Conflict) else error.message
 
     def day_bounds(self) -> tuple[datetime, datetime]:
         """The UTC instants that open and close the viewed local day."""

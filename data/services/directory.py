@@ -19,10 +19,10 @@ from data.models.base import utcnow
 from data.models.customers import Customer, Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
-from data.models.stock import StockLocation, StockLocationKind
 from data.models.workforce import ShiftException, ShiftPattern, Technician, TechnicianSkill
 from data.permissions import Permission
 from data.services.jobs import find_technician, skills_by_code
+from data.services.stock import ensure_van
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
 
@@ -137,10 +137,7 @@ def upsert_technician_in(uow: UnitOfWork, rec: TechnicianRecord) -> Outcome:
         s.add_all(ShiftException(technician_id=tech.id, day=d, start=a, end=b) for d, a, b in rec.exceptions)
         changes.append("exceptions")
     if created:
-        van_code = f"VAN-{rec.code}"
-        if s.scalar(select(StockLocation).where(StockLocation.code == van_code)) is None:
-            s.add(StockLocation(code=van_code, kind=StockLocationKind.VAN, branch_id=branch.id, technician_id=tech.id))
-        s.flush()
+        ensure_van(s, tech.id, tech.code, branch.id)
         uow.emit("technician.created", "technician", tech.id, {"code": tech.code, "name": tech.name})
         return "created"
     if not changes:

@@ -39,10 +39,12 @@ from data.models.events import Event
 from data.models.field import CompletionReport, PhotoRef, Quote, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
 from data.models.messages import Message
+from data.models.offers import CrmOffer
 from data.models.workforce import Technician
 from data.services.assigned import Reassigned, job_of_technician
 from data.services.attendance import AttendanceEvent, ClockAct, record_act_in
 from data.services.completion import CompletionInput, CompletionResult, SignatureInput, finish_in
+from data.services.crm_offers import OfferAnswer, respond_to_offer_in
 from data.services.field_files import file_facts, signature_file
 from data.services.jobs import change_status_in, find_technician
 from data.services.messages import post_in
@@ -72,6 +74,7 @@ class ClientEventType(StrEnum):
     CLOCK = "clock"
     QUOTE = "quote"
     MESSAGE = "message"
+    OFFER = "offer"
 
 
 class SyncOutcome(StrEnum):
@@ -415,6 +418,11 @@ def apply_message(ctx: FieldContext, job_ref: str | None, message: MessageText) 
     return post_in(ctx.uow, technician=ctx.technician.id, body=message.body, at=ctx.occurred_at)
 
 
+def apply_offer(ctx: FieldContext, job_ref: str | None, answer: OfferAnswer) -> CrmOffer:
+    job = _require_job(ctx, job_ref, "offer answer")
+    return respond_to_offer_in(ctx.uow, job.ref, answer, at=ctx.occurred_at)
+
+
 Applier = Callable[[FieldContext, "str | None", Any], Any]
 APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.STATUS: apply_status,
@@ -425,11 +433,8 @@ APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.CLOCK: apply_clock,
     ClientEventType.QUOTE: apply_quote,
     ClientEventType.MESSAGE: apply_message,
+    ClientEventType.OFFER: apply_offer,
 }
-
-
-def register_applier(kind: ClientEventType, applier: Applier) -> None:
-    APPLIERS[kind] = applier
 
 
 # --- entry points ---------------------------------------------------------------------------------------

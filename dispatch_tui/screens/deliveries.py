@@ -78,7 +78,7 @@ class DeliveriesScreen(TargetScreen):
             self._busy = False
 
     def _row(self, d: DeliveryView) -> tuple[Text, ...]:
-        nxt = self.ctx.local(d.next_attempt_at).strftime("%H:%M") if d.next_attempt_at else "-"
+        nxt = self.ctx.shown(d.next_attempt_at).strftime("%H:%M") if d.next_attempt_at else "-"
         return (
             Text(str(d.id), style="bold"),
             Text(d.status, style=STATUS_STYLE.get(d.status, "")),

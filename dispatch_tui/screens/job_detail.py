@@ -17,10 +17,12 @@ from textual.widgets import Footer, Static
 from data.errors import DispatchError
 from data.queries.console import JobDetail
 from data.queries.field_report import FieldReport, field_report
+from data.queries.offers import OfferLine, job_offers
 from dispatch_tui.alerts import changed_by_someone_else
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, ViewRefreshed
 from dispatch_tui.screens.base import JobTarget, TargetScreen
+from dispatch_tui.widgets.crm_offers import render_crm_offers
 from dispatch_tui.widgets.field_report import render_field_report
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -43,6 +45,7 @@ class JobDetailScreen(TargetScreen):
         self.ref = ref
         self.detail: JobDetail | None = None
         self.field_report: FieldReport | None = None
+        self.offers: list[OfferLine] = []
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -63,10 +66,11 @@ class JobDetailScreen(TargetScreen):
         try:
             detail = await asyncio.to_thread(ctx.queries.job_detail, ctx.db, self.ref, ctx.now())
             self.field_report = await asyncio.to_thread(field_report, ctx.db, self.ref)
+            self.offers = await asyncio.to_thread(job_offers, ctx.db, self.ref)
         except DispatchError as e:
             body = self._body()
             if body is not None:
-                body.update(Text(e.message, style="bold red"))
+                body.update(Text(ctx.told(e), style="bold red"))
             self.loaded.set()
             return
         body = self._body()
@@ -104,9 +108,14 @@ class JobDetailScreen(TargetScreen):
         self.app.pop_screen()
 
     def _t(self, at: datetime | None, with_date: bool = False) -> str:
+        """A time of the plan (the console's clock) in the branch's zone."""
         if at is None:
             return "-"
         return self.ctx.local(at).strftime("%a %d.%m %H:%M" if with_date else "%H:%M")
+
+    def _stamp(self, at: datetime | None) -> str:
+        """A wall-clock stamp (history, changes, notes) on the console's clock, in the branch's zone."""
+        return "-" if at is None else f"{self.ctx.shown(at):%a %d.%m %H:%M}"
 
     def render_detail(self, d: JobDetail) -> Group:
         head = Text()
@@ -140,7 +149,7 @@ class JobDetailScreen(TargetScreen):
             ("Access", d.access_notes or "-"),
             ("Asset", f"{d.asset}; {d.warranty}" if d.asset else "-"),
             ("Contract", d.contract or "none: billable"),
-            ("Changed", f"by {d.updated_by} {self._t(d.updated_at, True)} (version {d.version})"),
+            ("Changed", f"by {d.updated_by} {self._stamp(d.updated_at)} (version {d.version})"),
         ]
         if d.links:
             rows.append(("Linked", "\n".join(d.links)))
@@ -151,7 +160,7 @@ class JobDetailScreen(TargetScreen):
 
         notes = Text("Notes\n", style="bold")
         for n in d.notes:
-            notes.append(f"{self._t(n.created_at, True)} {n.author} ({n.author_kind}): ", style="dim")
+            notes.append(f"{self._stamp(n.created_at)} {n.author} ({n.author_kind}): ", style="dim")
             notes.append(n.body + "\n")
         if not d.notes:
             notes.append("none yet (n adds one)\n", style="dim")
@@ -170,7 +179,8 @@ class JobDetailScreen(TargetScreen):
 
         history = Text("History\n", style="bold")
         for e in d.history[-15:]:
-            history.append(f"{self._t(e.at, True)} #{e.seq} {e.type} by {e.actor} ({e.source})\n", style="dim")
+            history.append(f"{self._stamp(e.at)} #{e.seq} {e.type} by {e.actor} ({e.source})\n", style="dim")
         from_field = render_field_report(self.field_report, lambda at: self._t(at, True))
-        parts = (from_field,) if from_field.plain else ()
+        offers = render_crm_offers(self.offers, lambda at: self._t(at, True))
+        parts = tuple(part for part in (from_field, offers) if part.plain)
         return Group(head, Text(""), facts, Text(""), *parts, notes, visits, history)

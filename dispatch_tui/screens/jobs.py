@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import platformdirs
@@ -23,6 +24,8 @@ from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
 FULL_REFRESH_SECONDS = 30.0
+RISK_CHECK_SECONDS = 1.0
+"""How often the queue asks whether the clock has made a job at risk or late (cheap: no query unless one has)."""
 FILTERS_FILE = "filters.toml"
 
 
@@ -69,6 +72,8 @@ class JobsScreen(TargetScreen):
         self._busy = False
         self._ref_of: dict[int, str] = {}
         self._saved_index = -1
+        self._risk_due: dict[int, datetime] = {}
+        """Job id -> when the clock alone next changes its risk; that row is re-read then, and moves up."""
         self.loaded = asyncio.Event()
 
     AUTO_FOCUS = "DataTable"
@@ -88,7 +93,18 @@ class JobsScreen(TargetScreen):
 
     def on_mount(self) -> None:
         self.set_interval(FULL_REFRESH_SECONDS, self.reload)
+        self.set_interval(RISK_CHECK_SECONDS, self.check_risk)
         self._kick()
+
+    def check_risk(self) -> None:
+        """Re-read the jobs the clock has just made at risk or late, so they move to the top at once."""
+        now = self.ctx.now()
+        due = {job_id for job_id, at in self._risk_due.items() if at <= now}
+        if due:
+            for job_id in due:
+                del self._risk_due[job_id]
+            self._dirty |= due
+            self._kick()
 
     def reload(self) -> None:
         self._full = True
@@ -119,7 +135,17 @@ class JobsScreen(TargetScreen):
                 if ids is not None:
                     present = {r.id for r in rows}
                     self.table.drop_refs(self._ref_of.pop(i) for i in ids - present if i in self._ref_of)
+                    for gone in ids - present:
+                        self._risk_due.pop(gone, None)
                 self._ref_of.update({r.id: r.ref for r in rows})
+                if full:
+                    self._risk_due.clear()
+                for r in rows:
+                    changes = r.risk_changes_at(now)
+                    if changes is None:
+                        self._risk_due.pop(r.id, None)
+                    else:
+                        self._risk_due[r.id] = changes
                 if self.loaded.is_set():  # what was late at start is the top of the queue, not an alert
                     self._announce_risen(rows)
                 self.table.show(rows, now, replace_all=full)

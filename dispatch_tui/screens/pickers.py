@@ -201,11 +201,14 @@ class Confirm(ModalScreen[bool]):
 
 
 class CommandPrompt(ModalScreen[str | None]):
-    """The `:` line at the bottom of the screen (k9s style)."""
+    """The `:` line at the bottom of the screen (k9s style). Input's focus style adds a border, which in
+    one row would leave no room for the text: the line keeps no border when focused too."""
 
     DEFAULT_CSS = """
     CommandPrompt { align: left bottom; background: transparent; }
-    CommandPrompt > CommandLine { dock: bottom; width: 100%; border: none; height: 1; padding: 0 1; }
+    CommandPrompt > CommandLine, CommandPrompt > CommandLine:focus {
+        dock: bottom; width: 100%; border: none; height: 1; padding: 0 1; background: $boost;
+    }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -8,20 +8,22 @@ from datetime import datetime, timedelta, tzinfo
 from rich.text import Text
 
 from data.queries.console import JobRow
-from dispatch_tui.widgets.keyed_table import Column, KeyedTable, Row
+from dispatch_tui.widgets.keyed_table import Column, KeyedTable, Row, fit
 
+SKILLS_WIDTH = 15
+"""Room for the longest skill with its level ("refrigeration2"); more skills than fit end in "…"."""
 COLUMNS = (
     Column("ref", "Job", 8),
     Column("p", "P", 1),
     Column("risk", "Risk", 7),
     Column("sla", "SLA", 5),
     Column("tech", "Tech", 6),
-    Column("status", "Status", 9),
+    Column("status", "Status", 10),
     Column("window", "Window", 11),
-    Column("skills", "Skills", 10),
+    Column("skills", "Skills", SKILLS_WIDTH),
     Column("age", "Age", 4),
     Column("customer", "Customer", 22),
-    Column("summary", "Summary", 34),
+    Column("summary", "Summary", 34, fill=True),
 )
 PRIORITY_STYLE = {1: "bold white on red", 2: "bold red", 3: "yellow", 4: "dim"}
 RISK_STYLE = {"late": "bold red", "at risk": "yellow"}
@@ -58,7 +60,7 @@ def render(row: JobRow, zone: tzinfo, now: datetime) -> Row:
         Text(row.technician or "-", style="" if row.technician else "bold magenta"),
         Text(row.status.replace("_", " ")),
         Text(window or "-"),
-        Text(" ".join(row.skills) or "-"),
+        Text(fit(" ".join(row.skills), SKILLS_WIDTH) or "-"),
         Text(_age(now - row.created_at)),
         Text(row.customer),
         Text(row.summary),

@@ -22,6 +22,13 @@ class Column:
     key: str
     label: str
     width: int | None = None
+    fill: bool = False
+    """Takes the room the other columns leave (wide terminals), never less than `width`."""
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in at most `width` cells, visibly cut ("…") rather than silently."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def _sig(cell: Text) -> tuple[str, str]:
@@ -46,6 +53,25 @@ class KeyedTable(DataTable[Text]):
     def on_mount(self) -> None:
         for col in self._columns:
             self.add_column(col.label, key=col.key, width=col.width)
+
+    def on_resize(self) -> None:
+        self._fill_width()
+
+    def _fill_width(self) -> None:
+        """Give the fill column whatever the others leave of the table's width (at 160 columns, use it)."""
+        spec = next((c for c in self._columns if c.fill and c.width), None)
+        if spec is None or spec.key not in self.columns:
+            return
+        others = sum(c.get_render_width(self) for k, c in self.columns.items() if k != spec.key)
+        room = self.scrollable_content_region.width - others - 2 * self.cell_padding
+        column = self.columns[spec.key]  # type: ignore[index]
+        width = max(spec.width or 0, room)
+        if column.width != width:
+            column.width = width
+            # DataTable has no public call to re-measure a fixed-width column; these two are what it does itself.
+            self._require_update_dimensions = True
+            self._clear_caches()
+            self.refresh()
 
     # What the owner sets.
 

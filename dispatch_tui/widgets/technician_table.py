@@ -10,15 +10,16 @@ from rich.text import Text
 from data.queries.console import TechnicianRow
 from dispatch_tui.widgets.keyed_table import Column, KeyedTable, Row
 
+SKILLS_WIDTH = 24
 COLUMNS = (
     Column("code", "Tech", 6),
     Column("status", "Status", 9),
     Column("current", "Now", 8),
     Column("next", "Next", 14),
-    Column("late", "On time", 8),
+    Column("late", "On time", 9),
     Column("load", "Load", 13),
     Column("name", "Name", 18),
-    Column("skills", "Skills", 24),
+    Column("skills", "Skills", SKILLS_WIDTH, fill=True),
 )
 STATUS_STYLE = {
     "off": "dim",
@@ -31,6 +32,17 @@ STATUS_STYLE = {
 STATUS_LABEL = {"en_route": "en route", "on_site": "on site"}
 SORTS = ("code", "status", "late", "load")
 BAR_WIDTH = 8
+
+
+def duration(minutes: int) -> str:
+    """Minutes in at most 8 cells: "45 min", "2 h 5 m", "1 d 4 h"."""
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest} m" if rest else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def load_bar(ratio: float, ascii_only: bool = False, width: int = BAR_WIDTH) -> str:
@@ -52,7 +64,7 @@ def render(row: TechnicianRow, zone: tzinfo, ascii_only: bool = False) -> Row:
     elif row.late_minutes <= 0:
         late = Text("on time", style="green")
     else:
-        late = Text(f"+{row.late_minutes} min", style="bold red")
+        late = Text(f"+{duration(row.late_minutes)}", style="bold red")
     nxt = ""
     if row.next_job:
         when = row.next_start.astimezone(zone).strftime("%H:%M") if row.next_start else ""
@@ -68,7 +80,7 @@ def render(row: TechnicianRow, zone: tzinfo, ascii_only: bool = False) -> Row:
         late,
         Text(load_text, style=load_style),
         Text(row.name),
-        Text(" ".join(row.skills)),
+        Text(" ".join(row.skills)),  # the last column: the table shows what fits
     )
 
 

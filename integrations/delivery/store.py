@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, select, update
+from sqlalchemy import Text, and_, cast, select, update
 
 from data.actor import Actor
 from data.db import Database
@@ -97,16 +97,6 @@ def list_deliveries(
         stmt = stmt.where(Delivery.connector == connector)
     with db.read() as session:
         return [DeliveryView(**_view(d)) for d in session.scalars(stmt)]
-
-
-def status_counts(db: Database) -> dict[str, dict[str, int]]:
-    """Deliveries per connector and status, for a summary line or the console header."""
-    stmt = select(Delivery.connector, Delivery.status, func.count()).group_by(Delivery.connector, Delivery.status)
-    counts: dict[str, dict[str, int]] = {}
-    with db.read() as session:
-        for connector, status, n in session.execute(stmt):
-            counts.setdefault(connector, {})[status.value] = int(n)
-    return counts
 
 
 def show_delivery(db: Database, delivery_id: int) -> DeliveryDetail:

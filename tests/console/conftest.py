@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -139,3 +141,22 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: floa
     while not condition():
         assert time.monotonic() < deadline, f"still waiting after {timeout} s"
         await pilot.pause(0.02)
+
+
+CELL_WIDTH = 12.2
+"""Width of one terminal cell in Textual's SVG export."""
+_TEXT = re.compile(r'<text [^>]*x="([\d.]+)"[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>')
+
+
+def screen_lines(app: DispatchApp) -> list[str]:
+    """What the terminal shows, one string per row (from Textual's SVG export, so dialogs and what lies
+    under them are composed exactly as drawn)."""
+    width, height = app.size
+    rows = [[" "] * width for _ in range(height)]
+    svg = app.export_screenshot()
+    for x, line, text in _TEXT.findall(svg):
+        column = round(float(x) / CELL_WIDTH)
+        for k, ch in enumerate(html.unescape(text).replace("\xa0", " ")):
+            if 0 <= int(line) < height and 0 <= column + k < width:
+                rows[int(line)][column + k] = ch
+    return ["".join(r) for r in rows]

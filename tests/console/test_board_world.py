@@ -138,7 +138,7 @@ def test_calendar_range_counts_days_marks_recurring_and_absences(db: Database) -
 class ViewHarness(App[None]):
     """The smallest app that hosts one view screen: the reactives the title and status lines read."""
 
-    title_text = reactive("Dispatch · dana (dispatcher) · HEL")
+    title_variants = reactive(("Dispatch · dana (dispatcher) · HEL",))
     status_text = reactive("")
     status_level = reactive("info")
     freshness_text = reactive("live")

@@ -7,15 +7,15 @@ from typing import Any
 
 from data.db import Database
 from data.feed import EventRecord, last_seq, tail
+from data.models import JobType
 from data.models.workforce import AbsenceKind
-from data.services.jobs import assign_job
+from data.services.jobs import JobDraft, assign_job, create_job, unassign_job
 from data.services.technicians import mark_absent
 from dispatch_tui.feed_source import FakeFeed
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.jobs import JobsScreen
-from tests.console.conftest import make_app, settle
-from tests.console.test_console_workers import until
-from tests.factories import ADMIN, local
+from tests.console.conftest import make_app, settle, until
+from tests.factories import ADMIN, DISPATCHER, local
 
 
 def alerts(app: Any) -> list[str]:
@@ -92,6 +92,76 @@ async def test_the_title_shows_the_time_in_the_branch_zone(world_db: Database) -
     async with app.run_test(size=(120, 24)) as pilot:
         await settle(app, pilot)
         assert "Wed 25 Nov 10:30" in app.title_text
+
+
+async def test_jobs_another_dispatcher_puts_back_in_the_queue_are_announced_and_counted_on_the_jobs_tab(
+    world_db: Database,
+) -> None:
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await settle(app, pilot)
+        before = last_seq(world_db)
+        unassign_job(world_db, ADMIN, "J-PLUMB")
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: alerts(app))
+        assert alerts(app) == ["1 job(s) back in the queue, unassigned by ada: J-PLUMB"]
+        assert "2 Jobs(1)" in app.title_text
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert "[2 Jobs]" in app.title_text and "(1)" not in app.title_text
+
+
+async def test_a_sick_call_is_counted_once_though_its_jobs_are_unassigned_after_it(world_db: Database) -> None:
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await settle(app, pilot)
+        before = last_seq(world_db)
+        mark_absent(world_db, ADMIN, "T2", AbsenceKind.SICK, local(10), local(18))
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: alerts(app))
+        before = last_seq(world_db)
+        unassign_job(world_db, ADMIN, "J-PLUMB")  # what the office (or the simulator) does next
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: app.feed_state.last_seq == last_seq(world_db))
+        await settle(app, pilot)
+        assert len(alerts(app)) == 1
+        assert "2 Jobs(1)" in app.title_text
+
+
+async def test_a_job_the_clock_puts_at_risk_moves_up_the_queue_without_waiting_for_a_full_refresh(
+    world_db: Database, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("dispatch_tui.screens.jobs.FULL_REFRESH_SECONDS", 3600.0)
+    create_job(
+        world_db,
+        DISPATCHER,
+        JobDraft(
+            JobType.REPAIR,
+            "S1",
+            "Filter swap",
+            30,
+            priority=4,
+            ref="J-LATER",
+            created_at=local(8),
+            sla_due=local(12, 45),
+        ),
+    )
+    assign_job(world_db, DISPATCHER, "J-LATER", "T1", local(11, 30))
+    app = make_app(world_db, start_view="jobs")
+    async with app.run_test(size=(160, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, JobsScreen)
+
+        def order() -> list[str | None]:
+            return [screen.table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(screen.table.row_count)]
+
+        assert order()[-1] == "J-LATER"
+        app.ctx.clock = lambda: local(10, 50)  # 1 h 55 min before its SLA: at risk from 10:45
+        await until(pilot, lambda: order().index("J-LATER") < order().index("J-PLUMB"))  # at risk above the rest
+        await until(pilot, lambda: alerts(app) == ["J-LATER is now at risk"])
 
 
 async def test_a_technicians_message_is_announced_and_counted_unread(world_db: Database) -> None:

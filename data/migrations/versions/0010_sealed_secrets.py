@@ -1,7 +1,7 @@
 """sealed secrets and peppered token digests
 
 Revision ID: 0010_sealed_secrets
-Revises: 0008_connector_rate_limits
+Revises: 0009_branch_maps
 Create Date: 2026-12-04 18:34:09
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import data.models.types
 
 revision: str = "0010_sealed_secrets"
-down_revision: str | None = "0008_connector_rate_limits"
+down_revision: str | None = "0009_branch_maps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -118,11 +118,15 @@ def open_demo_console(
     wall_start = utcnow()
     start = start or wall_start
 
+    def on_demo_clock(at: datetime) -> datetime:
+        return start + (at - wall_start) * speedup
+
     def simulated_now() -> datetime:
-        return start + (utcnow() - wall_start) * speedup
+        return on_demo_clock(utcnow())
 
     info = branch_info(database, None)
-    ctx = ConsoleContext(database, who, info.code, start.astimezone(ZoneInfo(info.timezone)).date(), simulated_now)
+    day = start.astimezone(ZoneInfo(info.timezone)).date()
+    ctx = ConsoleContext(database, who, info.code, day, simulated_now, recorded=on_demo_clock)
     simulator = FieldSimulator(database, speedup=speedup, start=start)
     background: list[Background] = [lambda stop: simulator.run(stop, 1.0)]
     worker = _delivery_worker(database, demo_integrations_config(url))
