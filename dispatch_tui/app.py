@@ -35,6 +35,7 @@ from data.feed import EventRecord
 from data.models.jobs import TRANSITIONS, JobStatus
 from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
+from data.queries.first_run import company_progress
 from data.services.jobs import parse_skills
 from data.services.messages import unread_counts
 from dispatch_tui import actions
@@ -49,6 +50,7 @@ from dispatch_tui.messages import (
     EventsArrived,
     FeedState,
     FeedStateChanged,
+    FirstRunChecked,
     JobSelected,
     Notice,
     OpenJob,
@@ -57,6 +59,7 @@ from dispatch_tui.messages import (
     ViewRefreshed,
 )
 from dispatch_tui.screens.base import JobTarget, job_target, technician_target
+from dispatch_tui.screens.first_run import FirstRunScreen
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.messages_log import MessagesScreen
@@ -165,6 +168,7 @@ class DispatchApp(App[None]):
             self.run_worker(task(self.stop_background), group="background")
         self.set_interval(1.0, self._update_freshness)
         self._count_unread()
+        self._check_first_run()
 
     def _factory(self, cls: type[Screen[Any]], name: str) -> Callable[[], Screen[Any]]:
         def make() -> Screen[Any]:
@@ -206,6 +210,14 @@ class DispatchApp(App[None]):
     @work(thread=True, exclusive=True, group="unread", exit_on_error=False)
     def _count_unread(self) -> None:
         self.post_message(UnreadCounted(sum(unread_counts(self.ctx.db, self.ctx.actor).values())))
+
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
+    def _check_first_run(self) -> None:
+        self.post_message(FirstRunChecked(company_progress(self.ctx.db)))
+
+    def on_first_run_checked(self, message: FirstRunChecked) -> None:
+        if message.progress.new_company:
+            self.push_screen(FirstRunScreen(message.progress))
 
     def on_unread_counted(self, message: UnreadCounted) -> None:
         self.unread_messages = message.unread
@@ -451,7 +463,7 @@ class DispatchApp(App[None]):
             self.open_job(ref)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.screen, self.read_only))
+        self.push_screen(HelpScreen(self.screen, self._role_refusal))
 
     def action_command_line(self) -> None:
         def run(text: str | None) -> None:
