@@ -79,6 +79,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "reminders": CommandEntry(
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
     ),
+    "help": CommandEntry("help", "Help on a topic: first steps, each view's columns and glyphs, roles, backups."),
+    "messages": CommandEntry("messages", "Messages on jobs and with technicians: list, send."),
     "report": CommandEntry("report", "Reports: KPIs over a date range."),
     "roles": CommandEntry("roles", "Roles: the built-in ones and those the company defines."),
     "secrets": CommandEntry("secrets", "Secrets encrypted at rest: set, list, rotate the key."),
