@@ -93,7 +93,12 @@ def test_admin_writes_print_what_they_did_as_json(sqlite_db: Database, tmp_path:
     backup = tmp_path / "copy.sqlite"
     made = run(sqlite_db, "db", "backup", str(backup), "--json", who="ada")
     assert made.exit_code == 0, made.output
-    assert json.loads(made.stdout) == {"backup": str(backup), "bytes": backup.stat().st_size}
+    assert json.loads(made.stdout) == {
+        "backup": str(backup),
+        "bytes": backup.stat().st_size,
+        "encrypted": False,
+        "removed": [],
+    }
     restored = run(sqlite_db, "db", "restore", str(backup), "--yes", "--json", who="ada")
     assert restored.exit_code == 0, restored.output
     assert json.loads(restored.stdout)["restored_from"] == str(backup)

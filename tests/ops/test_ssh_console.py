@@ -217,9 +217,9 @@ class Terminal:
 
     def command(self, line: str) -> None:
         """`:` opens the command line; the rest is typed once it has drawn (keys before it would be keys)."""
-        before = self.text()
         self.type(":")
-        _wait("the command line to open", lambda: self.text() != before, self.text)
+        # Wait for the prompt itself (its placeholder), not any change: the clock redraws every second.
+        _wait("the command line to open", lambda: ":replan" in self.text(), self.text)
         self.type(line + "\r")
 
     def close(self) -> None:

@@ -249,8 +249,8 @@ def backup_command(
         with progress_bar(f"backing up to {path}") as bar:
             target = backup_database(db(), path, progress=bar.advance_to, encrypt_with=keyring)
     if as_json:
-        print_json({"backup": str(target), "bytes": target.stat().st_size, "encrypted": encrypt,
-                    "removed": [str(p) for p in removed]})  # fmt: skip
+        written = {"backup": str(target), "bytes": target.stat().st_size, "encrypted": encrypt}
+        print_json({**written, "removed": [str(p) for p in removed]})
         return
     sealed = " encrypted" if encrypt else ""
     out.print(f"backed up{sealed} to {target} ({target.stat().st_size:,} bytes)", highlight=False)
