@@ -400,6 +400,7 @@ class DispatchApp(App[None]):
         if name not in self.available_views:
             self.notice(f"the {name} view is not available in this build", "warning")
             return
+        chosen = self.job_target()  # the job on the screen being left: a view that can show it lands on it
         if name == self.current_mode and len(self.screen_stack) > 1:
             while len(self.screen_stack) > 1:
                 self.pop_screen()
@@ -407,6 +408,9 @@ class DispatchApp(App[None]):
         self.unseen.pop(name, None)  # looked at: its badge goes
         self.switch_mode(name)
         self._update_title()
+        follow = getattr(self.screen, "follow_job", None)
+        if chosen is not None and callable(follow):
+            follow(chosen.ref)
 
     def open_job(self, ref: str) -> None:
         if ref:
@@ -523,10 +527,15 @@ class DispatchApp(App[None]):
         return datetime.combine(self.ctx.day, clock, self.ctx.zone)
 
     async def _choices(self, ref: str) -> list[Choice]:
-        rows = await asyncio.to_thread(technician_choices, self.ctx.db, self.ctx.branch.id, ref)
+        ctx = self.ctx
+        rows = await asyncio.to_thread(technician_choices, ctx.db, ctx.branch.id, ref, ctx.now())
         return [
-            Choice(code, f"{code:<6} {name:<22} {skills}" + ("" if ok else "  (lacks skills)"), dim=not ok)
-            for code, name, ok, skills in rows
+            Choice(
+                c.code,
+                f"{c.code:<6} {c.name:<22} {c.skills}" + (f"  ({c.unavailable})" if c.unavailable else ""),
+                dim=not c.qualified,
+            )
+            for c in rows
         ]
 
     async def action_assign(self) -> None:
