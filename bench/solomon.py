@@ -5,7 +5,8 @@ with the depot's window as their shift; one job per customer with its window (st
 service time; travel from an explicit matrix of Euclidean distances x1000 (so 1 distance unit = 1,000
 "seconds"). Both solvers get the same integer matrix, the same fleet, distance as the only cost and
 **capacity relaxed** (our model has no load dimension); every customer must be served. PyVRP 0.14
-(bench-only dependency) runs in the same process right after ours with the same time limit.
+(bench-only dependency) runs at the same time as ours, one process each, with the same time limit, so both
+get the same share of a loaded machine (``--processes N`` runs N instances side by side, 2N processes).
 
 Every plan is checked here, independently of both solvers (each customer once, windows, depot window),
 and ours also by ``optimizer.validate``. Prints one line per instance and limit, the ratio of our
@@ -204,14 +205,17 @@ class Result:
     """Our distance / PyVRP's (1.00 = equal; inf when either side is infeasible)."""
 
 
-def run_instance(args: tuple[Path, float, int]) -> Result:
-    path, limit, seed = args
+def run_side(args: tuple[str, Path, float, int]) -> Side:
+    """One solver on one instance, in its own process."""
+    solver, path, limit, seed = args
     inst = read_instance(path)
     dist = distance_matrix(inst)
-    ours = run_product(inst, dist, limit)
-    theirs = run_pyvrp(inst, dist, limit, seed)
+    return run_product(inst, dist, limit) if solver == "product" else run_pyvrp(inst, dist, limit, seed)
+
+
+def paired(name: str, limit: float, ours: Side, theirs: Side) -> Result:
     ratio = ours.distance / theirs.distance if ours.feasible and theirs.feasible else math.inf
-    return Result(inst.name, limit, ours, theirs, round(ratio, 4))
+    return Result(name, limit, ours, theirs, round(ratio, 4))
 
 
 def summarise(results: list[Result], limit: float) -> dict[str, float]:
@@ -229,15 +233,42 @@ def summarise(results: list[Result], limit: float) -> dict[str, float]:
     }
 
 
+def markdown_table(files: list[Path]) -> str:
+    """Per-instance rows (ours, PyVRP, ratio) for each result file side by side, then the means."""
+    runs = [json.loads(f.read_text()) for f in files]
+    limits = [f"{r['results'][0]['time_limit']:g} s" for r in runs]
+    header = "| instance | " + " | ".join(f"ours / PyVRP {t} (ratio)" for t in limits) + " |"
+    lines = [header, "| --- |" + " --- |" * len(runs)]
+    by_name = [{r["instance"]: r for r in run["results"]} for run in runs]
+    for name in sorted(by_name[0]):
+        cells = []
+        for rows in by_name:
+            r = rows.get(name)
+            cells.append(
+                f"{r['product']['distance']:.1f} / {r['pyvrp']['distance']:.1f} ({r['ratio']:.3f})" if r else ""
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    means = []
+    for run in runs:
+        ratios = [r["ratio"] for r in run["results"] if math.isfinite(r["ratio"])]
+        means.append(f"**{(statistics.mean(ratios) - 1) * 100:+.2f} %**" if ratios else "")
+    lines.append("| mean excess | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--time-limit", type=float, nargs="+", default=[5.0, 30.0, 60.0])
     parser.add_argument("--instances", nargs="*", help="names such as C101 R201 (default: all 56)")
-    parser.add_argument("--processes", type=int, default=1, help="instances solved side by side")
+    parser.add_argument("--processes", type=int, default=1, help="instances solved side by side (2 processes each)")
     parser.add_argument("--seed", type=int, default=1, help="PyVRP's random seed")
     parser.add_argument("--tag", default="", help="appended to the result file name")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--table", type=Path, nargs="+", help="print a markdown table of these result files and exit")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(args.table))
+        return
     names = args.instances or sorted(p.stem for p in INSTANCES.glob("*.txt"))
     jobs = [(INSTANCES / f"{name}.txt", limit, args.seed) for limit in args.time_limit for name in names]
     load_before = os.getloadavg()
@@ -246,13 +277,25 @@ def main() -> None:
         flush=True,
     )
     results: list[Result] = []
-    with ProcessPoolExecutor(max_workers=args.processes) as pool:
-        for r in pool.map(run_instance, jobs):
+    # Both solvers of an instance run at the same time, one process each, so they share the machine's load.
+    with ProcessPoolExecutor(max_workers=2 * args.processes) as pool:
+        futures = [
+            (
+                path.stem,
+                limit,
+                pool.submit(run_side, ("product", path, limit, args.seed)),
+                pool.submit(run_side, ("pyvrp", path, limit, args.seed)),
+            )
+            for path, limit, _ in jobs
+        ]
+        for name, limit, ours, theirs in futures:
+            r = paired(name, limit, ours.result(), theirs.result())
             results.append(r)
             flag = "" if r.product.feasible and r.pyvrp.feasible else f"  ! {r.product.problem or r.pyvrp.problem}"
             print(
                 f"{r.instance:6} {r.time_limit:4.0f}s  ours {r.product.distance:9.2f} ({r.product.vehicles:2} veh)  "
-                f"pyvrp {r.pyvrp.distance:9.2f} ({r.pyvrp.vehicles:2} veh)  ratio {r.ratio:6.4f}{flag}",
+                f"pyvrp {r.pyvrp.distance:9.2f} ({r.pyvrp.vehicles:2} veh)  ratio {r.ratio:6.4f}  "
+                f"load {os.getloadavg()[0]:.1f}{flag}",
                 flush=True,
             )
     summary = {f"{limit:g}s": summarise(results, limit) for limit in args.time_limit}

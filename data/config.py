@@ -25,3 +25,17 @@ def resolve_database_url(explicit: str | None = None) -> str:
         # psycopg 3 is the driver we ship.
         return "postgresql+psycopg://" + value.removeprefix("postgresql://")
     return value
+
+
+TRAVEL_ENV = "DISPATCH_TRAVEL"
+TRAVEL_MODES = ("road", "straight")
+
+
+def travel_mode() -> str:
+    """`road` (the default: a branch's imported road graph where it has one) or `straight` (straight-line only)."""
+    from data.errors import InvalidInput
+
+    value = os.environ.get(TRAVEL_ENV, "road").strip().lower() or "road"
+    if value not in TRAVEL_MODES:
+        raise InvalidInput(f"{value!r} is not one of {', '.join(TRAVEL_MODES)}", record="environment", field=TRAVEL_ENV)
+    return value

@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from data.actor import Actor
 from data.db import Database
 from data.errors import InvalidInput
+from data.maps.demo_map import DEMO_GRAPH_BRANCHES, demo_graph, demo_layer
 from data.models import (
     Absence,
     AbsenceKind,
@@ -66,6 +67,8 @@ from data.models import (
     TimesheetStatus,
     User,
 )
+from data.models.base import advance_sequences
+from data.services.branch_maps import store_branch_map_in
 from data.services.completion import signature_hash
 from data.services.invoicing import (
     Cover,
@@ -80,6 +83,8 @@ from data.services.invoicing import (
 from data.services.timesheets import Rules, split_overtime
 from data.services.users import os_login
 from data.uow import UnitOfWork
+from optimizer.model import Location
+from optimizer.travel import haversine_km
 
 TZ = "Europe/Helsinki"
 ZONE = ZoneInfo(TZ)
@@ -667,17 +672,16 @@ def on_land(lat: float, lon: float) -> bool:
 
 
 def travel_minutes(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
-    """Urban drive time: straight-line distance at 30 km/h plus 5 minutes to park, in 5-minute steps."""
+    """Urban drive time: straight-line distance at 30 km/h plus 5 minutes to park, in 5-minute steps.
+
+    The demo's one travel model: the builder plans with it and the simulator drives with it."""
     km = _haversine_km(lat1, lon1, lat2, lon2)
     minutes = 5 + km / 30 * 60
     return int(math.ceil(minutes / 5) * 5)
 
 
 def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+    return haversine_km(Location(lat1, lon1), Location(lat2, lon2))
 
 
 def _local(day: date, hh: int, mm: int = 0) -> datetime:
@@ -800,6 +804,9 @@ def build_demo(
         builder = _Builder(session, random.Random(seed), today, now, report)
         builder.build(technicians, customers, jobs_today, history_days)
         counts = dict(builder.counts)
+        layer, graph = demo_layer(), demo_graph()
+        for code, *_ in BRANCHES:
+            store_branch_map_in(uow, code, layer, graph if code in DEMO_GRAPH_BRANCHES else None, builder.created)
         uow.emit(
             "demo.built",
             "demo",
@@ -807,7 +814,7 @@ def build_demo(
             {"seed": seed, "day": today, "counts": counts, "now": now},
         )
         if db.dialect == "postgresql":
-            _advance_sequences(session)
+            advance_sequences(session)
     return DemoSummary(
         seed=seed,
         day=today,
@@ -816,18 +823,6 @@ def build_demo(
         jobs_today_assigned=builder.assigned_today,
         jobs_today_unassigned=builder.unassigned_today,
     )
-
-
-def _advance_sequences(session: Session) -> None:
-    """Explicit ids bypass PostgreSQL's sequences; move them past the rows we wrote."""
-    for table in Base.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
-            session.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f'(SELECT COALESCE(MAX(id), 0) + 1 FROM "{table.name}"), false)'
-                )
-            )
 
 
 class _Builder:

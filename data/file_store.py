@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_path
 
+from data.atomic_files import write_private
 from data.db import Database
 from data.errors import NotFound, StorageUnavailable
 
@@ -47,16 +47,7 @@ class LocalFileStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size == len(content):
             return  # content-addressed: the same key holds the same bytes
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(content)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(path, content, prefix=".upload-")
 
     def get(self, key: str) -> bytes:
         path = self._path(key)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
 from data.availability import absences_overlapping, local_day_bounds, shift_on
+from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
 from data.models.base import utcnow
@@ -24,6 +25,8 @@ from data.models.customers import Site
 from data.models.jobs import Job, JobCrewMember, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
+from data.permissions import Permission
+from data.queries.branch_maps import branch_road_graph
 from data.services.jobs import assign_in, split_crew_skills, unassign_in
 from data.uow import UnitOfWork
 from optimizer import diff as plan_diff
@@ -47,7 +50,9 @@ from optimizer.model import (
 from optimizer.model import Job as OptJob
 from optimizer.model import Technician as OptTechnician
 from optimizer.network import Network
+from optimizer.road_travel import RoadTravel
 from optimizer.solver import SolutionProgress, solve
+from optimizer.travel import TravelProvider
 
 PLANNABLE = (JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED)
 STARTED = (JobStatus.ON_SITE, JobStatus.PAUSED)
@@ -89,6 +94,15 @@ def _branch(session: Session, code: str | None) -> Branch:
 def branch_codes(db: Database) -> list[str]:
     with db.read() as session:
         return list(session.scalars(select(Branch.code).order_by(Branch.code)))
+
+
+def branch_travel(db: Database, branch_code: str) -> TravelProvider | None:
+    """Road travel on the branch's imported graph (straight-line where it does not reach), unless the
+    configuration asks for straight-line only (`DISPATCH_TRAVEL=straight`) or the branch has no graph."""
+    if travel_mode() == "straight":
+        return None
+    graph = branch_road_graph(db, branch_code)
+    return RoadTravel(graph) if graph is not None else None
 
 
 def load_day(db: Database, day: date, branch_code: str | None = None, now: datetime | None = None) -> PlanningDay:
@@ -242,7 +256,11 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
         _expand_crews(session, [job for job, _, _ in jobs], opt_jobs, routes, by_code, codes_by_id)
 
     problem = Problem(
-        horizon_start=horizon_start, technicians=technicians, jobs=opt_jobs, name=f"{branch.code} {day.isoformat()}"
+        horizon_start=horizon_start,
+        technicians=technicians,
+        jobs=opt_jobs,
+        travel=branch_travel(db, branch.code),
+        name=f"{branch.code} {day.isoformat()}",
     )
     current = _plan_from_visits(problem, routes)
     return PlanningDay(branch.code, branch.timezone, day, problem, current, versions, now_off, off_shift)
@@ -572,7 +590,7 @@ def _store_crews(uow: UnitOfWork, planning: PlanningDay, plan: Plan, result: App
 def apply_plan(db: Database, actor: Actor, planning: PlanningDay, plan: Plan) -> ApplyResult:
     """Write what of the plan is still valid as one transaction, and report the rest (``skipped``):
     a job changed meanwhile by someone else, or no longer movable, does not cost the whole proposal."""
-    actor.require_write("apply a plan")
+    actor.require_write("apply a plan", Permission.REPLAN)
     before = planning.current.assignment()
     after = plan.assignment()
     started = {s.job_id for t in planning.problem.technicians for s in t.started_jobs}

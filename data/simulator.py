@@ -23,6 +23,7 @@ from sqlalchemy import select
 from data.actor import Actor
 from data.availability import local_date, local_day_bounds
 from data.db import Database
+from data.demo import travel_minutes
 from data.errors import Conflict, DispatchError
 from data.models.base import utcnow
 from data.models.customers import Contact, Site
@@ -48,15 +49,6 @@ OFFICE = Actor(login="simulator", role=Role.DISPATCHER, source="simulator")
 OPEN_TODAY = (JobStatus.SCHEDULED, JobStatus.DISPATCHED, JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED)
 LATE_FACTOR = 1.5  # the late technician's jobs take this much longer than planned
 SICK_AT = time(10, 30)  # local time the sick technician calls in
-
-
-def drive_minutes(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
-    """Straight-line distance at 30 km/h plus 5 minutes to park (the demo's own travel model)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    km = 2 * 6371.0 * math.asin(math.sqrt(a))
-    return math.ceil(5 + km / 30 * 60)
 
 
 def _roll(text: str) -> int:
@@ -263,7 +255,7 @@ class FieldSimulator:
         leg = self._legs.get(job.id)
         if status in (JobStatus.SCHEDULED, JobStatus.DISPATCHED) or (status is JobStatus.EN_ROUTE and leg is None):
             site = self._site(job)
-            travel = drive_minutes(state.lat, state.lon, site.lat, site.lon)
+            travel = travel_minutes(state.lat, state.lon, site.lat, site.lon)
             planned = job.planned_start or until
             depart = planned - timedelta(minutes=travel)
             if state.free_at is not None:

@@ -14,18 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from data.errors import DispatchError
 from data.models.jobs import JobStatus, NoteAuthorKind
 from data.models.workforce import AbsenceKind
 from data.services import jobs as job_services
 from data.services import technicians as technician_services
 from dispatch_tui.context import ConsoleContext
-
-
-class NotAvailable(DispatchError):
-    """A capability the console needs from another package is not installed in this build."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -256,14 +249,8 @@ class ReplanProposal:
 
 
 def _planning() -> Any:
-    try:
-        return importlib.import_module("data.planning")
-    except ModuleNotFoundError as e:
-        if e.name != "data.planning":
-            raise
-        raise NotAvailable(
-            "suggestions and re-planning need the planning adapter (data.planning), not in this build"
-        ) from None
+    """`data.planning` loads OR-Tools, so it is imported on first use, not at the console's start."""
+    return importlib.import_module("data.planning")
 
 
 def suggestions_for(ctx: ConsoleContext, job_ref: str, k: int = 5) -> list[Suggestion]:

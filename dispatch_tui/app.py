@@ -40,9 +40,8 @@ from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
-from dispatch_tui.keymap import READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
+from dispatch_tui.keymap import ACTION_NEEDS, READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
-    ActionDone,
     AlertRaised,
     DayChosen,
     EventsArrived,
@@ -109,8 +108,7 @@ class DispatchApp(App[None]):
         self.background = list(background)
         self.stop_background = asyncio.Event()
         self.ctx = context
-        if context.read_only:
-            self._hide_write_keys()
+        self._hide_write_keys()
         self.feed = feed
         self.start_view = start_view
         self.user_keymap = keymap or {}
@@ -314,10 +312,19 @@ class DispatchApp(App[None]):
     def selected_technician(self) -> str | None:
         return technician_target(self.screen) if self.screen_stack else None
 
-    def on_job_selected(self, _message: JobSelected) -> None:
+    def _from_screen_on_view(self, message: JobSelected | TechnicianSelected) -> bool:
+        """Hidden views re-announce their cursor after live updates; only the visible one's choice is followed."""
+        sender = getattr(message, "_sender", None)
+        return sender is not None and bool(self.screen_stack) and getattr(sender, "screen", None) is self.screen
+
+    def on_job_selected(self, message: JobSelected) -> None:
+        if message.ref is not None and self._from_screen_on_view(message):
+            self.ctx.followed_job = message.ref
         self._sync_keys()
 
-    def on_technician_selected(self, _message: TechnicianSelected) -> None:
+    def on_technician_selected(self, message: TechnicianSelected) -> None:
+        if message.code is not None and self._from_screen_on_view(message):
+            self.ctx.followed_technician = message.code
         self._sync_keys()
 
     def _sync_keys(self) -> None:
@@ -336,16 +343,13 @@ class DispatchApp(App[None]):
         if message.view:
             self.action_view(message.view)
 
-    def on_action_done(self, message: ActionDone) -> None:
-        self.notice(message.text, "ok")
-
     def _refresh_keys(self) -> None:
         """Re-evaluate which keys show (the selection or undo changed); nothing to do while closing."""
         if self.screen_stack:
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in WRITE_ACTIONS and self.read_only:
+        if action in WRITE_ACTIONS and self._role_refusal(action):
             return True  # offered, so that pressing it says why it does nothing (see run_action)
         if action in JOB_ACTIONS and self.selected_job is None:
             return False
@@ -356,15 +360,27 @@ class DispatchApp(App[None]):
         return True
 
     def _hide_write_keys(self) -> None:
-        """A read-only session keeps the write keys (pressing one says why it does nothing) out of the footer."""
+        """Keys the user's role cannot use (pressing one says why it does nothing) stay out of the footer."""
         # Textual keeps each node's bindings in `_bindings`; this instance gets its own copy, not the class's.
+        hidden = {a for a in WRITE_ACTIONS if self._role_refusal(a)}
+        if not hidden:
+            return
         table = self._bindings.key_to_bindings
         for key, found in table.items():
-            table[key] = [replace(b, show=False) if b.action in WRITE_ACTIONS else b for b in found]
+            table[key] = [replace(b, show=False) if b.action in hidden else b for b in found]
+
+    def _role_refusal(self, action: str) -> str | None:
+        """Why the user's role cannot use this key (the read-only wording for supervisors), else None."""
+        if action not in ACTION_NEEDS:
+            return None
+        if self.read_only and self.ctx.actor.role_name is None:
+            return READ_ONLY_REFUSALS[action]
+        needs, cannot = ACTION_NEEDS[action]
+        return self.ctx.refusal(needs, cannot)
 
     def _refused_read_only(self, action: str) -> bool:
-        """In a read-only session, say why a key that changes data does nothing; True when refused."""
-        refusal = READ_ONLY_REFUSALS.get(action) if self.read_only else None
+        """Say why a key that changes data does nothing for this role; True when refused."""
+        refusal = self._role_refusal(action)
         if refusal is not None:
             self.notice(refusal, "warning")
         return refusal is not None

@@ -14,11 +14,13 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from data import permissions
 from data import slots as slot_queries
-from data.actor import WRITE_ROLES, Actor
+from data.actor import Actor
 from data.db import Database
 from data.errors import Conflict, DispatchError
 from data.models.base import utcnow
+from data.permissions import Permission
 from data.queries import console as console_queries
 from data.queries import free as free_queries
 from data.queries.console import BranchInfo
@@ -32,8 +34,6 @@ class ReadModels:
     - `technician_board(db, branch_id, day, now)` -> list[TechnicianRow], one per technician
     - `job_queue(db, branch_id, day, now)` -> list[JobRow], open jobs, most urgent first
     - `job_detail(db, ref, now)` -> JobDetail, everything before a phone call
-    - `day_plan(db, branch_id, day)` -> DayPlan: technicians with shifts, absences, planned jobs
-      and live positions for one local day (what the board, map and calendar draw)
     - `free_technicians(db, at, branch=code)` -> list[FreeTechnician], free now or soonest first
     - `slot_offers(db, site, skills, minutes, days, first_day=, now=)` -> list[SlotView], cheapest first
     """
@@ -42,7 +42,6 @@ class ReadModels:
     technician_board: Callable[..., list[console_queries.TechnicianRow]] = console_queries.technician_board
     job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
     job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
-    day_plan: Callable[..., console_queries.DayPlan] = console_queries.day_plan
     free_technicians: Callable[..., list[free_queries.FreeTechnician]] = free_queries.free_technicians
     slot_offers: Callable[..., list[slot_queries.SlotView]] = slot_queries.slot_offers
 
@@ -66,14 +65,21 @@ class ConsoleContext:
     mouse: bool = True
     config_dir: Path | None = None
     """Where the console keeps the user's saved filters and keys (default: the user config dir)."""
+    followed_technician: str | None = None
+    followed_job: str | None = None
+    """The technician and job last under the cursor of the view on screen: the map opens on them."""
 
     def now(self) -> datetime:
         return self.clock()
 
     @property
     def read_only(self) -> bool:
-        """Supervisors see everything and change nothing (the services refuse them too)."""
-        return self.actor.role not in WRITE_ROLES
+        """Supervisors (and any role with no write permission) see everything and change nothing."""
+        return self.actor.read_only
+
+    def refusal(self, permission: Permission, action: str) -> str | None:
+        """Why this user's role may not `action` in the branch on view (None: it may); the services say the same."""
+        return permissions.refusal(self.actor, permission, action, self.branch.id if self.actor.branch_ids else None)
 
     @cached_property
     def branch(self) -> BranchInfo:

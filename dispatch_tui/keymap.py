@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 from textual.binding import Binding
 
+from data.permissions import Permission
 from dispatch_tui.views import VIEWS
 
 APP_NAME = "dispatch"
@@ -28,6 +29,8 @@ class KeySpec:
     cannot: str = ""
     """For a key that changes data: what a read-only user is told they cannot do ("assign jobs")."""
     show: bool = True
+    needs: Permission = Permission.ASSIGN
+    """For a key that changes data: the permission its service checks."""
 
     @property
     def writes(self) -> bool:
@@ -54,6 +57,8 @@ APP_KEYS: tuple[KeySpec, ...] = (
 )
 
 WRITE_ACTIONS = frozenset(k.action.split("(")[0] for k in APP_KEYS if k.writes)
+ACTION_NEEDS = {k.action.split("(")[0]: (k.needs, k.cannot) for k in APP_KEYS if k.writes}
+"""Action name -> the permission it needs and what a role without it is told it cannot do."""
 READ_ONLY_REFUSALS = {k.action.split("(")[0]: f"read-only: supervisors cannot {k.cannot}" for k in APP_KEYS if k.writes}
 """Action name -> what a read-only user is told when they press its key."""
 

@@ -100,14 +100,6 @@ class DayChosen(Message):
         self.view = view
 
 
-class ActionDone(Message):
-    """A dispatch action succeeded (text for the status line); views may refresh at once."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
 class ViewRefreshed(Message):
     """A view just applied fresh rows (the status line's "updated ... ago" restarts).
 

@@ -3,8 +3,9 @@
 Where the file is found: `--config PATH`, else `$DISPATCH_INTEGRATIONS_CONFIG`, else
 `integrations.toml` in the user config directory (platformdirs). No file means no connectors.
 Secrets are referenced, never written in the file: `secret_env = "HUBSPOT_TOKEN"` (any key ending in
-`_env` names an environment variable) or `credentials_file = "~/.config/dispatch/hubspot.toml"` (a TOML
-file of name = value that must not be readable by group or others).
+`_env` names an environment variable), `secret_sealed = "webhook.acme"` (a secret kept encrypted in the
+database, set with `dispatch secrets set NAME`) or `credentials_file = "~/.config/dispatch/hubspot.toml"`
+(a TOML file of name = value that must not be readable by group or others).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from data.errors import DispatchError
 from integrations.mapping import ConfigError, MappingRules, compile_mapping
 
 CONFIG_ENV = "DISPATCH_INTEGRATIONS_CONFIG"
@@ -56,6 +58,8 @@ class ConnectorConfig:
     lookups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     credentials_file: Path | None = None
     source: str = CONFIG_NAME  # file name, for messages
+    # Reads a secret sealed in the database (`x_sealed = "NAME"`, set with `dispatch secrets set NAME`).
+    sealed: Callable[[str], str | None] | None = field(default=None, compare=False, repr=False)
 
     def where(self, key: str = "") -> str:
         return f"{self.source}: connectors.{self.name}" + (f".{key}" if key else "")
@@ -83,6 +87,20 @@ class ConnectorConfig:
                 if not secret:
                     raise ConfigError(self.where(key), f"environment variable {value} is not set")
                 found[key.removesuffix("_env")] = secret
+            elif key.endswith("_sealed") and isinstance(value, str):
+                if self.sealed is None:
+                    raise ConfigError(
+                        self.where(key), "a sealed secret is read from the database, which is not open here"
+                    )
+                try:
+                    secret = self.sealed(value)
+                except DispatchError as err:
+                    raise ConfigError(self.where(key), err.message) from None
+                if not secret:
+                    raise ConfigError(
+                        self.where(key), f"no secret {value!r} in the database: dispatch secrets set {value}"
+                    )
+                found[key.removesuffix("_sealed")] = secret
         return found
 
     def secret(self, name: str = "secret") -> str:
@@ -102,6 +120,11 @@ class IntegrationsConfig:
 
     def enabled(self) -> list[ConnectorConfig]:
         return [c for c in self.connectors.values() if c.enabled]
+
+    def with_sealed(self, lookup: Callable[[str], str | None]) -> IntegrationsConfig:
+        """The same configuration, its connectors able to read secrets sealed in the database."""
+        connectors = {name: replace(c, sealed=lookup) for name, c in self.connectors.items()}
+        return replace(self, connectors=connectors)
 
     def connector(self, name: str) -> ConnectorConfig:
         if name not in self.connectors:
@@ -191,10 +214,11 @@ def _connector(name: str, table: Any, source: str, base: Path) -> ConnectorConfi
         raise ConfigError(f"{where}.start", 'must be "beginning" or "now"')
     settings = {k: v for k, v in table.items() if k not in _CONNECTOR_KEYS}
     for key, _value in settings.items():
-        if not key.endswith("_env") and key.lower().endswith(_SECRET_WORDS):
+        if not key.endswith(("_env", "_sealed")) and key.lower().endswith(_SECRET_WORDS):
             raise ConfigError(
                 f"{where}.{key}",
-                f'secrets are not written in the configuration: use {key}_env = "VAR" or credentials_file',
+                f'secrets are not written in the configuration: use {key}_env = "VAR", {key}_sealed = "NAME"'
+                " or credentials_file",
             )
     lookups = table.get("lookups", {})
     if not isinstance(lookups, dict) or not all(isinstance(v, dict) for v in lookups.values()):

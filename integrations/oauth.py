@@ -14,12 +14,14 @@ import base64
 import logging
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from authlib.oauth2.rfc6749 import OAuth2Token
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
+from integrations.client_assertion import ASSERTION_TYPE, CertificateCredential
 from integrations.secrets import CredentialsError, CredentialStore
 
 if TYPE_CHECKING:
@@ -262,8 +264,9 @@ def _token_of(section: Mapping[str, Any]) -> OAuth2Token:
 class ClientCredentialsOAuth2(RefreshingOAuth2):
     """Bearer token from the client credentials grant (Microsoft Entra ID and the like).
 
-    There is no refresh token: a new token is asked for with the client id and secret when the
-    cached one nears expiry, and once more when the API answers 401. The token and its expiry are
+    There is no refresh token: a new token is asked for with the client id and secret (or, with a
+    `certificate_file` credential, an assertion signed by the certificate's key) when the cached one
+    nears expiry, and once more when the API answers 401. The token and its expiry are
     kept in the credentials file like every other connector's token, so a restart reuses it.
     """
 
@@ -286,11 +289,26 @@ class ClientCredentialsOAuth2(RefreshingOAuth2):
         return True
 
     def _refresh_request(self, token: OAuth2Token) -> httpx.Request:
-        body = prepare_token_request(
-            "client_credentials",
-            client_id=self.store.require("client_id").reveal(),
-            client_secret=self.store.require("client_secret").reveal(),
-            scope=self.scope,
-        )
+        client_id = self.store.require("client_id").reveal()
+        certificate = self.store.get("certificate_file")
+        if certificate is not None:
+            # A certificate credential: a signed assertion takes the place of the secret.
+            credential = CertificateCredential.from_file(
+                Path(certificate.reveal()).expanduser(), self.store.get("certificate_password")
+            )
+            body = prepare_token_request(
+                "client_credentials",
+                client_id=client_id,
+                client_assertion_type=ASSERTION_TYPE,
+                client_assertion=credential.assertion(client_id, self.token_url),
+                scope=self.scope,
+            )
+        else:
+            body = prepare_token_request(
+                "client_credentials",
+                client_id=client_id,
+                client_secret=self.store.require("client_secret").reveal(),
+                scope=self.scope,
+            )
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         return httpx.Request("POST", self.token_url, headers=headers, content=body.encode())

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from platformdirs import user_config_path
+
+from data.atomic_files import write_private
 
 if TYPE_CHECKING:
     from integrations.config import ConnectorConfig
@@ -157,16 +158,7 @@ class CredentialStore:
         if "seed_refresh_token" not in section:
             section["seed_refresh_token"] = self._base().get("refresh_token")
         section.update(values)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".credentials-")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private(self.path, json.dumps(data, indent=2, sort_keys=True).encode(), prefix=".credentials-")
 
 
 def store_for(config: ConnectorConfig) -> CredentialStore:

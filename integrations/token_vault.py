@@ -1,58 +1,34 @@
 """Connectors' OAuth2 tokens encrypted at rest in the database (Fernet), shared by every worker.
 
-The key comes from `DISPATCH_SECRET_KEY` (a Fernet key: `python -c "from cryptography.fernet
-import Fernet; print(Fernet.generate_key().decode())"`) or from `secret.key` in the data directory,
-created 0600 on first use; a key file that others can read is refused. Losing the key loses only
-the stored tokens: authorise the connectors again.
+The key is Dispatch's one secret key (`data.secret_key`: `DISPATCH_SECRET_KEY` or the 0600
+`secret.key` in the data directory). Losing the key loses only the stored tokens: authorise the
+connectors again.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from platformdirs import user_data_path
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from data.db import Database
+from data.secret_key import KEY_ENV, SecretKeyError, load_keyring
 from data.services.oauth_tokens import LockedToken, stored_token
+from data.services.sealed_secrets import unseal
 from integrations.secrets import CredentialsError
 
-KEY_ENV = "DISPATCH_SECRET_KEY"
-KEY_FILE = "secret.key"
+__all__ = ["KEY_ENV", "Held", "TokenVault", "load_key", "sealed_lookup", "share_tokens"]
 
 
-def default_key_file() -> Path:
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / KEY_FILE
-
-
-def load_key(environ: Mapping[str, str] | None = None, key_file: Path | None = None) -> Fernet:
-    env = os.environ if environ is None else environ
-    if env.get(KEY_ENV):
-        try:
-            return Fernet(env[KEY_ENV].strip().encode())
-        except ValueError as err:
-            raise CredentialsError(f"{KEY_ENV} is not a Fernet key (32 url-safe base64 bytes)") from err
-    path = key_file or default_key_file()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another worker created it a moment ago
-        else:
-            with os.fdopen(fd, "wb") as f:
-                f.write(Fernet.generate_key())
-    if stat.S_IMODE(path.stat().st_mode) & 0o077:
-        raise CredentialsError(f"key file {path} is readable by others: chmod 600 {path}")
+def load_key(environ: Mapping[str, str] | None = None, key_file: Path | None = None) -> MultiFernet:
+    """The secret key's keyring; a missing or unsafe key is a CredentialsError, as every connector error is."""
     try:
-        return Fernet(path.read_bytes().strip())
-    except ValueError as err:
-        raise CredentialsError(f"key file {path} does not hold a Fernet key") from err
+        return load_keyring(environ, key_file).fernet
+    except SecretKeyError as err:
+        raise CredentialsError(err.message) from err
 
 
 class Held:
@@ -74,7 +50,7 @@ class Held:
 
 
 class TokenVault:
-    def __init__(self, db: Database, fernet: Fernet) -> None:
+    def __init__(self, db: Database, fernet: Fernet | MultiFernet) -> None:
         self.db = db
         self.fernet = fernet
 
@@ -100,7 +76,7 @@ class TokenVault:
         return Held(self, LockedToken(self.db, connector))
 
 
-def share_tokens(db: Database, connectors: Iterable[object], fernet: Fernet | None = None) -> int:
+def share_tokens(db: Database, connectors: Iterable[object], fernet: Fernet | MultiFernet | None = None) -> int:
     """Keep the OAuth2 tokens of these connectors in the database; returns how many use OAuth2.
 
     The key is read (or the key file created) only when some connector refreshes tokens.
@@ -113,3 +89,12 @@ def share_tokens(db: Database, connectors: Iterable[object], fernet: Fernet | No
         for auth in auths:
             auth.vault = vault
     return len(auths)
+
+
+def sealed_lookup(db: Database) -> Callable[[str], str | None]:
+    """Reads connectors' `x_sealed = "NAME"` secrets from the database; the key is read on first use."""
+
+    def lookup(name: str) -> str | None:
+        return unseal(db, load_keyring(), name)
+
+    return lookup

@@ -215,11 +215,13 @@ def add_workload_balance(ctx: RoutingContext) -> None:
     """A 'work' dimension (service + travel, no waiting): hard max working minutes per technician, and a
     soft upper bound at the fair share (``balance_target_seconds``) so each hour above it costs the
     balance weight (linear, so the objective can be recomputed exactly from a plan)."""
+    coefficient = per_second(ctx.problem.weights.balance_per_hour)
+    if coefficient == 0 and all(t.max_working_minutes is None for t in ctx.technicians):
+        return  # nothing to limit or price: a second dimension would only slow the search
     capacities = [
         t.max_working_minutes * 60 if t.max_working_minutes is not None else ctx.horizon for t in ctx.technicians
     ]
     ctx.routing.AddDimensionWithVehicleTransitAndCapacity(ctx.transit_callbacks, 0, capacities, True, WORK)
-    coefficient = per_second(ctx.problem.weights.balance_per_hour)
     if coefficient > 0:
         work = ctx.routing.GetDimensionOrDie(WORK)
         target = balance_target_seconds(ctx.problem)

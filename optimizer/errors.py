@@ -20,10 +20,6 @@ class PlanError(OptimizerError, ValueError):
     """A plan file or object is malformed or does not belong to the problem it is used with."""
 
 
-class InfeasiblePin(OptimizerError):
-    """A pinned job cannot be honoured (raised only when the caller asks for strict pins)."""
-
-
 class TravelError(OptimizerError):
     """The travel-time provider could not produce a matrix (network, HTTP or response error)."""
 

@@ -55,6 +55,12 @@ def plan_schema() -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / "plan.schema.json").read_text())
 
 
+@cache
+def slot_offers_schema() -> dict[str, Any]:
+    """The shape of ``dispatch slots --json``."""
+    return json.loads((SCHEMA_DIR / "slot-offers.schema.json").read_text())
+
+
 def parse_datetime(text: str, where: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)

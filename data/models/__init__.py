@@ -4,7 +4,6 @@ from data.models.base import Base, utcnow
 from data.models.customers import Asset, Contact, Contract, Customer, ExternalRef, PriceList, Site
 from data.models.events import Event
 from data.models.jobs import (
-    ACTIVE_STATUSES,
     OPEN_STATUSES,
     TRANSITIONS,
     Job,
@@ -15,7 +14,7 @@ from data.models.jobs import (
     JobType,
     NoteAuthorKind,
 )
-from data.models.org import Branch, Role, User
+from data.models.org import Branch, CompanyRole, Role, User
 from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
 from data.models.workforce import (
     Absence,
@@ -30,7 +29,6 @@ from data.models.workforce import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES",
     "OPEN_STATUSES",
     "TRANSITIONS",
     "Absence",
@@ -38,6 +36,7 @@ __all__ = [
     "Asset",
     "Base",
     "Branch",
+    "CompanyRole",
     "Contact",
     "Contract",
     "Customer",
@@ -70,5 +69,8 @@ __all__ = [
 from data.models.api_tokens import ApiToken  # noqa: F401
 from data.models.deliveries import *  # noqa: F403
 from data.models.field import *  # noqa: F403
+from data.models.maps import BranchMap  # noqa: F401
+from data.models.offers import CrmOffer, OfferResponse  # noqa: F401
 from data.models.payments import *  # noqa: F403
 from data.models.reminders import ReminderCursor, ReminderSent  # noqa: F401
+from data.models.sealed import SealedSecret  # noqa: F401

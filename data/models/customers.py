@@ -24,6 +24,10 @@ class Customer(Base):
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     # Free-form preferences the dispatcher should honour ("mornings only", "call before arrival").
     preferences: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The company's own fields, declared in the configuration ([custom_fields.X]) and checked by the services.
+    custom_fields: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -80,6 +84,10 @@ class Site(Base):
     lat: Mapped[float]
     lon: Mapped[float]
     access_notes: Mapped[str | None] = mapped_column(Text, default=None)
+    # The company's own fields, declared in the configuration ([custom_fields.X]) and checked by the services.
+    custom_fields: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     customer: Mapped[Customer] = relationship(back_populates="sites")
     assets: Mapped[list[Asset]] = relationship(back_populates="site", cascade="all, delete-orphan")
@@ -95,6 +103,8 @@ class Asset(Base):
     serial: Mapped[str] = mapped_column(String(120))
     install_date: Mapped[date | None] = mapped_column(default=None)
     warranty_end: Mapped[date | None] = mapped_column(default=None)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     site: Mapped[Site] = relationship(back_populates="assets")
 
@@ -116,6 +126,8 @@ class PriceList(Base):
     labour_minimum_minutes: Mapped[int] = mapped_column(default=60)
     # Unit prices per part SKU that differ from the part's list price.
     part_prices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Contract(Base):
@@ -136,6 +148,8 @@ class Contract(Base):
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_lists.id"), default=None)
     valid_from: Mapped[date]
     valid_to: Mapped[date]
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def valid_on(self, on: date) -> bool:
         return self.valid_from <= on <= self.valid_to

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from data.models.base import Base, utcnow
@@ -22,6 +22,9 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"  # an operator decided it should not be sent
 
 
+UNFINISHED_SQL = "status IN ('pending', 'in_flight')"  # the partial index's predicate, as the claim states it
+
+
 class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
@@ -34,6 +37,15 @@ class Delivery(Base):
         UniqueConstraint("connector", "event_seq", "request_index", name="one_delivery_per_request"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_subject", "connector", "subject_key", "id"),
+        # The claim scans unfinished deliveries in id order; without this index it walks past every
+        # delivered row of the connector on each claim, so claims slowed as the outbox grew.
+        Index(
+            "ix_deliveries_unfinished",
+            "connector",
+            "id",
+            postgresql_where=text(UNFINISHED_SQL),
+            sqlite_where=text(UNFINISHED_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)

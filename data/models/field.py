@@ -315,7 +315,9 @@ class MaintenancePlan(Base):
     skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     next_due: Mapped[date]
     last_generated: Mapped[date | None] = mapped_column(default=None)
-    active: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)  # False: paused
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from data.models.base import Base, utcnow
@@ -49,7 +49,6 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.CANCELLED: frozenset(),
 }
 OPEN_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
-ACTIVE_STATUSES = frozenset({JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED})
 
 
 class Job(Base):
@@ -101,6 +100,8 @@ class Job(Base):
     # on the following day.
     visit_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
     visit_number: Mapped[int] = mapped_column(default=1)
+    # The company's own fields, declared in the configuration ([custom_fields.X]) and checked by the services.
+    custom_fields: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # Bookkeeping for optimistic concurrency and audit.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -46,6 +46,21 @@ class Branch(Base):
     depot_lon: Mapped[float]
     tax_rate: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CompanyRole(Base):
+    """A role an admin defined: permissions from `data.permissions.Permission`, optionally only in some branches."""
+
+    __tablename__ = "company_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    branch_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every branch
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -61,5 +76,7 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200), default=None)
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), default=None)
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), default=None)
+    # A role the company defined; when set, its permissions and branches replace the built-in role's.
+    company_role_id: Mapped[int | None] = mapped_column(ForeignKey("company_roles.id"), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from data.models.base import Base
 from data.models.org import str_enum
-from data.models.types import Money
+from data.models.types import Money, UTCDateTime
 
 
 class StockLocationKind(StrEnum):
@@ -28,6 +29,8 @@ class Part(Base):
     list_price: Mapped[Decimal] = mapped_column(Money)
     serial_tracked: Mapped[bool] = mapped_column(default=False)
     supplier: Mapped[str | None] = mapped_column(String(120), default=None)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class StockLocation(Base):
@@ -38,6 +41,8 @@ class StockLocation(Base):
     kind: Mapped[StockLocationKind] = mapped_column(str_enum(StockLocationKind, "stock_location_kind"))
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), unique=True, default=None)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class StockLevel(Base):

@@ -35,6 +35,8 @@ class Skill(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Technician(Base):
@@ -56,6 +58,8 @@ class Technician(Base):
     max_daily_minutes: Mapped[int] = mapped_column(default=480)
     overtime_allowance_minutes: Mapped[int] = mapped_column(default=60)
     active: Mapped[bool] = mapped_column(default=True)
+    # Archived records stay for the history that points at them but leave lists and pickers.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Live state, written only by the status/position services.
     status: Mapped[TechnicianStatus] = mapped_column(
         str_enum(TechnicianStatus, "technician_status"), default=TechnicianStatus.OFF

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from data.availability import local_day_bounds
 from data.db import Database
 from data.errors import InvalidInput, NotFound
+from data.maps.layer import BaseLayer
 from data.models.customers import Customer, Site
-from data.models.jobs import OPEN_STATUSES, Job, JobStatus, JobType
+from data.models.jobs import OPEN_STATUSES, Job, JobCrewMember, JobStatus, JobType
 from data.models.org import Branch
 from data.models.workforce import Absence, PlannedBreak, ShiftException, ShiftPattern, Technician
+from data.queries.branch_maps import branch_layer
 from optimizer.model import Location
-from optimizer.travel import HaversineTravel, haversine_km
+from optimizer.travel import HaversineTravel
 
 UTC = ZoneInfo("UTC")
 TRAVEL = HaversineTravel()
@@ -151,6 +153,7 @@ class MapState:
     area: tuple[tuple[float, float], ...] = ()  # service-area outline (lat, lon), closed when present
     technicians: tuple[MapTechnician, ...] = ()
     jobs: tuple[MapJob, ...] = ()
+    base: BaseLayer | None = None  # the branch's imported map (coast, roads, names), when it has one
 
 
 @dataclass(frozen=True)
@@ -225,10 +228,6 @@ def _branch(session: Session, branch_code: str) -> _BranchRow:
 def travel_minutes(a: tuple[float, float], b: tuple[float, float]) -> int:
     """Planned drive in whole minutes between two points (haversine with the optimizer's road factor)."""
     return round(TRAVEL.seconds(Location(*a), Location(*b)) / 60)
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return haversine_km(Location(*a), Location(*b))
 
 
 def _shifts_for(
@@ -362,41 +361,51 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
         shifts = _shifts_for(session, ids, day, branch.timezone)
         absences = _absences_for(session, ids, day_start, day_end)
         planned_breaks = _planned_breaks_for(session, ids, day_start, day_end)
+        columns = (
+            Job.id,
+            Job.ref,
+            Customer.name,
+            Job.summary,
+            Job.type,
+            Job.status,
+            Job.priority,
+            Job.planned_start,
+            Job.planned_end,
+            Site.lat,
+            Site.lon,
+            Job.pinned,
+            Job.sla_due,
+            Job.version,
+        )
+        live = (
+            Job.branch_id == branch.id,
+            Job.technician_id.is_not(None),
+            Job.planned_start.is_not(None),
+            Job.planned_start < day_end,
+            Job.planned_end > day_start,
+            Job.status != JobStatus.CANCELLED,
+        )
         job_stmt = (
-            select(
-                Job.id,
-                Job.ref,
-                Customer.name,
-                Job.summary,
-                Job.type,
-                Job.status,
-                Job.priority,
-                Job.planned_start,
-                Job.planned_end,
-                Site.lat,
-                Site.lon,
-                Job.pinned,
-                Job.sla_due,
-                Job.version,
-                Job.technician_id,
-            )
+            select(*columns, Job.technician_id.label("lane"))
             .join(Site, Site.id == Job.site_id)
             .join(Customer, Customer.id == Job.customer_id)
-            .where(
-                Job.branch_id == branch.id,
-                Job.technician_id.is_not(None),
-                Job.planned_start.is_not(None),
-                Job.planned_start < day_end,
-                Job.planned_end > day_start,
-                Job.status != JobStatus.CANCELLED,
-            )
-            .order_by(Job.technician_id, Job.planned_start)
+            .where(*live)
         )
         if wanted is not None:
             job_stmt = job_stmt.where(Job.technician_id.in_(wanted))
+        # A crew job holds every member's lane too (the lead is the job's own technician).
+        seat_stmt = (
+            select(*columns, JobCrewMember.technician_id.label("lane"))
+            .join(Site, Site.id == Job.site_id)
+            .join(Customer, Customer.id == Job.customer_id)
+            .join(JobCrewMember, JobCrewMember.job_id == Job.id)
+            .where(*live, JobCrewMember.technician_id.in_(ids), JobCrewMember.technician_id != Job.technician_id)
+        )
         jobs_by_tech: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in session.execute(job_stmt):
-            jobs_by_tech[row.technician_id].append(tuple(row))
+        for row in [*session.execute(job_stmt), *session.execute(seat_stmt)]:
+            jobs_by_tech[row.lane].append(tuple(row))
+        for lane in jobs_by_tech.values():
+            lane.sort(key=lambda r: r[7])  # planned_start
         unassigned = 0
         if wanted is None:
             unassigned = len(
@@ -622,6 +631,7 @@ def map_state(db: Database, branch_code: str, day: date) -> MapState:
         area=area,
         technicians=tuple(map_techs),
         jobs=jobs,
+        base=branch_layer(db, code),
     )
 
 

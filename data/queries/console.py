@@ -7,7 +7,6 @@ which is how live views apply the event feed as keyed updates.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from data.db import Database
 from data.errors import NotFound
 from data.feed import EventRecord, history
 from data.models.customers import Asset, Contact, Contract, Customer, Site
-from data.models.jobs import OPEN_STATUSES, Job, JobCrewMember, JobNote, JobSkill, JobStatus
+from data.models.jobs import OPEN_STATUSES, Job, JobNote, JobSkill, JobStatus
 from data.models.org import Branch
 from data.models.workforce import (
     Absence,
@@ -220,32 +219,6 @@ class JobDetail:
     """Dependency, crew and multi-day facts, e.g. "after J000120 + 90 min", "crew of 2: T001, T004"."""
 
 
-@dataclass(frozen=True)
-class DayTechnician:
-    id: int
-    code: str
-    name: str
-    status: str
-    shift: ShiftSpan | None
-    absences: tuple[AbsenceSpan, ...]
-    jobs: tuple[PlannedJob, ...]
-    home_lat: float
-    home_lon: float
-    last_lat: float | None
-    last_lon: float | None
-    last_seen_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DayPlan:
-    """One branch's local day: who works when, what is planned, what is still unassigned."""
-
-    branch: BranchInfo
-    day: date
-    technicians: tuple[DayTechnician, ...]
-    unassigned: tuple[PlannedJob, ...]
-
-
 def branch_info(db: Database, code: str | None = None) -> BranchInfo:
     """The branch with this code, or the first branch when code is None."""
     with db.read() as s:
@@ -389,17 +362,6 @@ def _planned_jobs(s: Session, tech_ids: list[int], start: datetime, end: datetim
 def _live_between(start: datetime, end: datetime) -> tuple[Any, ...]:
     """Planned work overlapping [start, end), not cancelled."""
     return (Job.planned_start < end, Job.planned_end > start, Job.status != JobStatus.CANCELLED)
-
-
-def _crew_seats(s: Session, tech_ids: list[int], start: datetime, end: datetime) -> list[Any]:
-    """Crew jobs overlapping [start, end) as rows like ``_planned_jobs``', plus ``member_id``."""
-    stmt = (
-        select(*PLANNED_COLUMNS, JobCrewMember.technician_id.label("member_id"))
-        .join(Site, Site.id == Job.site_id)
-        .join(JobCrewMember, JobCrewMember.job_id == Job.id)
-        .where(JobCrewMember.technician_id.in_(tech_ids), *_live_between(start, end))
-    )
-    return list(s.execute(stmt))
 
 
 def _absences(s: Session, tech_ids: list[int], start: datetime, end: datetime) -> dict[int, list[AbsenceSpan]]:
@@ -702,56 +664,6 @@ def _with_history(db: Database, detail: JobDetail) -> JobDetail:
     from dataclasses import replace
 
     return replace(detail, history=tuple(history(db, "job", str(detail.id))))
-
-
-def day_plan(db: Database, branch_id: int, day: date) -> DayPlan:
-    """The branch's local day for the board, the map and the calendar."""
-    with db.read() as s:
-        branch = s.get(Branch, branch_id)
-        if branch is None:
-            raise NotFound(f"branch {branch_id} does not exist")
-        techs = _technicians(s, branch_id, None)
-        tech_ids = [t.id for t in techs]
-        start, end = local_day_bounds(day, branch.timezone)
-        shifts = _shifts(s, tech_ids, day, branch.timezone)
-        absences = _absences(s, tech_ids, start, end)
-        by_tech: dict[int, list[PlannedJob]] = defaultdict(list)
-        for j in _planned_jobs(s, tech_ids, start, end):
-            by_tech[j.technician_id].append(_planned(j))
-        for j in _crew_seats(s, tech_ids, start, end):  # crew members hold the visit on their own lane too
-            by_tech[j.member_id].append(dataclasses.replace(_planned(j), technician_id=j.member_id))
-            by_tech[j.member_id].sort(key=lambda p: p.planned_start or start)
-        unassigned = [
-            _planned(j)
-            for j in s.execute(
-                select(*PLANNED_COLUMNS)
-                .join(Site, Site.id == Job.site_id)
-                .where(Job.branch_id == branch_id, Job.technician_id.is_(None), Job.status == JobStatus.NEW)
-                .order_by(Job.priority, Job.sla_due)
-            )
-        ]
-        return DayPlan(
-            branch=_branch(branch),
-            day=day,
-            technicians=tuple(
-                DayTechnician(
-                    t.id,
-                    t.code,
-                    t.name,
-                    t.status.value,
-                    shifts.get(t.id),
-                    tuple(absences.get(t.id, [])),
-                    tuple(by_tech.get(t.id, [])),
-                    t.home_lat,
-                    t.home_lon,
-                    t.last_lat,
-                    t.last_lon,
-                    t.last_seen_at,
-                )
-                for t in techs
-            ),
-            unassigned=tuple(unassigned),
-        )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Issuing, listing, revoking and checking the per-technician API tokens of the field API.
 
 A token reads `dsp_<id>_<secret>`: the id finds the row, the secret is compared in constant time
-against the stored SHA-256 digest. The raw token is returned once, at issue, and never again.
+against the stored digest: HMAC-SHA256 under the pepper sealed in the database with the secret key
+(`sealed_secrets.token_pepper`), so the digests in a stolen backup cannot be checked without the key.
+The raw token is returned once, at issue, and never again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from data.models.api_tokens import ApiToken
 from data.models.base import utcnow
 from data.models.org import Branch, Role, User
 from data.models.workforce import Technician
+from data.permissions import Permission
 from data.services.jobs import find_technician
+from data.services.sealed_secrets import token_pepper
 from data.uow import UnitOfWork
 
 TOKEN_PREFIX = "dsp"
@@ -83,15 +87,20 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def peppered_digest(pepper: bytes, secret: str) -> str:
+    return hmac.new(pepper, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def issue_token(db: Database, actor: Actor, technician: str | int, label: str | None = None) -> IssuedToken:
     """Admins issue a token for a technician; the returned secret is the only copy there will ever be."""
-    actor.require_admin("issue API tokens")
+    actor.require_write("issue API tokens", Permission.ISSUE_TOKENS)
     if label is not None and len(label) > MAX_LABEL:
         raise InvalidInput(f"at most {MAX_LABEL} characters", record="API token", field="label")
     secret = secrets.token_urlsafe(32)
+    hashed = peppered_digest(token_pepper(db, fresh=True), secret)
     with UnitOfWork(db, actor) as uow:
         tech = find_technician(uow.session, technician)
-        row = ApiToken(technician_id=tech.id, secret_sha256=digest(secret), label=label, created_by=actor.login)
+        row = ApiToken(technician_id=tech.id, secret_sha256=hashed, peppered=True, label=label, created_by=actor.login)
         uow.session.add(row)
         uow.session.flush()
         uow.emit("token.issued", "technician", tech.id, {"token_id": row.id, "code": tech.code, "label": label})
@@ -100,7 +109,7 @@ def issue_token(db: Database, actor: Actor, technician: str | int, label: str | 
 
 def revoke_token(db: Database, actor: Actor, token_id: int) -> TokenInfo:
     """Revoke a token at once; requests carrying it are refused from the next one on."""
-    actor.require_admin("revoke API tokens")
+    actor.require_write("revoke API tokens", Permission.ISSUE_TOKENS)
     with UnitOfWork(db, actor) as uow:
         row = uow.session.get(ApiToken, token_id)
         if row is None:
@@ -163,6 +172,7 @@ def authenticate(db: Database, raw: str | None, *, source: str = "api", touch: b
         found = session.execute(
             select(
                 ApiToken.secret_sha256,
+                ApiToken.peppered,
                 ApiToken.revoked_at,
                 ApiToken.last_used_at,
                 Technician.id,
@@ -180,11 +190,13 @@ def authenticate(db: Database, raw: str | None, *, source: str = "api", touch: b
             .limit(1)
         ).first()
     # Compare even when the row is missing so timing does not reveal which ids exist.
-    expected = found[0] if found is not None else digest("")
-    matches = hmac.compare_digest(expected, digest(secret))
+    pepper = token_pepper(db)
+    expected = found[0] if found is not None else peppered_digest(pepper, "")
+    given = peppered_digest(pepper, secret) if found is None or found[1] else digest(secret)
+    matches = hmac.compare_digest(expected, given)
     if found is None or not matches:
         raise Unauthenticated("invalid API token")
-    _, revoked_at, last_used_at, tech_id, tech_code, tech_name, tech_active, branch_code, tz, user_login = found
+    _, _, revoked_at, last_used_at, tech_id, tech_code, tech_name, tech_active, branch_code, tz, user_login = found
     if revoked_at is not None:
         raise Unauthenticated(f"API token {token_id} was revoked at {revoked_at:%Y-%m-%d %H:%M} UTC")
     if not tech_active:

@@ -384,6 +384,7 @@ def report_payload(
         "resolution_code": report.resolution_code,
         "first_time_fix": report.first_time_fix,
         "follow_up_ref": follow_up.ref if follow_up else None,
+        "custom_fields": job.custom_fields,
         "notes": report.notes,
         "parts": parts,
         "expenses": [

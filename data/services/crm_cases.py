@@ -18,6 +18,7 @@ from data.db import Database
 from data.errors import DispatchError
 from data.models.customers import Site
 from data.models.jobs import TRANSITIONS, Job, JobStatus, JobType
+from data.permissions import Permission
 from data.services.crm_sync import SyncCounts, entity_for, link_in
 from data.services.jobs import JobDraft, change_status_in, create_job_in, update_job
 from data.uow import UnitOfWork
@@ -44,7 +45,7 @@ def upsert_cases(
     duration_minutes: int = 60,
 ) -> SyncCounts:
     """Create a job for each new case, update the job of each known one; errors name the case."""
-    actor.require_write(f"sync cases from {system}")
+    actor.require_write(f"sync cases from {system}", Permission.MANAGE_INTEGRATIONS)
     counts = SyncCounts()
     for row in rows:
         record = f"{system} case {row.number or row.external_id}"

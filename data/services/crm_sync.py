@@ -24,6 +24,7 @@ from data.db import Database
 from data.models.customers import Contact, Customer, ExternalRef
 from data.models.field import InvoiceDraft, InvoiceStatus
 from data.models.payments import AccountingInvoice, AccountingInvoiceStatus, Payment
+from data.permissions import Permission
 from data.uow import UnitOfWork
 
 
@@ -119,7 +120,7 @@ def link_in(session: Session, entity: str, entity_id: int, system: str, external
 
 def link_external(db: Database, actor: Actor, entity: str, entity_id: int, system: str, external_id: str) -> None:
     """Remember the id a connected system gave one of our records (after a send created it there)."""
-    actor.require_write(f"link {entity} {entity_id} to {system}")
+    actor.require_write(f"link {entity} {entity_id} to {system}", Permission.MANAGE_INTEGRATIONS)
     with UnitOfWork(db, actor) as uow:
         if link_in(uow.session, entity, entity_id, system, external_id):
             uow.emit("external_ref.linked", entity, entity_id, {"system": system, "external_id": external_id})
@@ -149,7 +150,7 @@ def _new_customer_code(session: Session, system: str, external_id: str) -> str:
 
 def upsert_customers(db: Database, actor: Actor, system: str, rows: Sequence[PulledCustomer]) -> SyncCounts:
     """Create or update customers from a remote system, in one transaction; emits customer.created/updated."""
-    actor.require_write(f"sync customers from {system}")
+    actor.require_write(f"sync customers from {system}", Permission.MANAGE_INTEGRATIONS)
     counts = SyncCounts()
     with UnitOfWork(db, actor) as uow:
         s = uow.session
@@ -197,7 +198,7 @@ def upsert_customers(db: Database, actor: Actor, system: str, rows: Sequence[Pul
 
 def upsert_contacts(db: Database, actor: Actor, system: str, rows: Sequence[PulledContact]) -> SyncCounts:
     """Create or update contacts under customers already known by their ref; others are skipped and counted."""
-    actor.require_write(f"sync contacts from {system}")
+    actor.require_write(f"sync contacts from {system}", Permission.MANAGE_INTEGRATIONS)
     counts = SyncCounts()
     with UnitOfWork(db, actor) as uow:
         s = uow.session
@@ -287,7 +288,7 @@ def record_invoice_states(
     payments: Sequence[PulledPayment] = (),
 ) -> SyncCounts:
     """Store remote invoice balances and payments; a fully paid invoice marks our draft paid (invoice.paid)."""
-    actor.require_write(f"sync payments from {system}")
+    actor.require_write(f"sync payments from {system}", Permission.MANAGE_INTEGRATIONS)
     counts = SyncCounts()
     with UnitOfWork(db, actor) as uow:
         s = uow.session

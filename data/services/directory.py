@@ -19,9 +19,10 @@ from data.models.base import utcnow
 from data.models.customers import Customer, Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
-from data.models.stock import StockLocation, StockLocationKind
 from data.models.workforce import ShiftException, ShiftPattern, Technician, TechnicianSkill
+from data.permissions import Permission
 from data.services.jobs import find_technician, skills_by_code
+from data.services.stock import ensure_van
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
 
@@ -87,7 +88,7 @@ def _assign(obj: Any, values: dict[str, Any], changes: list[str]) -> None:
 
 
 def upsert_technician_in(uow: UnitOfWork, rec: TechnicianRecord) -> Outcome:
-    uow.actor.require_write("create or change technicians")
+    uow.actor.require_write("create or change technicians", Permission.EDIT_MASTER_DATA)
     record = f"technician {rec.code}"
     check_coordinates(rec.home_lat, rec.home_lon, record)
     s = uow.session
@@ -136,10 +137,7 @@ def upsert_technician_in(uow: UnitOfWork, rec: TechnicianRecord) -> Outcome:
         s.add_all(ShiftException(technician_id=tech.id, day=d, start=a, end=b) for d, a, b in rec.exceptions)
         changes.append("exceptions")
     if created:
-        van_code = f"VAN-{rec.code}"
-        if s.scalar(select(StockLocation).where(StockLocation.code == van_code)) is None:
-            s.add(StockLocation(code=van_code, kind=StockLocationKind.VAN, branch_id=branch.id, technician_id=tech.id))
-        s.flush()
+        ensure_van(s, tech.id, tech.code, branch.id)
         uow.emit("technician.created", "technician", tech.id, {"code": tech.code, "name": tech.name})
         return "created"
     if not changes:
@@ -174,7 +172,7 @@ def upsert_customer_sites_in(
     customers and sites are read by code in one query each, new ones inserted and changed ones updated in
     one statement each.
     """
-    uow.actor.require_write("create or change customers")
+    uow.actor.require_write("create or change customers", Permission.EDIT_MASTER_DATA)
     s = uow.session
     branches: dict[str, int] = {code: branch_id for code, branch_id in s.execute(select(Branch.code, Branch.id))}
     customers = _stored_customers(uow, {c.code for c, _ in rows})

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from data.actor import Actor
 from data.availability import absences_overlapping, local_date, shift_on
+from data.custom_fields import merge_custom_fields
 from data.db import Database
 from data.errors import (
     AlreadyAssigned,
@@ -29,7 +30,17 @@ from data.errors import (
 from data.models.base import utcnow
 from data.models.customers import Asset, Contract, Site
 from data.models.events import Event
-from data.models.jobs import TRANSITIONS, Job, JobCrewMember, JobNote, JobSkill, JobStatus, JobType, NoteAuthorKind
+from data.models.jobs import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Job,
+    JobCrewMember,
+    JobNote,
+    JobSkill,
+    JobStatus,
+    JobType,
+    NoteAuthorKind,
+)
 from data.models.org import Branch, Role
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
@@ -63,6 +74,9 @@ class JobDraft:
     sla_due: datetime | None = None
     ref: str | None = None
     created_at: datetime | None = None
+    # The company's own fields by name (see data/custom_fields.py); a dict when a person fills in the job (required
+    # ones are then checked), None for jobs Dispatch makes itself (follow-ups, maintenance, quotes, CRM cases).
+    custom_fields: dict[str, Any] | None = None
 
 
 @dataclass
@@ -162,6 +176,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     if sla_due is None and contract is not None:
         sla_due = created_at + timedelta(hours=contract.sla_response_hours)
     skills = skills_by_code(s, list(draft.skills), record)
+    custom = merge_custom_fields("jobs", {}, draft.custom_fields, record) if draft.custom_fields is not None else {}
     job = Job(
         ref=draft.ref or f"tmp-{uuid.uuid4().hex[:20]}",
         type=draft.type,
@@ -181,6 +196,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
         created_at=created_at,
         updated_at=created_at,
         updated_by=uow.actor.login,
+        custom_fields=custom,
     )
     job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in draft.skills.items()]
     s.add(job)
@@ -212,6 +228,7 @@ def job_payload(job: Job) -> dict[str, Any]:
         "window_end": job.window_end,
         "sla_due": job.sla_due,
         "technician_id": job.technician_id,
+        "custom_fields": job.custom_fields,
         "planned_start": job.planned_start,
         "planned_end": job.planned_end,
         "pinned": job.pinned,
@@ -406,6 +423,7 @@ def assign_in(
     (``expected_version``) or that it means to take it from whoever assigned it (``reassign``)."""
     s = uow.session
     job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
+    uow.actor.require_write(f"assign job {job.ref}", branch_id=job.branch_id)
     if job.status not in ASSIGNABLE:
         raise IllegalTransition(f"job {job.ref} is {job.status.value}; only new, scheduled or dispatched jobs move")
     if job.technician_id is not None and expected_version is None and not reassign:
@@ -757,6 +775,28 @@ def set_crew_size(
         return job
 
 
+def schedule_warnings(job: Job, now: datetime) -> list[str]:
+    """What is worth a second look in a job's times, though allowed: a past window, an SLA outside the window,
+    a planned visit the window no longer holds."""
+    warnings: list[str] = []
+    if job.window_end is not None and job.window_end <= now:
+        warnings.append("its time window is already over")
+    elif job.window_start is not None and job.window_start < now:
+        warnings.append("its time window has already begun")
+    if job.sla_due is not None and job.window_start is not None and job.sla_due < job.window_start:
+        warnings.append("its SLA falls due before its time window opens")
+    elif job.sla_due is not None and job.window_end is not None and job.sla_due < job.window_end:
+        warnings.append("its SLA falls due before its time window closes")
+    planned = (job.planned_start, job.planned_end)
+    if (
+        planned[0] is not None
+        and planned[1] is not None
+        and ((job.window_start and planned[0] < job.window_start) or (job.window_end and planned[1] > job.window_end))
+    ):
+        warnings.append("its planned visit is outside the time window: re-plan or move it")
+    return warnings
+
+
 def update_job(
     db: Database,
     actor: Actor,
@@ -774,6 +814,7 @@ def update_job(
         "window_start",
         "window_end",
         "sla_due",
+        "custom_fields",
     }
     unknown = set(changes) - editable - {"skills"}
     with UnitOfWork(db, actor) as uow:
@@ -785,6 +826,8 @@ def update_job(
                 record=record,
                 field=sorted(unknown)[0],
             )
+        if job.status not in OPEN_STATUSES:
+            raise IllegalTransition(f"{record} is {job.status.value}: a closed job is history and is not edited")
         draft = JobDraft(
             type=job.type,
             site_code="",
@@ -796,7 +839,9 @@ def update_job(
         )
         _check_draft(draft, record)
         for name, value in changes.items():
-            if name == "skills":
+            if name == "custom_fields":
+                job.custom_fields = merge_custom_fields("jobs", job.custom_fields or {}, value, record)
+            elif name == "skills":
                 skills = skills_by_code(uow.session, list(value), record)
                 job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in value.items()]
             else:

@@ -18,6 +18,7 @@ from data.models.customers import Asset, Contract, Site
 from data.models.field import MaintenancePlan, MaintenanceVisit
 from data.models.jobs import JobType
 from data.models.org import Branch
+from data.permissions import Permission
 from data.services.jobs import JobDraft, create_job_in, skills_by_code
 from data.uow import UnitOfWork
 
@@ -68,15 +69,20 @@ class GeneratedVisit:
     window_end: datetime
 
 
-def create_plan(db: Database, actor: Actor, plan: PlanInput) -> MaintenancePlan:
-    actor.require_write("create maintenance plans")
-    record = f"maintenance plan {plan.code}"
-    if not 1 <= plan.interval_months <= 120:
+def check_plan_rules(interval_months: int, season_months: list[int], duration_minutes: int, record: str) -> None:
+    """What every plan keeps to, however it is made or changed."""
+    if not 1 <= interval_months <= 120:
         raise InvalidInput("must be 1 to 120 months", record=record, field="interval_months")
-    if any(not 1 <= m <= 12 for m in plan.season_months):
+    if any(not 1 <= m <= 12 for m in season_months):
         raise InvalidInput("months are 1 (January) to 12", record=record, field="season_months")
-    if not 0 < plan.duration_minutes <= 24 * 60:
+    if not 0 < duration_minutes <= 24 * 60:
         raise InvalidInput("must be between 1 and 1440 minutes", record=record, field="duration_minutes")
+
+
+def create_plan(db: Database, actor: Actor, plan: PlanInput) -> MaintenancePlan:
+    actor.require_write("create maintenance plans", Permission.EDIT_MASTER_DATA)
+    record = f"maintenance plan {plan.code}"
+    check_plan_rules(plan.interval_months, plan.season_months, plan.duration_minutes, record)
     if not plan.asset_serial and not plan.contract_code:
         raise InvalidInput("a plan belongs to an asset or a contract", record=record, field="asset")
     with UnitOfWork(db, actor) as uow:

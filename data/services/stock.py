@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from data.actor import Actor
 from data.db import Database
 from data.errors import InsufficientStock, InvalidInput, NotFound
-from data.models.stock import Part, StockLevel, StockLocation
+from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
 from data.uow import UnitOfWork
 
 
@@ -24,6 +24,16 @@ def find_location(session: Session, code: str) -> StockLocation:
     if loc is None:
         raise NotFound(f"stock location {code} does not exist")
     return loc
+
+
+def ensure_van(session: Session, technician_id: int, technician_code: str, branch_id: int) -> None:
+    """A technician works from a van stock location, VAN-<code>, made with them unless one exists."""
+    van_code = f"VAN-{technician_code}"
+    if session.scalar(select(StockLocation).where(StockLocation.code == van_code)) is None:
+        session.add(
+            StockLocation(code=van_code, kind=StockLocationKind.VAN, branch_id=branch_id, technician_id=technician_id)
+        )
+        session.flush()
 
 
 def level(session: Session, location: StockLocation, part: Part) -> StockLevel:

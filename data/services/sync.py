@@ -38,10 +38,12 @@ from data.models.base import utcnow
 from data.models.events import Event
 from data.models.field import CompletionReport, PhotoRef, Quote, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
+from data.models.offers import CrmOffer
 from data.models.workforce import Technician
 from data.services.assigned import Reassigned, job_of_technician
 from data.services.attendance import AttendanceEvent, ClockAct, record_act_in
 from data.services.completion import CompletionInput, CompletionResult, SignatureInput, finish_in
+from data.services.crm_offers import OfferAnswer, respond_to_offer_in
 from data.services.field_files import file_facts, signature_file
 from data.services.jobs import change_status_in, find_technician
 from data.services.quotes import QuoteInput, propose_quote_in
@@ -69,6 +71,7 @@ class ClientEventType(StrEnum):
     COMPLETION = "completion"
     CLOCK = "clock"
     QUOTE = "quote"
+    OFFER = "offer"
 
 
 class SyncOutcome(StrEnum):
@@ -398,6 +401,11 @@ def apply_quote(ctx: FieldContext, job_ref: str | None, quote: QuoteInput) -> Qu
     return propose_quote_in(ctx.uow, job.ref, quote)
 
 
+def apply_offer(ctx: FieldContext, job_ref: str | None, answer: OfferAnswer) -> CrmOffer:
+    job = _require_job(ctx, job_ref, "offer answer")
+    return respond_to_offer_in(ctx.uow, job.ref, answer, at=ctx.occurred_at)
+
+
 Applier = Callable[[FieldContext, "str | None", Any], Any]
 APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.STATUS: apply_status,
@@ -407,11 +415,8 @@ APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.COMPLETION: apply_completion,
     ClientEventType.CLOCK: apply_clock,
     ClientEventType.QUOTE: apply_quote,
+    ClientEventType.OFFER: apply_offer,
 }
-
-
-def register_applier(kind: ClientEventType, applier: Applier) -> None:
-    APPLIERS[kind] = applier
 
 
 # --- entry points ---------------------------------------------------------------------------------------

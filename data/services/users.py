@@ -12,6 +12,7 @@ from data.actor import SYSTEM, Actor
 from data.db import Database
 from data.errors import InvalidInput, NotFound, PermissionDenied
 from data.models.org import Role, User
+from data.services.roles import actor_for
 from data.uow import UnitOfWork
 
 ENV_USER = "DISPATCH_USER"
@@ -46,6 +47,39 @@ def add_user(
         uow.session.flush()
         uow.emit("user.added", "user", user.id, {"login": login, "role": role, "os_login": os_login})
         return user
+
+
+USER_FIELDS = ("name", "role", "os_login", "email", "active")
+
+
+def update_user(db: Database, actor: Actor, login: str, changes: dict[str, object]) -> tuple[User, list[str]]:
+    """Admins change a user's name, role, OS login, email or active flag; the last active admin stays one."""
+    actor.require_admin("change users")
+    record = f"user {login}"
+    unknown = sorted(set(changes) - set(USER_FIELDS))
+    if unknown:
+        raise InvalidInput(f"cannot be changed (fields: {', '.join(USER_FIELDS)})", record=record, field=unknown[0])
+    with UnitOfWork(db, actor) as uow:
+        s = uow.session
+        user = s.scalar(select(User).where(User.login == login))
+        if user is None:
+            raise NotFound(f"no Dispatch user '{login}' (see `dispatch users list`)")
+        os_name = changes.get("os_login")
+        if os_name and s.scalar(select(User).where(User.os_login == os_name, User.id != user.id)) is not None:
+            raise InvalidInput(f"'{os_name}' is already mapped to another user", record=record, field="os_login")
+        changed = [name for name, value in changes.items() if getattr(user, name) != value]
+        for name in changed:
+            setattr(user, name, changes[name])
+        if user.role is not Role.ADMIN or not user.active:
+            admins = s.scalar(
+                select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active.is_(True))
+            )
+            if not admins:
+                raise InvalidInput("is the last active admin: make another admin first", record=record, field="role")
+        if changed:
+            s.flush()
+            uow.emit("user.updated", "user", user.id, {"login": login, "changed": changed})
+        return user, changed
 
 
 def list_users(db: Database) -> list[User]:
@@ -99,7 +133,7 @@ def resolve_actor(db: Database, login: str | None = None, source: str = "cli") -
             user = found
         if not user.active:
             raise PermissionDenied(f"user {user.login} is deactivated")
-        return Actor(login=user.login, role=user.role, source=source, technician_id=user.technician_id)
+        return actor_for(session, user, source)
 
 
 def _mapped_user(session: Session, os_user: str | None) -> User | None:

@@ -28,6 +28,7 @@ from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
 from data.models.org import Branch
 from data.models.workforce import Skill, Technician
+from data.permissions import Permission
 from data.services.directory import (
     RECORDED_STATUSES,
     CustomerRecord,
@@ -127,7 +128,7 @@ def import_file(
     """Import a file; raises ImportRejected (nothing written) when rows are bad and skip_bad is off.
 
     `progress`, if given, is called after each batch with the rows read so far."""
-    actor.require_write(f"import {entity.value}")
+    actor.require_write(f"import {entity.value}", Permission.EDIT_MASTER_DATA)
     fmt = detect_format(path, fmt)
     rows, columns = read_rows(path, fmt, entity)
     report = ImportReport(entity, path.name, dry_run=dry_run)

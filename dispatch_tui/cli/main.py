@@ -73,16 +73,34 @@ COMMANDS: dict[str, CommandEntry] = {
     "integrations": CommandEntry(
         "integrations", "Connectors: configuration check, request preview, OAuth authorisation."
     ),
-    "jobs": CommandEntry("jobs", "Work orders: list, show, create, assign, unassign, status, note."),
+    "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, note."),
     "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
+    "map": CommandEntry("map", "Maps: import an OpenStreetMap extract as a branch's base layer and road graph."),
     "reminders": CommandEntry(
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
     ),
     "report": CommandEntry("report", "Reports: KPIs over a date range."),
+    "roles": CommandEntry("roles", "Roles: the built-in ones and those the company defines."),
+    "secrets": CommandEntry("secrets", "Secrets encrypted at rest: set, list, rotate the key."),
     "techs": CommandEntry("techs", "Technicians: list, show, free, absent."),
     "timesheets": CommandEntry("timesheets", "Timesheets and overtime for payroll."),
     "tokens": CommandEntry("tokens", "Field API tokens: one or more per technician, revocable, stored hashed."),
     "users": CommandEntry("users", "Users and roles."),
+    "branches": CommandEntry("records", "Branches: time zone, depot, tax, currency, service area."),
+    "skills": CommandEntry("records", "Skills technicians hold and jobs need."),
+    "technicians": CommandEntry(
+        "records", "Technicians: branch, home base, skills with levels, weekly shifts, cost, van."
+    ),
+    "customers": CommandEntry("records", "Customers and their primary contact."),
+    "sites": CommandEntry("records", "Sites: where the work is, which branch serves it, access notes."),
+    "assets": CommandEntry("records", "Assets at sites, by serial: kind, model, install date, warranty."),
+    "contracts": CommandEntry(
+        "records", "Service contracts: SLA, coverage hours, covered job types and parts, validity."
+    ),
+    "price-lists": CommandEntry("records", "Price lists: labour rate and rounding, call-out fee, part prices."),
+    "parts": CommandEntry("records", "Parts by SKU: cost, list price, supplier."),
+    "stock": CommandEntry("records", "Stock locations (warehouse, vans) and the quantities counted in them."),
+    "plans": CommandEntry("records", "Maintenance plans: create, edit, pause (--active no), archive."),
 }
 
 

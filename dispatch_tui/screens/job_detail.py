@@ -17,10 +17,12 @@ from textual.widgets import Footer, Static
 from data.errors import DispatchError
 from data.queries.console import JobDetail
 from data.queries.field_report import FieldReport, field_report
+from data.queries.offers import OfferLine, job_offers
 from dispatch_tui.alerts import changed_by_someone_else
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, ViewRefreshed
 from dispatch_tui.screens.base import JobTarget, TargetScreen
+from dispatch_tui.widgets.crm_offers import render_crm_offers
 from dispatch_tui.widgets.field_report import render_field_report
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -43,6 +45,7 @@ class JobDetailScreen(TargetScreen):
         self.ref = ref
         self.detail: JobDetail | None = None
         self.field_report: FieldReport | None = None
+        self.offers: list[OfferLine] = []
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -63,6 +66,7 @@ class JobDetailScreen(TargetScreen):
         try:
             detail = await asyncio.to_thread(ctx.queries.job_detail, ctx.db, self.ref, ctx.now())
             self.field_report = await asyncio.to_thread(field_report, ctx.db, self.ref)
+            self.offers = await asyncio.to_thread(job_offers, ctx.db, self.ref)
         except DispatchError as e:
             body = self._body()
             if body is not None:
@@ -177,5 +181,6 @@ class JobDetailScreen(TargetScreen):
         for e in d.history[-15:]:
             history.append(f"{self._stamp(e.at)} #{e.seq} {e.type} by {e.actor} ({e.source})\n", style="dim")
         from_field = render_field_report(self.field_report, lambda at: self._t(at, True))
-        parts = (from_field,) if from_field.plain else ()
+        offers = render_crm_offers(self.offers, lambda at: self._t(at, True))
+        parts = tuple(part for part in (from_field, offers) if part.plain)
         return Group(head, Text(""), facts, Text(""), *parts, notes, visits, history)

@@ -42,6 +42,13 @@ class MapScreen(TargetScreen):
         self.canvas.focus()
         self.run_worker(self._load(), group="map-load")
 
+    def on_screen_resume(self) -> None:
+        """Open on the technician and job the dispatcher was just looking at (on the board, in a list)."""
+        canvas = self.canvas
+        if self.ctx.followed_technician is not None and self.ctx.followed_technician != canvas.selected:
+            canvas.selected = self.ctx.followed_technician
+        canvas.selected_job = self.ctx.followed_job
+
     def reload(self) -> None:
         """Re-read the map (the app calls this when the viewed day or branch changes)."""
         self.run_worker(self._load(), group="map-load")

@@ -27,14 +27,6 @@ HEAT_LEVELS = 5
 Cell = tuple[str, str]
 
 
-class DaySelected(Message):
-    """The user chose a day on the calendar (Enter): the app shows it on the schedule board."""
-
-    def __init__(self, day: date) -> None:
-        super().__init__()
-        self.day = day
-
-
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -66,7 +58,7 @@ def fit_text(text: str, width: int) -> str:
 
 
 class CalendarGrid(Widget, can_focus=True):
-    """Set `data` (and `mode`); the cursor is a day; Enter posts `DayChosen(day, "board")` and `DaySelected`."""
+    """Set `data` (and `mode`); the cursor is a day; Enter posts `DayChosen(day, "board")`."""
 
     DEFAULT_CSS = (Path(__file__).with_suffix(".tcss")).read_text(encoding="utf-8")
 
@@ -133,7 +125,6 @@ class CalendarGrid(Widget, can_focus=True):
             self.post_message(self.CursorMoved(self.cursor))
 
     def action_choose(self) -> None:
-        self.post_message(DaySelected(self.cursor))
         self.post_message(DayChosen(self.cursor, "board"))
 
     def on_click(self, event: events.Click) -> None:

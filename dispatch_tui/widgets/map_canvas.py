@@ -1,12 +1,11 @@
-"""The service-area map: technicians, jobs and a route drawn with braille dots (or ASCII) by the line API."""
+"""The service-area map: the branch's base layer, technicians, jobs and a route, drawn in braille (or ASCII) by the
+line API, with labels that keep out of each other's way and a legend for every glyph."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 
 from rich.segment import Segment
@@ -18,14 +17,24 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from data.maps.layer import DETAIL_LEVELS, LINE_KINDS, STREET_NAMES_KM_PER_CELL, BaseLayer, level_for
 from data.queries.board import Bounds, MapState, MapTechnician
 from dispatch_tui.widgets.braille import BrailleCanvas, Run
 
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
-BASE_LAYER = Path(__file__).resolve().parent.parent / "assets" / "helsinki_base.geojson"
 ZOOM_STEP = 1.5
 TECH_STATUSES = ("available", "en_route", "on_site", "break", "off", "absent")
+STATUS_WORDS = {
+    "available": "free",
+    "en_route": "driving",
+    "on_site": "on site",
+    "break": "break",
+    "off": "off",
+    "absent": "absent",
+}
+LINE_RANK = {kind: i for i, kind in enumerate(LINE_KINDS)}
+AREA_RANK, ROUTE_LEAD_RANK, ROUTE_RANK = len(LINE_KINDS), len(LINE_KINDS) + 1, len(LINE_KINDS) + 2
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,12 @@ class Projection:
         lon = self.center_lon + (x - self.dot_width / 2) * self.km_per_dot / self._kx
         lat = self.center_lat - (y - self.dot_height / 2) * self.km_per_dot / KM_PER_DEG_LAT
         return lat, lon
+
+    def view_bounds(self) -> tuple[float, float, float, float]:
+        """South, west, north, east of what the canvas shows."""
+        north, west = self.to_latlon(0, 0)
+        south, east = self.to_latlon(self.dot_width, self.dot_height)
+        return south, west, north, east
 
     @property
     def km_per_cell(self) -> float:
@@ -101,31 +116,6 @@ def format_km(km: float) -> str:
     return f"{km * 1000:.0f} m" if km < 1 else f"{km:g} km"
 
 
-@dataclass(frozen=True)
-class BaseLayer:
-    """Background lines (coastline, main roads) as lists of (lat, lon) with a kind, plus their attribution."""
-
-    lines: tuple[tuple[str, tuple[tuple[float, float], ...]], ...]
-    attribution: str = ""
-
-
-@cache
-def load_base_layer(path: Path = BASE_LAYER) -> BaseLayer:
-    """Read the shipped GeoJSON (LineStrings and Polygons with a `kind`); empty when the file is missing."""
-    if not path.exists():
-        return BaseLayer(())
-    data = json.loads(path.read_text(encoding="utf-8"))
-    lines: list[tuple[str, tuple[tuple[float, float], ...]]] = []
-    for feature in data.get("features", []):
-        geometry = feature.get("geometry") or {}
-        kind = str((feature.get("properties") or {}).get("kind", "road"))
-        gtype, coords = str(geometry.get("type")), geometry.get("coordinates", [])
-        parts = {"LineString": [coords], "MultiLineString": coords, "Polygon": coords}.get(gtype, [])
-        for part in parts:
-            lines.append((kind, tuple((float(lat), float(lon)) for lon, lat in part)))
-    return BaseLayer(tuple(lines), str(data.get("attribution", "")))
-
-
 def technician_glyph(ascii_only: bool) -> str:
     return "@" if ascii_only else "●"
 
@@ -136,6 +126,45 @@ def job_glyph(priority: int, ascii_only: bool) -> str:
     return {1: "▲", 2: "◆"}.get(priority, "•")
 
 
+def depot_glyph(ascii_only: bool) -> str:
+    return "H" if ascii_only else "⌂"
+
+
+class LabelPlacer:
+    """Which cells are taken: markers reserve theirs first, then each label takes the first free spot offered."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = width
+        self.height = height
+        self._taken: set[tuple[int, int]] = set()
+
+    def reserve(self, col: int, row: int, length: int = 1) -> None:
+        self._taken.update((c, row) for c in range(col, col + length))
+
+    def fits(self, col: int, row: int, length: int, gap: int = 0) -> bool:
+        if row < 0 or row >= self.height or col < 0 or col + length > self.width:
+            return False
+        return not any((c, row) in self._taken for c in range(col - gap, col + length + gap))
+
+    def place(self, spots: Iterable[tuple[int, int]], length: int, gap: int = 0) -> tuple[int, int] | None:
+        for col, row in spots:
+            if self.fits(col, row, length, gap):
+                self.reserve(col - gap, row, length + 2 * gap)
+                return col, row
+        return None
+
+
+def beside(col: int, row: int, length: int) -> list[tuple[int, int]]:
+    """Spots for a marker's label: right, left, above, below."""
+    return [(col + 1, row), (col - length, row), (col, row - 1), (col, row + 1), (col - length + 1, row - 1)]
+
+
+def centred(col: int, row: int, length: int) -> list[tuple[int, int]]:
+    """Spots for a name at a point: centred on it, then just above or below."""
+    start = col - length // 2
+    return [(start, row), (start, row - 1), (start, row + 1)]
+
+
 def draw_map(
     state: MapState,
     projection: Projection,
@@ -144,63 +173,110 @@ def draw_map(
     *,
     ascii_only: bool = False,
     selected: str | None = None,
+    selected_job: str | None = None,
     base: BaseLayer | None = None,
 ) -> BrailleCanvas:
     """Everything the map shows, drawn onto a canvas of `width` x `height` cells (styles are names)."""
     canvas = BrailleCanvas(width, height, ascii_only=ascii_only)
-    for kind, points in base.lines if base else ():
-        canvas.polyline([projection.to_dot(lat, lon) for lat, lon in points], kind, rank=0 if kind == "coast" else 1)
+    base = base if base is not None else state.base
+    level = level_for(projection.km_per_cell)
+    if base is not None:
+        for line in base.visible_lines(level, *projection.view_bounds()):
+            dots = [projection.to_dot(lat, lon) for lat, lon in line.points]
+            canvas.polyline(dots, line.kind, rank=LINE_RANK.get(line.kind, 0))
     if state.area:
-        canvas.polyline([projection.to_dot(lat, lon) for lat, lon in state.area], "area", rank=2)
+        canvas.polyline([projection.to_dot(lat, lon) for lat, lon in state.area], "area", rank=AREA_RANK)
     chosen = next((t for t in state.technicians if t.code == selected), None)
     if chosen is not None and chosen.route:
         stops = [projection.to_dot(lat, lon) for lat, lon in chosen.route]
-        canvas.polyline([projection.to_dot(chosen.lat, chosen.lon), stops[0]], "route-lead", rank=3)
-        canvas.polyline(stops, "route", rank=4)
+        canvas.polyline([projection.to_dot(chosen.lat, chosen.lon), stops[0]], "route-lead", rank=ROUTE_LEAD_RANK)
+        canvas.polyline(stops, "route", rank=ROUTE_RANK)
+
+    places = LabelPlacer(width, height)
+    marks: list[tuple[int, int, str, str]] = []  # drawn last, over every label
     dcol, drow = projection.to_cell(*state.depot)
-    canvas.text(dcol, drow, "H" if ascii_only else "⌂", "depot")
+    marks.append((dcol, drow, depot_glyph(ascii_only), "depot"))
     for job in sorted(state.jobs, key=lambda j: -j.priority):  # P1 drawn last, on top
         col, row = projection.to_cell(job.lat, job.lon)
-        style = f"job-p{min(job.priority, 3)}"
-        if job.technician_id is None:
-            style += "-open"
-        canvas.text(col, row, job_glyph(job.priority, ascii_only), style)
+        style = f"job-p{min(job.priority, 3)}" + ("-open" if job.technician_id is None else "")
+        marks.append((col, row, job_glyph(job.priority, ascii_only), "selected" if job.ref == selected_job else style))
+    techs = sorted(state.technicians, key=lambda t: t.code == selected)  # the selected one on top
+    for tech in techs:
+        col, row = projection.to_cell(tech.lat, tech.lon)
+        marks.append((col, row, technician_glyph(ascii_only), f"tech-{tech.status}"))
+    for col, row, glyph, _ in marks:
+        places.reserve(col, row, len(glyph))
+
+    labels: list[tuple[int, int, str, str]] = []
+    picked = next((j for j in state.jobs if j.ref == selected_job), None)
+    if picked is not None:
+        col, row = projection.to_cell(picked.lat, picked.lon)
+        spot = places.place(beside(col, row, len(picked.ref)), len(picked.ref))
+        if spot is not None:
+            labels.append((*spot, picked.ref, "selected"))
+    for tech in reversed(techs):  # the selected technician's label first, then the others
+        col, row = projection.to_cell(tech.lat, tech.lon)
+        text = f" {tech.code} " if tech.code == selected else tech.code
+        spot = places.place(beside(col, row, len(text)), len(text))
+        if spot is not None:
+            labels.append((*spot, text, "selected" if tech.code == selected else f"tech-{tech.status}"))
     if chosen is not None:
         for n, (lat, lon) in enumerate(chosen.route, start=1):
             col, row = projection.to_cell(lat, lon)
-            canvas.text(col + 1, row, str(n), "route-stop")
-    for tech in state.technicians:
-        if tech.code == selected:
-            continue
-        col, row = projection.to_cell(tech.lat, tech.lon)
-        canvas.text(col, row, technician_glyph(ascii_only), f"tech-{tech.status}")
-    if chosen is not None:
-        col, row = projection.to_cell(chosen.lat, chosen.lon)
-        canvas.text(col, row, technician_glyph(ascii_only), f"tech-{chosen.status}")
-        canvas.text(col + 1, row, f" {chosen.code} ", "selected")
+            spot = places.place(beside(col, row, len(str(n))), len(str(n)))
+            if spot is not None:
+                labels.append((*spot, str(n), "route-stop"))
+    if base is not None:
+        south, west, north, east = projection.view_bounds()
+        for label in base.labels:  # most important first; a name that would touch another is left out
+            if label.level > level or not (south <= label.lat <= north and west <= label.lon <= east):
+                continue
+            if label.kind == "street" and projection.km_per_cell > STREET_NAMES_KM_PER_CELL:
+                continue
+            col, row = projection.to_cell(label.lat, label.lon)
+            spot = places.place(centred(col, row, len(label.name)), len(label.name), gap=2)
+            if spot is not None:
+                labels.append((*spot, label.name, f"{label.kind}-label"))
+    for col, row, text, style in labels:
+        canvas.text(col, row, text, style)
+    for col, row, glyph, style in marks:
+        canvas.text(col, row, glyph, style)
     return canvas
 
 
-def legend_runs(ascii_only: bool) -> list[Run]:
-    """The key to the symbols, as styled runs (the widget's bottom line)."""
+def legend_items(ascii_only: bool) -> list[list[Run]]:
+    """The key to every glyph on the map, one group of styled runs per symbol."""
     tg = technician_glyph(ascii_only)
-    runs = [
-        Run(tg, "tech-available"),
-        Run(" free ", None),
-        Run(tg, "tech-en_route"),
-        Run(" driving ", None),
-        Run(tg, "tech-on_site"),
-        Run(" on site ", None),
-        Run(tg, "tech-off"),
-        Run(" off  ", None),
-        Run(job_glyph(1, ascii_only), "job-p1-open"),
-        Run("P1 ", None),
-        Run(job_glyph(2, ascii_only), "job-p2-open"),
-        Run("P2 ", None),
-        Run(job_glyph(3, ascii_only), "job-p3-open"),
-        Run("P3+ ", None),
+    items = [[Run(tg, f"tech-{s}"), Run(f" {STATUS_WORDS[s]}", None)] for s in TECH_STATUSES]
+    items += [
+        [Run(job_glyph(1, ascii_only), "job-p1-open"), Run(" P1", None)],
+        [Run(job_glyph(2, ascii_only), "job-p2-open"), Run(" P2", None)],
+        [Run(job_glyph(3, ascii_only), "job-p3-open"), Run(" P3+ open", None)],
+        [Run(job_glyph(3, ascii_only), "job-p3"), Run(" planned", None)],
+        [Run(depot_glyph(ascii_only), "depot"), Run(" depot", None)],
+        [Run("1" if ascii_only else "⠒1", "route-stop"), Run(" route stop", None)],
     ]
-    return runs
+    return items
+
+
+def legend_lines(items: list[list[Run]], width: int, reserve_last: int) -> list[list[Run]]:
+    """Items on one line if they fit beside `reserve_last` columns (the scale bar); else as many as fit on a
+    first line and the rest on a second, beside the scale bar (a very narrow terminal keeps what fits)."""
+    widths = [sum(len(r.text) for r in item) + 2 for item in items]
+    if sum(widths) + reserve_last <= width:
+        return [[r for item in items for r in (*item, Run("  ", None))]]
+    lines: list[list[Run]] = [[], []]
+    used, line = 0, 0
+    for item, w in zip(items, widths, strict=True):
+        if used + w > (width if line == 0 else width - reserve_last):
+            if line == 1:
+                break
+            line, used = 1, 0
+            if w > width - reserve_last:
+                break
+        lines[line] += [*item, Run("  ", None)]
+        used += w
+    return lines
 
 
 class MapCanvas(Widget, can_focus=True):
@@ -211,8 +287,9 @@ class MapCanvas(Widget, can_focus=True):
     COMPONENT_CLASSES = {
         "map-canvas--title",
         "map-canvas--legend",
-        "map-canvas--coast",
-        "map-canvas--road",
+        *(f"map-canvas--{kind}" for kind in LINE_KINDS),
+        "map-canvas--place-label",
+        "map-canvas--street-label",
         "map-canvas--area",
         "map-canvas--route",
         "map-canvas--route-lead",
@@ -250,6 +327,7 @@ class MapCanvas(Widget, can_focus=True):
 
     state: reactive[MapState | None] = reactive(None, layout=False, always_update=True)
     selected: reactive[str | None] = reactive(None)
+    selected_job: reactive[str | None] = reactive(None)
     zoom_level: reactive[int] = reactive(0)
     ascii_only: reactive[bool] = reactive(False)
     title: reactive[str] = reactive("")
@@ -261,14 +339,16 @@ class MapCanvas(Widget, can_focus=True):
         self._canvas: BrailleCanvas | None = None
         self._strips: dict[int, Strip] = {}
         self._redraw_pending = False
-        self._base = load_base_layer()
 
     # -- geometry -------------------------------------------------------------------------------
 
+    def _legend(self) -> list[list[Run]]:
+        return legend_lines(legend_items(self.ascii_only), self.size.width, 30)
+
     @property
     def canvas_size(self) -> Size:
-        """Cells available to the map itself (the first line is the title, the last the legend)."""
-        return Size(self.size.width, max(0, self.size.height - 2))
+        """Cells available to the map itself (the first line is the title, the last ones the legend)."""
+        return Size(self.size.width, max(0, self.size.height - 1 - len(self._legend())))
 
     def projection(self) -> Projection | None:
         if self.state is None or self.canvas_size.area == 0:
@@ -327,6 +407,9 @@ class MapCanvas(Widget, can_focus=True):
     def watch_selected(self) -> None:
         self._invalidate()
 
+    def watch_selected_job(self) -> None:
+        self._invalidate()
+
     def watch_zoom_level(self) -> None:
         self._invalidate()
 
@@ -342,7 +425,7 @@ class MapCanvas(Widget, can_focus=True):
     # -- actions --------------------------------------------------------------------------------
 
     def action_zoom(self, steps: int) -> None:
-        self.zoom_level = max(-3, min(8, self.zoom_level + steps))
+        self.zoom_level = max(-3, min(12, self.zoom_level + steps))
 
     def action_pan(self, dx: int, dy: int) -> None:
         projection = self.projection()
@@ -367,17 +450,22 @@ class MapCanvas(Widget, can_focus=True):
         self.selected = codes[index % len(codes)]
         self.post_message(self.TechnicianChosen(self.selected))
 
-    def action_center_selected(self) -> None:
-        tech = self.selected_technician()
+    def center_on(self, lat: float, lon: float) -> None:
+        """Pan so that the point is in the middle of the canvas (the zoom stays)."""
         projection = self.projection()
-        if tech is None or projection is None:
+        if projection is None:
             return
-        x, y = projection.to_dot(tech.lat, tech.lon)
+        x, y = projection.to_dot(lat, lon)
         self._pan = (
             self._pan[0] + (x - projection.dot_width / 2) * projection.km_per_dot,
             self._pan[1] + (y - projection.dot_height / 2) * projection.km_per_dot,
         )
         self._invalidate()
+
+    def action_center_selected(self) -> None:
+        tech = self.selected_technician()
+        if tech is not None:
+            self.center_on(tech.lat, tech.lon)
 
     def selected_technician(self) -> MapTechnician | None:
         if self.state is None:
@@ -387,41 +475,53 @@ class MapCanvas(Widget, can_focus=True):
     # -- drawing --------------------------------------------------------------------------------
 
     def _style(self, name: str | None) -> Style:
+        """The widget's style with the component's on top; its colour is the resolved one (a theme's
+        muted text is a translucent colour, which only the full style blends over the background)."""
         if name is None:
             return self.rich_style
-        return self.rich_style + self.get_component_rich_style(f"map-canvas--{name}", partial=True)
+        component = f"map-canvas--{name}"
+        resolved = self.get_component_rich_style(component)
+        own = self.get_component_rich_style(component, partial=True)
+        return self.rich_style + own + Style(color=resolved.color)
 
     def _strip(self, runs: Iterable[Run], width: int) -> Strip:
         segments = [Segment(run.text, self._style(run.style)) for run in runs]
         return Strip(segments).adjust_cell_length(width, self.rich_style)
 
-    def _footer_runs(self, projection: Projection | None) -> list[Run]:
+    def _footer_runs(self, line: int, projection: Projection | None) -> list[Run]:
+        legend = self._legend()
+        runs = legend[line] if line < len(legend) else []
+        if line != len(legend) - 1 or projection is None:
+            return runs
         width = self.size.width
-        legend = legend_runs(self.ascii_only)
-        used = sum(len(r.text) for r in legend)
-        if projection is None:
-            return legend
         km, cells = scale_bar(projection.km_per_cell, max(4, min(20, width // 5)))
-        label = format_km(km)
         bar = ("|" + "-" * max(0, cells - 2) + "|") if self.ascii_only else ("├" + "─" * max(0, cells - 2) + "┤")
-        scale = [Run(bar, "legend"), Run(f" {label}", "legend")]
-        scale_len = len(bar) + len(label) + 1
-        if used + scale_len + 1 > width:
-            # Too narrow for both: the scale bar matters more than the key on a small screen.
-            legend = legend[: max(0, len(legend) - 6)]
-            used = sum(len(r.text) for r in legend)
-        pad = max(1, width - used - scale_len)
-        return [*legend, Run(" " * pad, None), *scale]
+        detail = DETAIL_LEVELS[level_for(projection.km_per_cell)].name
+        scale = [Run(bar, "legend"), Run(f" {format_km(km)} · {detail}", "legend")]
+        used = sum(len(r.text) for r in runs)
+        pad = width - used - sum(len(r.text) for r in scale)
+        if pad < 1:
+            return scale
+        return [*runs, Run(" " * pad, None), *scale]
 
     def _title_runs(self) -> list[Run]:
         left = self.title or (f"{self.state.branch_name} ({self.state.branch_code})" if self.state else "no data")
         tech = self.selected_technician()
         if tech is not None:
             left += f" · {tech.name}: {len(tech.route)} stops"
-        right = self._base.attribution
-        pad = self.size.width - len(left) - len(right)
-        if pad < 1:
-            return [Run(left, "title")]
+        base = self.state.base if self.state else None
+        width = self.size.width
+        right = ""
+        if base is not None:
+            # The licence asks for the credit on the map: shortened ("© OpenStreetMap contributors") before dropped.
+            for credit in (base.attribution, base.attribution.split(" (")[0].split(" · ")[0]):
+                if len(left) + len(credit) + 1 <= width or (credit and len(credit) + 1 < width // 2):
+                    right = credit
+                    break
+        room = width - len(right) - 1 if right else width
+        if len(left) > room:
+            left = left[: max(0, room - 1)] + "…"
+        pad = max(0, width - len(left) - len(right))
         return [Run(left, "title"), Run(" " * pad, "title"), Run(right, "title")]
 
     def render_line(self, y: int) -> Strip:
@@ -429,13 +529,13 @@ class MapCanvas(Widget, can_focus=True):
         if y in self._strips:
             return self._strips[y]
         projection = self.projection()
+        size = self.canvas_size
         if y == 0:
             strip = self._strip(self._title_runs(), width)
-        elif y == self.size.height - 1:
-            strip = self._strip(self._footer_runs(projection), width)
+        elif y > size.height:
+            strip = self._strip(self._footer_runs(y - size.height - 1, projection), width)
         else:
             if self._canvas is None and self.state is not None and projection is not None:
-                size = self.canvas_size
                 self._canvas = draw_map(
                     self.state,
                     projection,
@@ -443,7 +543,7 @@ class MapCanvas(Widget, can_focus=True):
                     size.height,
                     ascii_only=self.ascii_only,
                     selected=self.selected,
-                    base=self._base,
+                    selected_job=self.selected_job,
                 )
             if self._canvas is None or not 0 <= y - 1 < self._canvas.height:
                 strip = Strip.blank(width, self.rich_style)

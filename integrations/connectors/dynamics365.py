@@ -41,9 +41,12 @@ from data.feed import EventRecord
 from data.models.jobs import JobType
 from data.models.org import Role
 from data.services.crm_cases import PulledCase, upsert_cases
-from data.services.crm_sync import PulledContact, PulledCustomer, upsert_people
+from data.services.crm_offers import PulledOffer, upsert_offers
+from data.services.crm_sync import PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_contacts import pulled_contacts
+from integrations.connectors.crm_offers import decimal_or_none, offer_note
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
 from integrations.connectors.sources import job_source
 from integrations.mapping import ConfigError, apply_mapping
@@ -61,8 +64,19 @@ DEFAULTS: dict[str, Any] = {
     "page_size": 500,
     "job_type": "repair",
     "job_minutes": 60,
+    "offer_tables": ["opportunities"],  # and/or "quotes"
+    "offer_followup_attribute": "dsp_fieldfollowup",
+    "offer_response_attribute": "dsp_fieldresponse",
+    "offer_note_attribute": "dsp_fieldnote",
 }
-DEFAULT_EVENTS = ("job.completed",)
+DEFAULT_EVENTS = ("job.completed", "offer.responded")
+# Offer tables: the kind we call a row, its columns, and the statecodes that mean "still open"
+# (opportunity: 0 Open, 1 Won, 2 Lost; quote: 0 Draft, 1 Active, 2 Won, 3 Closed).
+OFFER_TABLES: dict[str, tuple[str, str, str, frozenset[int]]] = {
+    "opportunities": ("opportunity", "opportunityid", "estimatedvalue", frozenset({0})),
+    "quotes": ("quote", "quoteid", "totalamount", frozenset({0, 1})),
+}
+OFFER_SETS = {kind: entity_set for entity_set, (kind, *_rest) in OFFER_TABLES.items()}
 ACTIVE, RESOLVED, CANCELLED = 0, 1, 2  # incident statecode
 PRIORITY = {1: 2, 2: 3, 3: 4}  # incident prioritycode (High, Normal, Low) -> job priority
 ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
@@ -122,6 +136,9 @@ class Dynamics365Connector:
             raise ConfigError(
                 config.where("job_type"), f"must be one of {', '.join(t.value for t in JobType)}"
             ) from None
+        tables = self.settings["offer_tables"]
+        if not isinstance(tables, list) or any(t not in OFFER_TABLES for t in tables):
+            raise ConfigError(config.where("offer_tables"), f"must be a list of {', '.join(OFFER_TABLES)}")
         self.org = org
         self.base = f"{org}/api/data/{self.settings['api_version']}"
         scope = str(self.settings.get("scope") or f"{org}/.default")
@@ -145,6 +162,8 @@ class Dynamics365Connector:
     # -- map ---------------------------------------------------------------------------------------
 
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
+        if event.type == "offer.responded":
+            return self.offer_requests(event.payload)
         if event.type != "job.completed":
             return []
         source = job_source(context.db, event)
@@ -249,6 +268,26 @@ class Dynamics365Connector:
             )
         )
         return requests
+
+    def offer_requests(self, offer: Mapping[str, Any]) -> list[OutboundRequest]:
+        """The technician's answer to an opportunity or quote: an update-only PATCH of its custom columns."""
+        entity_set = OFFER_SETS.get(str(offer.get("kind")))
+        if offer.get("system") != self.name or entity_set is None:
+            return []
+        response = str(offer["response"])
+        return [
+            OutboundRequest(
+                method="PATCH",
+                url=f"{self.base}/{entity_set}({offer['external_id']})",
+                headers={**JSON_HEADERS, "If-Match": "*"},  # never creates an offer the CRM deleted
+                json={
+                    str(self.settings["offer_response_attribute"]): response,
+                    str(self.settings["offer_note_attribute"]): offer_note(offer)[:2000],
+                },
+                idempotency_key=f"{entity_set}({offer['external_id']}) {response}",
+                description=f"{offer['kind']} {offer['external_id']}: customer {response}",
+            )
+        ]
 
     # -- send --------------------------------------------------------------------------------------
 
@@ -400,6 +439,7 @@ class Dynamics365Connector:
                 "incidentid,ticketnumber,title,description,prioritycode,statecode,_customerid_value,modifiedon",
                 [flag, *changed],
             )
+            offers = await self._offers(client, changed)
         except (PullFailed, httpx.HTTPError) as err:
             result.errors.append(str(err))
             return result
@@ -409,17 +449,7 @@ class Dynamics365Connector:
             )
             for a in accounts
         ]
-        people = [
-            PulledContact(
-                str(c["contactid"]),
-                str(c["_parentcustomerid_value"]) if c.get("_parentcustomerid_value") else None,
-                " ".join(x for x in (c.get("firstname"), c.get("lastname")) if x),
-                email=c.get("emailaddress1"),
-                phone=c.get("telephone1"),
-                role=c.get("jobtitle"),
-            )
-            for c in contacts
-        ]
+        people = pulled_contacts("dynamics365", contacts)
         result.add(upsert_people(db, actor, self.name, customers, people))
         result.add(
             upsert_cases(
@@ -442,10 +472,37 @@ class Dynamics365Connector:
                 duration_minutes=int(self.settings["job_minutes"]),
             )
         )
-        stamps = [t for r in (*accounts, *contacts, *cases) if (t := _parse_time(r.get("modifiedon")))]
+        result.add(upsert_offers(db, actor, self.name, [offer for offer, _row in offers]))
+        rows = (*accounts, *contacts, *cases, *(row for _offer, row in offers))
+        stamps = [t for r in rows if (t := _parse_time(r.get("modifiedon")))]
         if stamps:
             result.cursor = max(stamps).isoformat()
         return result
+
+    async def _offers(self, client: httpx.AsyncClient, changed: list[str]) -> list[tuple[PulledOffer, dict[str, Any]]]:
+        """Opportunities (and quotes, when configured) marked for field follow-up, with the row each came from."""
+        flag = f"{self.settings['offer_followup_attribute']} eq true"
+        found = []
+        for entity_set in self.settings["offer_tables"]:
+            kind, key, amount, open_states = OFFER_TABLES[str(entity_set)]
+            rows = await self._collect(
+                client,
+                str(entity_set),
+                f"{key},name,description,{amount},statecode,_customerid_value,modifiedon",
+                [flag, *changed],
+            )
+            for r in rows:
+                offer = PulledOffer(
+                    str(r[key]),
+                    kind,
+                    str(r["_customerid_value"]) if r.get("_customerid_value") else None,
+                    str(r.get("name") or ""),
+                    open=r.get("statecode") in open_states,
+                    amount=decimal_or_none(r.get(amount)),
+                    description=r.get("description") or None,
+                )
+                found.append((offer, r))
+        return found
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -21,9 +21,12 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
-from data.services.crm_sync import PulledContact, PulledCustomer, SyncCounts, upsert_contacts, upsert_customers
+from data.services.crm_offers import PulledOffer, upsert_offers
+from data.services.crm_sync import PulledCustomer, SyncCounts, upsert_contacts, upsert_customers
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_contacts import pulled_contacts
+from integrations.connectors.crm_offers import decimal_or_none, offer_note
 from integrations.connectors.responses import (
     classify,
     guarded,
@@ -49,8 +52,12 @@ DEFAULTS: dict[str, Any] = {
     "resolution_property": "dispatch_resolution",
     "pipeline": "0",
     "closed_stage": "4",
+    "offer_followup_property": "dispatch_field_followup",
+    "offer_response_property": "dispatch_field_response",
+    "offer_note_property": "dispatch_field_note",
+    "offer_accepted_stage": "",  # e.g. "closedwon": an accepted offer also moves the deal to this stage
 }
-DEFAULT_EVENTS = ("job.completed",)
+DEFAULT_EVENTS = ("job.completed", "offer.responded")
 
 
 def _hours(ms: str | None) -> float | None:
@@ -68,9 +75,10 @@ def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # a bare date is a UTC midnight
 
 
 class HubSpotConnector:
@@ -110,6 +118,8 @@ class HubSpotConnector:
     # -- map ---------------------------------------------------------------------------------------
 
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
+        if event.type == "offer.responded":
+            return self.offer_requests(event.payload)
         if event.type not in ("job.completed", "job.closed"):
             return []
         source = job_source(context.db, event)
@@ -187,6 +197,28 @@ class HubSpotConnector:
                 )
             )
         return requests
+
+    def offer_requests(self, offer: Mapping[str, Any]) -> list[OutboundRequest]:
+        """The technician's answer to one of this portal's deals, as properties of the deal."""
+        if offer.get("system") != self.name or offer.get("kind") != "deal":
+            return []
+        response = str(offer["response"])
+        properties = {
+            str(self.settings["offer_response_property"]): response,
+            str(self.settings["offer_note_property"]): offer_note(offer)[:65536],
+        }
+        if response == "accepted" and self.settings["offer_accepted_stage"]:
+            properties["dealstage"] = str(self.settings["offer_accepted_stage"])
+        return [
+            OutboundRequest(
+                method="PATCH",
+                url=self._url(f"deals/{offer['external_id']}"),
+                headers={"Content-Type": "application/json"},
+                json={"properties": properties},
+                idempotency_key=f"deal {offer['external_id']} {response}",
+                description=f"deal {offer['external_id']}: customer {response}",
+            )
+        ]
 
     # -- send --------------------------------------------------------------------------------------
 
@@ -307,6 +339,8 @@ class HubSpotConnector:
         data = json_body(response)
         if not isinstance(data, dict):
             return malformed(response, "HubSpot")
+        if request.method == "PATCH":  # a deal's answer; the deal's id is not a job's ExternalRef
+            return classify(response, what=request.description)
         if request.url.endswith("/batch/upsert"):
             results = data.get("results")
             if not isinstance(results, list) or not results:
@@ -318,7 +352,13 @@ class HubSpotConnector:
     # -- pull --------------------------------------------------------------------------------------
 
     async def _search(
-        self, client: httpx.AsyncClient, object_type: str, date_property: str, since: datetime | None, props: list[str]
+        self,
+        client: httpx.AsyncClient,
+        object_type: str,
+        date_property: str,
+        since: datetime | None,
+        props: list[str],
+        filters: tuple[dict[str, str], ...] = (),
     ) -> tuple[list[dict[str, Any]], datetime | None]:
         """Every object modified since `since`, restarting the query from the newest date at the 10,000 cap."""
         found: dict[str, dict[str, Any]] = {}
@@ -329,12 +369,9 @@ class HubSpotConnector:
             seen = 0
             restart = False
             while True:
+                changed = [{"propertyName": date_property, "operator": "GTE", "value": _ms(lower)}] if lower else []
                 body: dict[str, Any] = {
-                    "filterGroups": [
-                        {"filters": [{"propertyName": date_property, "operator": "GTE", "value": _ms(lower)}]}
-                    ]
-                    if lower
-                    else [],
+                    "filterGroups": [{"filters": [*filters, *changed]}] if filters or changed else [],
                     # HubSpot's published search model declares sorts as property names (ascending).
                     "sorts": [date_property],
                     "properties": [*props, date_property],
@@ -379,6 +416,7 @@ class HubSpotConnector:
                 since,
                 ["firstname", "lastname", "email", "phone", "jobtitle", "associatedcompanyid"],
             )
+            offers, newest_deal = await self._deals(client, since)
         except (PullFailed, httpx.HTTPError) as err:
             result.errors.append(str(err))
             result.cursor = since.isoformat() if since else None
@@ -399,25 +437,54 @@ class HubSpotConnector:
                 ],
             )
         )
-        rows = []
-        for c in contacts:
-            p = c.get("properties") or {}
-            name = " ".join(x for x in (p.get("firstname"), p.get("lastname")) if x) or str(p.get("email") or "")
-            rows.append(
-                PulledContact(
-                    external_id=str(c["id"]),
-                    customer_external_id=str(p["associatedcompanyid"]) if p.get("associatedcompanyid") else None,
-                    name=name,
-                    email=p.get("email") or None,
-                    phone=p.get("phone") or None,
-                    role=p.get("jobtitle") or None,
-                )
-            )
+        rows = pulled_contacts("hubspot", contacts)
         counts.add(upsert_contacts(db, actor, self.name, rows))
         result.add(counts)
-        newest = max((d for d in (newest_company, newest_contact) if d is not None), default=since)
+        result.add(upsert_offers(db, actor, self.name, offers))
+        newest = max((d for d in (newest_company, newest_contact, newest_deal) if d is not None), default=since)
         result.cursor = newest.isoformat() if newest else None
         return result
+
+    async def _deals(
+        self, client: httpx.AsyncClient, since: datetime | None
+    ) -> tuple[list[PulledOffer], datetime | None]:
+        """Deals marked for field follow-up, with the company each is associated with (read in one batch)."""
+        flag = {"propertyName": str(self.settings["offer_followup_property"]), "operator": "EQ", "value": "true"}
+        deals, newest = await self._search(
+            client,
+            "deals",
+            "hs_lastmodifieddate",
+            since,
+            ["dealname", "amount", "deal_currency_code", "description", "hs_is_closed"],
+            (flag,),
+        )
+        companies: dict[str, str] = {}
+        if deals:
+            url = f"{self.base}/crm/associations/{self.version}/deals/companies/batch/read"
+            response = await client.post(url, json={"inputs": [{"id": str(d["id"])} for d in deals]}, auth=self.auth)
+            data = json_body(response)
+            if response.status_code not in (200, 207) or not isinstance(data, dict):
+                raise PullFailed(f"HubSpot deal associations answered HTTP {response.status_code}")
+            for item in data.get("results") or []:
+                to = item.get("to") or []
+                if to:
+                    companies[str(item["from"]["id"])] = str(to[0]["toObjectId"])
+        offers = []
+        for d in deals:
+            p = d.get("properties") or {}
+            offers.append(
+                PulledOffer(
+                    str(d["id"]),
+                    "deal",
+                    companies.get(str(d["id"])),
+                    str(p.get("dealname") or ""),
+                    open=str(p.get("hs_is_closed") or "false").lower() != "true",
+                    amount=decimal_or_none(p.get("amount")),
+                    currency=p.get("deal_currency_code") or None,
+                    description=p.get("description") or None,
+                )
+            )
+        return offers, newest
 
 
 class PullFailed(Exception):

@@ -23,9 +23,12 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
-from data.services.crm_sync import PulledContact, PulledCustomer, upsert_people
+from data.services.crm_offers import PulledOffer, upsert_offers
+from data.services.crm_sync import PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_contacts import pulled_contacts
+from integrations.connectors.crm_offers import decimal_or_none, offer_note
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
 from integrations.connectors.sources import job_source
 from integrations.mapping import apply_mapping
@@ -41,8 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "external_id_field": "Dispatch_Job_Ref__c",
     "completed_status": "Completed",
     "throttle_seconds": 300.0,
+    "offer_followup_field": "Dispatch_Field_Follow_Up__c",
+    "offer_response_field": "Dispatch_Field_Response__c",
+    "offer_note_field": "Dispatch_Field_Note__c",
+    "offer_accepted_stage": "",  # e.g. "Closed Won": an accepted offer also moves the opportunity to this stage
 }
-DEFAULT_EVENTS = ("job.completed",)
+DEFAULT_EVENTS = ("job.completed", "offer.responded")
+ANSWERS = {"interested": "Interested", "accepted": "Accepted"}  # the response picklist's values
 OBJECTS = ("WorkOrder", "Case")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -92,6 +100,8 @@ class SalesforceConnector:
         )
 
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
+        if event.type == "offer.responded":
+            return self.offer_requests(event.payload)
         if event.type not in ("job.completed", "job.status_changed", "job.incomplete"):
             return []
         source = job_source(context.db, event)
@@ -148,6 +158,28 @@ class SalesforceConnector:
                 )
             )
         return requests
+
+    def offer_requests(self, offer: Mapping[str, Any]) -> list[OutboundRequest]:
+        """The technician's answer to one of this org's opportunities: `PATCH sobjects/Opportunity/{Id}`."""
+        if offer.get("system") != self.name or offer.get("kind") != "opportunity":
+            return []
+        response = str(offer["response"])
+        fields: dict[str, Any] = {
+            str(self.settings["offer_response_field"]): ANSWERS[response],
+            str(self.settings["offer_note_field"]): offer_note(offer)[:32000],
+        }
+        if response == "accepted" and self.settings["offer_accepted_stage"]:
+            fields["StageName"] = str(self.settings["offer_accepted_stage"])
+        return [
+            OutboundRequest(
+                method="PATCH",
+                url=f"{self.base}/sobjects/Opportunity/{quote(str(offer['external_id']), safe='')}",
+                headers={"Content-Type": "application/json"},
+                json=fields,
+                idempotency_key=f"Opportunity {offer['external_id']} {response}",
+                description=f"Opportunity {offer['external_id']}: customer {response}",
+            )
+        ]
 
     # -- send --------------------------------------------------------------------------------------
 
@@ -256,23 +288,32 @@ class SalesforceConnector:
                 "SELECT Id, AccountId, FirstName, LastName, Email, Phone, Title, SystemModstamp"
                 f" FROM Contact{where} ORDER BY SystemModstamp",
             )
+            flag = f"{self.settings['offer_followup_field']} = true"
+            opportunities = await self._query(
+                client,
+                "SELECT Id, AccountId, Name, Description, Amount, IsClosed, SystemModstamp FROM Opportunity"
+                f" WHERE {flag}{where.replace(' WHERE ', ' AND ')} ORDER BY SystemModstamp",
+            )
         except (PullFailed, httpx.HTTPError) as err:
             result.errors.append(str(err))
             return result
         customers = [PulledCustomer(str(a["Id"]), str(a.get("Name") or ""), phone=a.get("Phone")) for a in accounts]
-        people = [
-            PulledContact(
-                str(c["Id"]),
-                str(c["AccountId"]) if c.get("AccountId") else None,
-                " ".join(x for x in (c.get("FirstName"), c.get("LastName")) if x),
-                email=c.get("Email"),
-                phone=c.get("Phone"),
-                role=c.get("Title"),
-            )
-            for c in contacts
-        ]
+        people = pulled_contacts("salesforce", contacts)
         result.add(upsert_people(db, actor, self.name, customers, people))
-        stamps = [str(r["SystemModstamp"]) for r in (*accounts, *contacts) if r.get("SystemModstamp")]
+        offers = [
+            PulledOffer(
+                str(o["Id"]),
+                "opportunity",
+                str(o["AccountId"]) if o.get("AccountId") else None,
+                str(o.get("Name") or ""),
+                open=not o.get("IsClosed"),
+                amount=decimal_or_none(o.get("Amount")),
+                description=o.get("Description") or None,
+            )
+            for o in opportunities
+        ]
+        result.add(upsert_offers(db, actor, self.name, offers))
+        stamps = [str(r["SystemModstamp"]) for r in (*accounts, *contacts, *opportunities) if r.get("SystemModstamp")]
         if stamps:
             newest = max(datetime.fromisoformat(s.replace("Z", "+00:00").replace("+0000", "+00:00")) for s in stamps)
             result.cursor = newest.isoformat()

@@ -115,7 +115,20 @@ def _breaker_allowances(
 def record(
     session: Session, connector: str, results: list[SendResult], now: datetime, settings: DeliverySettings
 ) -> None:
-    """Update the breaker after a batch of answers, in order (inside the transaction recording them)."""
+    """Update the breaker after a batch of answers, in order (inside the transaction recording them).
+
+    Answers that only confirm a closed breaker change nothing, so they neither lock nor write the
+    connector's row: every worker records every batch, and a row lock held to each commit would
+    make the workers take turns. A failure or a throttle signal locks the row and applies in order.
+    """
+    if all(_confirms_closed(r) for r in results):
+        current = session.execute(
+            select(ConnectorState.breaker, ConnectorState.consecutive_failures, ConnectorState.retry_at).where(
+                ConnectorState.connector == connector
+            )
+        ).one_or_none()
+        if current is not None and tuple(current) == (BreakerState.CLOSED, 0, None):
+            return
     state = session.scalars(
         select(ConnectorState).where(ConnectorState.connector == connector).with_for_update()
     ).one_or_none()
@@ -125,6 +138,11 @@ def record(
     state.updated_at = now
     for result in results:
         _apply(state, result, now, settings)
+
+
+def _confirms_closed(result: SendResult) -> bool:
+    """An answer that leaves a closed breaker as it is: the receiver answered, without a throttle."""
+    return result.outcome is not Outcome.RETRY
 
 
 def _apply(state: ConnectorState, result: SendResult, now: datetime, settings: DeliverySettings) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, select, update
+from sqlalchemy import Text, and_, cast, select, update
 
 from data.actor import Actor
 from data.db import Database
@@ -15,6 +15,7 @@ from data.feed import EventRecord
 from data.models.base import utcnow
 from data.models.deliveries import Delivery, DeliveryStatus
 from data.models.events import Event
+from data.permissions import Permission
 from data.uow import UnitOfWork
 from integrations.config import IntegrationsConfig
 from integrations.delivery.codec import encode_request
@@ -98,16 +99,6 @@ def list_deliveries(
         return [DeliveryView(**_view(d)) for d in session.scalars(stmt)]
 
 
-def status_counts(db: Database) -> dict[str, dict[str, int]]:
-    """Deliveries per connector and status, for a summary line or the console header."""
-    stmt = select(Delivery.connector, Delivery.status, func.count()).group_by(Delivery.connector, Delivery.status)
-    counts: dict[str, dict[str, int]] = {}
-    with db.read() as session:
-        for connector, status, n in session.execute(stmt):
-            counts.setdefault(connector, {})[status.value] = int(n)
-    return counts
-
-
 def show_delivery(db: Database, delivery_id: int) -> DeliveryDetail:
     with db.read() as session:
         d = session.get(Delivery, delivery_id)
@@ -138,7 +129,7 @@ def _reset(d: Delivery, now: datetime) -> None:
 
 def retry_delivery(db: Database, actor: Actor, delivery_id: int) -> DeliveryView:
     """Queue a pending or dead delivery for the worker's next pass, with a fresh retry budget, same request and key."""
-    actor.require_write("retry a delivery")
+    actor.require_write("retry a delivery", Permission.MANAGE_INTEGRATIONS)
     now = utcnow()
     with UnitOfWork(db, actor) as uow:
         d = _load(uow, delivery_id)
@@ -165,7 +156,7 @@ def retry_dead_letters(
     letter whose mapping failed has no request and stays dead (it needs `replay --remap`).
     Returns how many were queued; one `delivery.retried` event records the filter and the count.
     """
-    actor.require_write("retry deliveries")
+    actor.require_write("retry deliveries", Permission.MANAGE_INTEGRATIONS)
     now = utcnow()
     # A missing request is stored as SQL NULL or as JSON null, depending on how the row was written.
     has_request = and_(Delivery.request.is_not(None), cast(Delivery.request, Text) != "null")
@@ -209,7 +200,7 @@ def replay_delivery(
     remapped request is a different request, so it gets a new key (`...-r1`): vendors refuse or
     answer from cache when one key arrives with a different body.
     """
-    actor.require_write("replay a delivery")
+    actor.require_write("replay a delivery", Permission.MANAGE_INTEGRATIONS)
     if remap and config is None:
         raise InvalidInput("replay --remap needs the integrations configuration")
     now = utcnow()
@@ -288,7 +279,7 @@ def _remap(db: Database, uow: UnitOfWork, d: Delivery, config: IntegrationsConfi
 
 def skip_delivery(db: Database, actor: Actor, delivery_id: int, reason: str = "") -> DeliveryView:
     """Never send this delivery; later deliveries of the same subject stop waiting for it."""
-    actor.require_write("skip a delivery")
+    actor.require_write("skip a delivery", Permission.MANAGE_INTEGRATIONS)
     now = utcnow()
     with UnitOfWork(db, actor) as uow:
         d = _load(uow, delivery_id)

@@ -25,12 +25,12 @@ from integrations.config import IntegrationsConfig
 from integrations.connector import Outcome, SendResult
 from integrations.delivery.backoff import Uniform
 from integrations.delivery.breaker import RateLimit
-from integrations.delivery.claims import Claimed, claim_due, extend_leases, next_due_at, record_results
+from integrations.delivery.claims import Claimed, claim_due, extend_leases, next_due_at, record_and_claim
 from integrations.delivery.codec import decode_request
 from integrations.delivery.planner import PlannedConnector, plan_connector
 from integrations.pulls import pull_due
 from integrations.registry import build_connector
-from integrations.token_vault import share_tokens
+from integrations.token_vault import sealed_lookup, share_tokens
 
 PULL_CHECK_SECONDS = 5.0
 
@@ -89,6 +89,7 @@ class Worker:
         uniform: Uniform = random.uniform,
     ) -> None:
         self.db = db
+        config = config.with_sealed(sealed_lookup(db))
         self.config = config
         self.settings = config.delivery
         self.worker_id = worker_id or default_worker_id()
@@ -125,33 +126,35 @@ class Worker:
         running: dict[asyncio.Task[SendResult], Claimed] = {}
         sent = 0
         since_plan = 0
+        connectors = list(self.connectors)
         heartbeat = asyncio.create_task(self._heartbeat(running))
         try:
+            now = self.clock()
+            claimed = await asyncio.to_thread(
+                claim_due, self.db, self.worker_id, connectors, now, self.concurrency, self.settings, self.rates
+            )
             while True:
-                free = self.concurrency - len(running)
-                if free > 0:
-                    claimed = await asyncio.to_thread(
-                        claim_due,
-                        self.db,
-                        self.worker_id,
-                        list(self.connectors),
-                        self.clock(),
-                        free,
-                        self.settings,
-                        self.rates,
-                    )
-                    for c in claimed:
-                        running[asyncio.create_task(self._send(c, client))] = c
-                    since_plan += len(claimed)
-                    if since_plan >= self.settings.batch_size:
-                        since_plan = 0  # a long backlog: keep planning new events meanwhile
-                        await self._plan(client)
+                for c in claimed:
+                    running[asyncio.create_task(self._send(c, client))] = c
+                since_plan += len(claimed)
+                if since_plan >= self.settings.batch_size:
+                    since_plan = 0  # a long backlog: keep planning new events meanwhile
+                    await self._plan(client)
                 if not running:
                     return sent
                 done, _pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 results = [(running.pop(t), t.result()) for t in done]
-                counts = await asyncio.to_thread(
-                    record_results, self.db, self.worker_id, results, self.clock(), self.settings, self.uniform
+                counts, claimed = await asyncio.to_thread(
+                    record_and_claim,
+                    self.db,
+                    self.worker_id,
+                    results,
+                    self.clock(),
+                    self.settings,
+                    self.uniform,
+                    connectors,
+                    self.concurrency - len(running),
+                    self.rates,
                 )
                 sent += len(results)
                 self.stats.sent += len(results)

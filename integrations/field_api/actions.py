@@ -11,8 +11,10 @@ from pydantic import BaseModel, ValidationError
 from data.models.base import utcnow
 from data.models.field import LineKind, ReportOutcome
 from data.models.jobs import JobStatus, JobType
+from data.models.offers import OfferResponse
 from data.services.attendance import ClockAct
 from data.services.completion import CompletionInput, ExpenseInput, FollowUpInput, PartInput, SignatureInput
+from data.services.crm_offers import OfferAnswer
 from data.services.quotes import QuoteInput, QuoteLineInput
 from data.services.sync import (
     ClientEvent,
@@ -30,6 +32,7 @@ from integrations.field_api.schemas import (
     ClockIn,
     CompletionIn,
     NoteIn,
+    OfferAnswerIn,
     PhotoIn,
     PositionIn,
     QuoteIn,
@@ -96,6 +99,10 @@ def quote_action(body: QuoteIn, _at: datetime | None = None) -> QuoteInput:
     )
 
 
+def offer_action(body: OfferAnswerIn, _at: datetime | None = None) -> OfferAnswer:
+    return OfferAnswer(body.offer_id, OfferResponse(body.response), body.note, body.duration_minutes)
+
+
 # Per client event type: the body model that validates its payload and the converter to an action.
 PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime | None], Any]]] = {
     ClientEventType.STATUS: (StatusIn, status_action),
@@ -106,13 +113,8 @@ PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime |
     ClientEventType.COMPLETION: (CompletionIn, completion_action),
     ClientEventType.CLOCK: (ClockIn, clock_action),
     ClientEventType.QUOTE: (QuoteIn, quote_action),
+    ClientEventType.OFFER: (OfferAnswerIn, offer_action),
 }
-
-
-def register_payload(
-    kind: ClientEventType, model: type[BaseModel], convert: Callable[[Any, datetime | None], Any]
-) -> None:
-    PAYLOADS[kind] = (model, convert)
 
 
 def client_event(item: ClientEventIn) -> ClientEvent:

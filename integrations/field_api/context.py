@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from data.models.jobs import Job, JobNote, JobStatus
 from data.models.org import Branch
 from data.models.stock import StockLevel, StockLocation
 from data.models.workforce import Technician
+from data.queries.offers import offers_of_job
 from data.services.api_tokens import FieldIdentity
 from integrations.field_api.schemas import (
     AssetOut,
@@ -23,6 +25,7 @@ from integrations.field_api.schemas import (
     JobContext,
     JobOut,
     NoteOut,
+    OfferOut,
     PhotoOut,
     SiteOut,
     StockLine,
@@ -105,6 +108,7 @@ def job_context(session: Session, job: Job) -> JobContext:
             PhotoOut(id=p.id, uri=p.uri, caption=p.caption, taken_at=p.taken_at, file_id=p.file_id) for p in photos
         ],
         previous_visits=previous_visits(session, job),
+        offers=[OfferOut(**asdict(o)) for o in offers_of_job(session, job)],
     )
 
 

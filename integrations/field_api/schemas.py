@@ -213,6 +213,24 @@ class VisitOut(BaseModel):
     notes: list[NoteOut]
 
 
+class OfferOut(BaseModel):
+    """An open offer of the customer that their CRM marked for follow-up on site, and what was answered."""
+
+    id: int
+    system: str = Field(description="The CRM connector it came from")
+    kind: str = Field(description="The CRM's word for it: deal, opportunity, quote")
+    title: str
+    description: str | None
+    amount: MoneyOut | None
+    currency: str | None
+    open: bool
+    response: Literal["none", "interested", "accepted"]
+    note: str | None
+    responded_by: str | None
+    responded_at: datetime | None
+    quote_ref: str | None = Field(description="The quote an acceptance became here, if any")
+
+
 class JobOut(BaseModel):
     ref: str
     type: str
@@ -242,6 +260,7 @@ class JobContext(JobOut):
     notes: list[NoteOut]
     photos: list[PhotoOut]
     previous_visits: list[VisitOut]
+    offers: list[OfferOut] = Field(description="The customer's open CRM offers to bring up on site")
 
 
 class DayOut(BaseModel):
@@ -358,6 +377,13 @@ class QuoteIn(Strict):
     job_type: Literal["install", "repair", "maintenance", "inspection"] = "repair"
 
 
+class OfferAnswerIn(Strict):
+    offer_id: int = Field(ge=1, description="An offer listed in the job's `offers`")
+    response: Literal["interested", "accepted"]
+    note: Annotated[Text, Field(max_length=4000)] | None = None
+    duration_minutes: int = Field(60, ge=1, le=1440, description="Of the quote an acceptance becomes")
+
+
 class QuoteOut(BaseModel):
     ref: str
     job: str
@@ -374,7 +400,7 @@ class ActionOut(BaseModel):
 
 # --- offline sync --------------------------------------------------------------------------------------
 
-ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion", "clock", "quote"]
+ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion", "clock", "quote", "offer"]
 
 
 class ClientEventIn(Strict):
@@ -390,7 +416,7 @@ class ClientEventIn(Strict):
         description=(
             "The body of the matching single endpoint: status -> StatusIn, position -> PositionIn, note -> NoteIn, "
             "photo -> PhotoIn, signature -> SignatureIn, completion -> CompletionIn, clock -> ClockIn, "
-            "quote -> QuoteIn (times default to occurred_at)"
+            "quote -> QuoteIn, offer -> OfferAnswerIn (times default to occurred_at)"
         ),
     )
 

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -15,6 +16,7 @@ from data.services.jobs import JobDraft, assign_job, create_job
 from data.slots import slot_offers
 from dispatch_tui.cli import dates
 from dispatch_tui.cli.main import app
+from optimizer.io import slot_offers_schema
 from tests.factories import DAY, DISPATCHER, build_world, local
 
 
@@ -49,6 +51,7 @@ def test_cli_slots(day: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, [*base, "--days", "2", "--json", "--limit", "3"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
+    jsonschema.validate(rows, slot_offers_schema())
     assert len(rows) == 3 and all(r["technician"] == "T1" for r in rows)
     assert datetime.fromisoformat(rows[0]["window_end"]) - datetime.fromisoformat(rows[0]["window_start"]) == (
         timedelta(hours=2)

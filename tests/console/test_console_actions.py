@@ -269,3 +269,29 @@ def test_a_console_move_is_held_to_the_version_it_read(world_db: Database, monke
     with pytest.raises(StaleJob, match="changed by ada"):
         actions.assign(make_context(world_db, DISPATCHER, "HEL"), "J-PLUMB", "T2", local(14))
     assert job(world_db, "J-PLUMB").planned_start == local(13)  # the other change stands
+
+
+async def test_a_role_that_cannot_assign_has_no_assign_key_and_is_told_why(world_db: Database) -> None:
+    from data.models import Role
+    from data.permissions import Permission
+    from data.services.roles import add_role, give_role
+    from data.services.users import add_user, resolve_actor
+
+    add_role(world_db, ADMIN, "planner", frozenset({Permission.REPLAN}))
+    add_user(world_db, ADMIN, "pat", "Pat Planner", Role.DISPATCHER)
+    give_role(world_db, ADMIN, "pat", "planner")
+    app = make_app(world_db, resolve_actor(world_db, "pat", "console"), start_view="jobs")
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        assert "READ-ONLY" not in app.title_text
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show}
+        assert "assign" not in shown
+        await select_job(app, pilot, "J-HVAC")
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert app.status_text == "pat's role planner cannot assign jobs (needs the assign permission)"
+        await pilot.press("colon", *"assign J-HVAC T1", "enter")
+        await settle(app, pilot)
+        assert app.status_level == "error" and "pat's role planner cannot assign job" in app.status_text
+    assert job(world_db, "J-HVAC").technician_id is None

@@ -8,13 +8,16 @@ import pytest
 
 from data.db import Database
 from data.feed import EventRecord
+from data.maps.demo_map import demo_layer
 from data.queries.board import Bounds, MapJob, MapState, MapTechnician
+from data.services.branch_maps import store_branch_map
 from dispatch_tui.messages import EventsArrived, TechnicianSelected
 from dispatch_tui.screens.map import MapScreen
 from dispatch_tui.widgets.braille import BrailleCanvas, ascii_glyph
-from dispatch_tui.widgets.map_canvas import Projection, draw_map, fit, format_km, load_base_layer, scale_bar
+from dispatch_tui.widgets.map_canvas import Projection, draw_map, fit, format_km, scale_bar
 from tests.console.conftest import until
 from tests.console.test_board_world import NOW, ViewHarness, console_context, plan_day, settle
+from tests.factories import ADMIN
 
 
 def test_each_dot_sets_its_braille_bit() -> None:
@@ -113,12 +116,6 @@ def test_draw_map_places_markers_and_the_selected_route() -> None:
     assert plain.cell(col, row)[0] == "@" and plain.cell(jcol, jrow)[0] == "!"
 
 
-def test_base_layer_ships_with_an_attribution() -> None:
-    base = load_base_layer()
-    assert base.lines, "the Helsinki base layer is missing"
-    assert "hand" in base.attribution.lower() or "openstreetmap" in base.attribution.lower()
-
-
 async def test_map_zoom_pan_and_live_positions(sqlite_db: Database) -> None:
     plan_day(sqlite_db)
     app = ViewHarness(MapScreen, console_context(sqlite_db))
@@ -167,6 +164,7 @@ async def test_map_zoom_pan_and_live_positions(sqlite_db: Database) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_map_snapshot(sqlite_db: Database, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     plan_day(sqlite_db)
+    store_branch_map(sqlite_db, ADMIN, "HEL", demo_layer(), None)  # the shipped OpenStreetMap + GSHHG layer
     app = ViewHarness(MapScreen, console_context(sqlite_db))
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -74,8 +74,10 @@ def test_default_company_sizes_and_events(sqlite_db: Database) -> None:
         assert {"admin", "dana", "dario", "sam"} <= set(logins)
         assert logins["admin"].os_login is not None
     events = tail(sqlite_db)
-    assert [e.type for e in events] == ["demo.built"]
-    assert events[0].payload["counts"]["technicians"] == 25
+    # Each branch gets the shipped map (real OpenStreetMap and GSHHG data), then the company is announced.
+    assert [e.type for e in events] == ["branch.map_imported", "branch.map_imported", "demo.built"]
+    assert events[-1].payload["counts"]["technicians"] == 25
+    assert [e.payload["road_nodes"] > 0 for e in events[:2]] == [True, False]  # the graph covers central Helsinki
 
 
 def test_assignments_respect_skills_shifts_and_absences(sqlite_db: Database) -> None:

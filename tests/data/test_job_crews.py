@@ -10,7 +10,8 @@ from data.db import Database
 from data.errors import InvalidInput
 from data.models import Branch, JobCrewMember, JobType
 from data.planning import apply_plan, load_day, schedule_day
-from data.queries.console import day_plan, job_detail
+from data.queries.board import board_day
+from data.queries.console import job_detail
 from data.queries.free import free_technicians
 from data.services.jobs import JobDraft, create_job, set_crew_size, split_crew_skills
 from dispatch_tui.cli.main import app
@@ -54,8 +55,8 @@ def test_a_crew_of_two_is_planned_together_and_stored(sqlite_db: Database) -> No
     start = placed[job.ref][1].start
     busy = {r.code: r for r in free_technicians(sqlite_db, again.at(start + 60))}
     assert not busy["T2"].free_now and busy["T2"].busy_with == job.ref  # the crew member is busy too
-    board = day_plan(sqlite_db, _branch_id(sqlite_db), DAY)
-    lanes = {t.code: [p.ref for p in t.jobs] for t in board.technicians}
+    board = board_day(sqlite_db, "HEL", DAY)
+    lanes = {t.code: [j.ref for j in t.jobs] for t in board.technicians}
     assert lanes["T1"] == [job.ref] and lanes["T2"] == [job.ref]  # the board draws the crew on both lanes
     assert "crew of 2: T1, T2" in job_detail(sqlite_db, job.ref, again.at(0)).links
     with pytest.raises(InvalidInput, match="1-6"):

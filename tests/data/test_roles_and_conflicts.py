@@ -119,7 +119,8 @@ def test_overlap_is_a_warning(sqlite_db: Database) -> None:
     a, b = _job(sqlite_db), _job(sqlite_db)
     assign_job(sqlite_db, DISPATCHER, a, "T1", local(9))
     result = assign_job(sqlite_db, DISPATCHER, b, "T1", local(9) + timedelta(minutes=30))
-    assert result.warnings == [f"overlaps {a} on T1"] or any(a in w for w in result.warnings)
+    assert result.job.ref == b and result.job.planned_start == local(9) + timedelta(minutes=30)
+    assert [w for w in result.warnings if a in w] == [f"overlaps {a} on T1"]
 
 
 def test_default_start_is_next_free_slot(sqlite_db: Database) -> None:

@@ -16,12 +16,30 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 from standardwebhooks import Webhook
 
 Scope = dict[str, Any]
+
+
+class Clock:
+    """A clock the test moves, so backoff and cool-downs pass without sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def catch_up(self) -> None:
+        """Operator actions stamp real time; move the test clock past it."""
+        self.now = max(self.now, datetime.now(UTC)) + timedelta(seconds=1)
 
 
 @dataclass

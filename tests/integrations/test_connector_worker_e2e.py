@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +16,10 @@ from data.models import ExternalRef, Job
 from data.models.deliveries import Delivery, DeliveryStatus
 from integrations.config import parse_config
 from integrations.delivery.worker import Worker
+from tests.integrations.fake_receiver import Clock
 from tests.integrations.fakes import hubspot, quickbooks, xero
 from tests.integrations.fakes.server import serve
 from tests.integrations.fakes.world import closed_timesheet, completed_job, write_credentials
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")

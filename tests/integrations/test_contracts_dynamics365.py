@@ -4,9 +4,10 @@ The definitions (entity set names, primary keys, alternate keys, column names, t
 navigation properties, the CloseIncident parameters) are written down in
 `tests/integrations/fakes/dataverse_contract.py` from Microsoft Learn's Dataverse developer pages:
 the Web API table/column reference for incident, account, contact, annotation and
-incidentresolution; "Use Upsert to Create or Update a record"; "Perform conditional operations
-using the Web API"; "Use an alternate key to reference a record"; "CloseIncident Action"; "Page
-results" (`Prefer: odata.maxpagesize`, `@odata.nextLink`); and "Service protection API limits".
+incidentresolution, and Dynamics 365 Sales' opportunity and quote table references; "Use Upsert to
+Create or Update a record"; "Perform conditional operations using the Web API"; "Use an alternate
+key to reference a record"; "CloseIncident Action"; "Page results" (`Prefer: odata.maxpagesize`,
+`@odata.nextLink`); and "Service protection API limits".
 """
 
 from __future__ import annotations
@@ -119,7 +120,12 @@ async def test_every_request_matches_the_entity_definitions(
             tmp_path,
             "d365",
             "dynamics365",
-            {"org_url": url, "token_url": f"{url}/{TENANT}/oauth2/v2.0/token", "page_size": 1},
+            {
+                "org_url": url,
+                "token_url": f"{url}/{TENANT}/oauth2/v2.0/token",
+                "page_size": 1,
+                "offer_tables": ["opportunities", "quotes"],
+            },
             access_token="",
         )
     )
@@ -131,6 +137,21 @@ async def test_every_request_matches_the_entity_definitions(
         {"title": "Oven", "statecode": 0, "dsp_fieldservice": True, "_customerid_value": account},
     )
     state.add("incidents", {"title": "Oven 2", "statecode": 0, "dsp_fieldservice": True, "_customerid_value": account})
+    opportunity = state.add(
+        "opportunities",
+        {"name": "Service plan", "estimatedvalue": 480.0, "statecode": 0, "dsp_fieldfollowup": True},
+    )
+    state.add("quotes", {"name": "Q-1", "totalamount": 99.5, "statecode": 1, "dsp_fieldfollowup": True})
+    answer = {
+        "system": "d365",
+        "kind": "opportunity",
+        "external_id": opportunity,
+        "response": "accepted",
+        "job_ref": job.ref,
+        "responded_by": "t1",
+        "responded_at": "2026-11-25T09:00:00+00:00",
+        "note": None,
+    }
     async with httpx.AsyncClient(timeout=5) as client:
         await connector.check(client)
         requests = connector.map(job.completed, context(sqlite_db, connector.config))
@@ -138,8 +159,13 @@ async def test_every_request_matches_the_entity_definitions(
         await deliver(connector, requests, client)  # the repeat's look-ups too
         await connector.pull(sqlite_db, None, client)
         await connector.pull(sqlite_db, datetime(2026, 11, 25, 5, tzinfo=UTC), client)
+        assert [r.outcome.value for r in await deliver(connector, connector.offer_requests(answer), client)] == [
+            "delivered"
+        ]
     kinds = {(e["method"], e["path"].rsplit("/", 1)[1].split("(")[0]) for e in state.received}
     assert {("PATCH", "accounts"), ("PATCH", "incidents"), ("POST", "annotations"), ("POST", "CloseIncident")} <= kinds
+    assert {("GET", "opportunities"), ("GET", "quotes"), ("PATCH", "opportunities")} <= kinds
+    assert state.records["opportunities"][opportunity]["dsp_fieldresponse"] == "accepted"
     assert any("$skiptoken" in e["query"] for e in state.received)
     problems = [p for entry in state.received for p in problems_with_request(entry)]
     assert problems == []

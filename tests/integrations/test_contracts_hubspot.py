@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hubspot.crm.associations.v4 as associations_v4
 import hubspot.crm.companies as companies
 import hubspot.crm.contacts as contacts
+import hubspot.crm.deals as deals
 import hubspot.crm.objects.notes as notes
 import hubspot.crm.tickets as tickets
 import pytest
@@ -23,7 +25,7 @@ import pytest
 from data.db import Database
 from data.services.crm_sync import link_external
 from integrations.connectors.hubspot import HubSpotConnector
-from tests.factories import ADMIN
+from tests.factories import ADMIN, build_world
 from tests.integrations.fakes.hubspot import VERSION, HubSpotState, build_app
 from tests.integrations.fakes.server import serve
 from tests.integrations.fakes.world import completed_job, connector_config, context, deliver
@@ -74,6 +76,7 @@ MODELS: dict[tuple[str, str], tuple[Any, str]] = {
     ("POST", f"/crm/objects/{VERSION}/notes/search"): (notes, "PublicObjectSearchRequest"),
     ("POST", f"/crm/objects/{VERSION}/contacts/search"): (contacts, "PublicObjectSearchRequest"),
     ("POST", f"/crm/objects/{VERSION}/companies/search"): (companies, "PublicObjectSearchRequest"),
+    ("POST", f"/crm/objects/{VERSION}/deals/search"): (deals, "PublicObjectSearchRequest"),
 }
 
 
@@ -134,3 +137,62 @@ def test_unknown_keys_and_wrong_types_are_refused(sent: list[dict[str, Any]]) ->
     }
     with pytest.raises(ContractViolation, match="association_category"):
         check({**note, "json": category})
+
+
+DEAL_MODELS: dict[tuple[str, str], tuple[Any, str]] = {
+    ("POST", f"/crm/objects/{VERSION}/deals/search"): (deals, "PublicObjectSearchRequest"),
+    ("POST", f"/crm/associations/{VERSION}/deals/companies/batch/read"): (
+        associations_v4,
+        "BatchInputPublicFetchAssociationsBatchRequest",
+    ),
+    ("PATCH", f"/crm/objects/{VERSION}/deals/{{dealId}}"): (deals, "SimplePublicObjectInput"),
+}
+
+
+def test_field_offers_load_into_the_deal_and_association_models(
+    sqlite_db: Database, fake: tuple[HubSpotState, str], tmp_path: Path
+) -> None:
+    """Deals search, the v4 associations batch read (deals -> companies) and the deal update by id, as
+    `hubspot-api-client`'s deals and associations.v4 models declare them."""
+    state, url = fake
+    state.reset()
+    connector = HubSpotConnector(
+        connector_config(tmp_path, "crm", "hubspot", {"base_url": url, "token_url": f"{url}/oauth/v1/token"})
+    )
+    build_world(sqlite_db)
+    company = state.add_crm("companies", {"name": "Kallio Bakery Oy", "hs_lastmodifieddate": "2026-11-25T08:00:00Z"})
+    deal = state.add_deal(
+        company,
+        {"dealname": "Service plan", "dispatch_field_followup": "true", "hs_lastmodifieddate": "2026-11-25T08:00:00Z"},
+    )
+    answer = {
+        "system": "crm",
+        "kind": "deal",
+        "external_id": deal,
+        "response": "accepted",
+        "job_ref": "J000001",
+        "responded_by": "t1",
+        "responded_at": "2026-11-25T09:00:00+00:00",
+        "note": "From January",
+    }
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await connector.pull(sqlite_db, None, client)
+            await deliver(connector, connector.offer_requests(answer), client)
+
+    asyncio.run(run())
+    sent = [e for e in state.received if not e["path"].startswith("/oauth/")]
+    loaded = []
+    for entry in sent:
+        path = re.sub(rf"/deals/{deal}$", "/deals/{dealId}", entry["path"])
+        if (entry["method"], path) in DEAL_MODELS:
+            module, model = DEAL_MODELS[(entry["method"], path)]
+            loaded.append(load(model, entry["json"], module))
+    assert {type(m).__name__ for m in loaded} == {
+        "PublicObjectSearchRequest",
+        "BatchInputPublicFetchAssociationsBatchRequest",
+        "SimplePublicObjectInput",
+    }
+    assert state.deals[deal]["properties"]["dispatch_field_response"] == "accepted"
+    assert "From January" in state.deals[deal]["properties"]["dispatch_field_note"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from tests.factories import ADMIN, SUPERVISOR
 from tests.integrations.fake_receiver import (
     SECRET,
     SECRET_ENV,
+    Clock,
     FakeReceiver,
     Misbehaviour,
     emit_events,
@@ -31,23 +32,6 @@ from tests.integrations.fake_receiver import (
 )
 
 FAST = {"backoff_base_seconds": 1.0, "backoff_cap_seconds": 60.0, "request_timeout_seconds": 2.0, "poll_seconds": 0.05}
-
-
-class Clock:
-    """A clock the test moves, so backoff and cool-downs pass without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def catch_up(self) -> None:
-        """Operator actions stamp real time; move the test clock past it."""
-        self.now = max(self.now, datetime.now(UTC)) + timedelta(seconds=1)
 
 
 @pytest.fixture

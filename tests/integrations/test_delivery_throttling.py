@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,23 +16,13 @@ from integrations.delivery.worker import Worker
 from tests.integrations.fake_receiver import (
     SECRET,
     SECRET_ENV,
+    Clock,
     FakeReceiver,
     Misbehaviour,
     emit_events,
     serve,
     webhook_table,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -57,7 +47,7 @@ async def test_a_429_pauses_the_connector_and_keeps_the_retry_budget(sqlite_db: 
     fake, url = receiver
     emit_events(sqlite_db, 20)
     fake.fail_next(*[Misbehaviour(429, headers={"Retry-After": "8"})] * 5)
-    clock = Clock()
+    clock = Clock(datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
     w = worker(sqlite_db, url, clock, {"max_attempts": 2})
     await w.run(once=True)
     assert len(fake.raw) == 1  # the other 19 wait: the connector is paused, not just that delivery
@@ -75,7 +65,7 @@ async def test_a_429_pauses_the_connector_and_keeps_the_retry_budget(sqlite_db: 
 async def test_a_rate_limit_per_connector_is_shared_by_all_workers(sqlite_db: Database, receiver: Any) -> None:
     fake, url = receiver
     emit_events(sqlite_db, 30)
-    clock = Clock()
+    clock = Clock(datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
     table = {"rate_limit_per_minute": 60, "rate_limit_burst": 5}
     workers = [worker(sqlite_db, url, clock, {}, **table) for _ in range(2)]
     for w in workers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -15,8 +16,10 @@ from data.feed import last_seq, tail
 from data.models import Job, Technician
 from data.models.api_tokens import ApiToken
 from data.models.field import CompletionReport, InvoiceDraft, PhotoRef
+from data.models.sealed import SealedSecret
 from data.services.api_tokens import revoke_token
 from data.services.completion import signature_hash
+from data.services.sealed_secrets import TOKEN_PEPPER, token_pepper
 from tests.factories import ADMIN
 from tests.integrations.test_field_api_world import FIELD_DAY, FieldWorld, at, field_world
 
@@ -76,14 +79,19 @@ def test_revoked_token_is_refused_from_the_next_request(world: FieldWorld) -> No
     assert world.client.get("/v1/me", headers=world.auth("T2")).status_code == 200
 
 
-def test_token_is_stored_hashed_and_last_use_is_recorded(world: FieldWorld) -> None:
+def test_token_is_stored_hashed_with_the_sealed_pepper_and_last_use_is_recorded(world: FieldWorld) -> None:
     world.client.get("/v1/me", headers=world.auth())
     secret = world.tokens["T1"].split("_", 2)[2]
+    pepper = token_pepper(world.db, fresh=True)
     with world.db.read() as s:
         row = s.get(ApiToken, world.token_ids["T1"])
-        assert row is not None
-        assert row.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
+        assert row is not None and row.peppered
+        # A stolen backup cannot check guesses: the digest needs the pepper, which only the key opens.
+        assert row.secret_sha256 != hashlib.sha256(secret.encode()).hexdigest()
+        assert row.secret_sha256 == hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
         assert secret not in row.secret_sha256
+        sealed = s.get(SealedSecret, TOKEN_PEPPER)
+        assert sealed is not None and pepper.hex() not in sealed.ciphertext
         assert row.last_used_at is not None
 
 

@@ -15,9 +15,10 @@ from dispatch_tui.cli.main import app
 from tests.factories import ADMIN, DISPATCHER, build_world
 
 
-def test_only_admins_issue_and_revoke(sqlite_db: Database) -> None:
+def test_only_roles_with_the_issue_tokens_permission_issue_and_revoke(sqlite_db: Database) -> None:
     build_world(sqlite_db)
-    with pytest.raises(PermissionDenied, match="only an admin can issue API tokens"):
+    refusal = r"dana is a dispatcher: cannot issue API tokens \(needs the issue_tokens permission\)"
+    with pytest.raises(PermissionDenied, match=refusal):
         issue_token(sqlite_db, DISPATCHER, "T1")
     issued = issue_token(sqlite_db, ADMIN, "T1", "phone")
     with pytest.raises(PermissionDenied):
@@ -58,7 +59,7 @@ def test_cli_issue_list_revoke(sqlite_db: Database, tmp_path: Path) -> None:
     revoked = runner.invoke(app, [*base, "tokens", "revoke", str(body["token_id"])])
     assert revoked.exit_code == 0 and "revoked" in revoked.stdout
     refused = runner.invoke(app, ["--db", sqlite_db.url, "--as", "dana", "tokens", "issue", "T1"])
-    assert refused.exit_code == 2 and "only an admin" in refused.output
+    assert refused.exit_code == 2 and "cannot issue API tokens" in refused.output
 
 
 def test_issue_prints_a_sign_in_link_and_a_qr_code(sqlite_db: Database) -> None:

@@ -217,11 +217,15 @@ def test_territories_solve_in_parallel_processes() -> None:
 def test_weights_change_the_answer() -> None:
     # A cheap priority-4 job far away: dropped when leaving it unassigned costs little.
     far = job("FAR", loc(40, 40), priority=4)
+    control = problem([tech("T1", shift_end=20 * H)], [far])
+    kept = solve(control, time_limit=LIMIT)
+    assert_valid(control, kept)
+    assert not kept.unassigned and tech_of(kept, "FAR") == "T1"  # the default weights keep it
     p = problem([tech("T1", shift_end=20 * H)], [far])
     p.weights = Weights(unassigned_penalty={4: 1.0})
     plan = solve(p, time_limit=LIMIT)
     assert_valid(p, plan)
-    assert plan.unassigned
+    assert [u.job_id for u in plan.unassigned] == ["FAR"]
 
 
 def test_large_problem_mode_reserves_and_places_breaks() -> None:

@@ -9,6 +9,9 @@ drops and recreates the tables they are using.
 
 Backups hold customer data and lockbox codes, so every one is written 0600 (read by its owner only).
 A backup being restored is opened read-only and immutable: SQLite makes no `-wal`/`-shm` beside it.
+`--encrypt` seals a backup with the secret key (`data.sealed_files`); a restore recognises one and
+decrypts it into a private temporary file first, so a wrong key is refused before anything changes.
+`--schedule` is what the nightly timer runs: a time-stamped file in a directory, older ones pruned.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable
-from contextlib import closing
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -29,6 +32,8 @@ from sqlalchemy.engine import make_url
 from data.db import Database
 from data.errors import DispatchError, InvalidInput
 from data.migrate import current_revision, head_revision, upgrade_to_head
+from data.sealed_files import decrypt_file, encrypt_file, is_encrypted
+from data.secret_key import Keyring, load_keyring
 from dispatch_tui.cli.context import EXIT_ERROR, db, fail, handles_errors, out, print_json
 
 db_app = typer.Typer(help="Database: upgrade, backup, restore.", no_args_is_help=True)
@@ -64,10 +69,17 @@ def _run(cmd: list[str]) -> None:
         raise DispatchError(f"{Path(cmd[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def backup_database(database: Database, target: Path, progress: Callable[[int, int], None] | None = None) -> Path:
+def backup_database(
+    database: Database,
+    target: Path,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    encrypt_with: Keyring | None = None,
+) -> Path:
     """Copy the whole database to `target` (a SQLite file, or a pg_dump custom-format archive), mode 0600.
 
-    `progress`, if given, is called with (pages copied, pages) as a SQLite backup goes (pg_dump reports none)."""
+    `progress`, if given, is called with (pages copied, pages) as a SQLite backup goes (pg_dump reports none).
+    With `encrypt_with`, the file written is the copy encrypted with that key; the plain copy never gets a name."""
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     source = database.sqlite_path
@@ -75,10 +87,7 @@ def backup_database(database: Database, target: Path, progress: Callable[[int, i
         raise InvalidInput("is the live database itself", record="backup", field="PATH")
     # Written under a temporary name created 0600, so a half-written backup never carries the final name and no
     # moment exists when others can read it; replacing keeps that mode whatever the target's was.
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with _private_temp(target.parent, target.name) as tmp:
         if source is not None:
             with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(tmp)) as dst:
                 if progress is None:
@@ -91,11 +100,50 @@ def backup_database(database: Database, target: Path, progress: Callable[[int, i
         else:
             _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={tmp}", _libpq_url(database)])
         tmp.chmod(0o600)
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        if encrypt_with is not None:
+            with _private_temp(target.parent, target.name) as sealed:
+                encrypt_file(tmp, sealed, encrypt_with)
+                sealed.replace(target)
+        else:
+            tmp.replace(target)
     return target
+
+
+@contextmanager
+def _private_temp(folder: Path, name: str) -> Iterator[Path]:
+    """A 0600 temporary file beside `name`, removed on the way out whatever happened."""
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        yield Path(path)
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
+SCHEDULED_PREFIX = "dispatch-"
+
+
+def scheduled_backup(
+    database: Database, folder: Path, keep_days: int, *, encrypt_with: Keyring | None, now: datetime
+) -> tuple[Path, list[Path]]:
+    """One time-stamped backup into `folder`, then the scheduled backups older than `keep_days` removed.
+
+    Age is read from the name's UTC stamp, not the file's mtime, so a copied-in file keeps its age."""
+    suffix = (".sqlite" if database.is_sqlite else ".dump") + (".enc" if encrypt_with else "")
+    target = backup_database(
+        database, folder / f"{SCHEDULED_PREFIX}{now:%Y%m%dT%H%M%SZ}{suffix}", encrypt_with=encrypt_with
+    )
+    removed: list[Path] = []
+    for path in sorted(folder.glob(f"{SCHEDULED_PREFIX}*")):
+        stamp = path.name.removeprefix(SCHEDULED_PREFIX).split(".", 1)[0]
+        try:
+            made = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue  # not one of ours
+        if path != target and now - made > timedelta(days=keep_days):
+            path.unlink()
+            removed.append(path)
+    return target, removed
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
@@ -117,11 +165,23 @@ def _check_sqlite_backup(path: Path) -> None:
         raise InvalidInput(f"{path} is not a Dispatch backup (no jobs/events tables)", record="restore", field="PATH")
 
 
-def restore_database(database: Database, source: Path) -> Path | None:
-    """Replace the database's contents with a backup; returns where the previous SQLite contents were saved."""
+def restore_database(database: Database, source: Path, keyring: Keyring | None = None) -> Path | None:
+    """Replace the database's contents with a backup; returns where the previous SQLite contents were saved.
+
+    An encrypted backup is decrypted (with `keyring`, else the configured key) into a 0600 temporary file that is
+    removed afterwards; one the key cannot open is refused before anything is touched."""
     source = source.expanduser().resolve()
     if not source.is_file():
         raise InvalidInput(f"{source} does not exist", record="restore", field="PATH")
+    if is_encrypted(source):
+        with tempfile.TemporaryDirectory(prefix="dispatch-restore-") as folder:
+            plain = Path(folder) / source.name.removesuffix(".enc")
+            decrypt_file(source, plain, keyring or load_keyring())
+            return _restore_plain(database, plain)
+    return _restore_plain(database, source)
+
+
+def _restore_plain(database: Database, source: Path) -> Path | None:
     saved: Path | None = None
     if database.is_sqlite:
         _check_sqlite_backup(source)
@@ -167,18 +227,35 @@ def upgrade_command(
 @db_app.command("backup")
 @handles_errors
 def backup_command(
-    path: Path = typer.Argument(..., help="Where to write the backup."),
+    path: Path = typer.Argument(..., help="Where to write the backup (with --schedule: the folder of backups)."),
+    encrypt: bool = typer.Option(
+        False, "--encrypt", help="Encrypt the backup with the secret key (DISPATCH_SECRET_KEY or secret.key)."
+    ),
+    schedule: bool = typer.Option(
+        False, "--schedule", help="What a timer runs: PATH is a folder; write dispatch-STAMP there, prune old ones."
+    ),
+    keep_days: int = typer.Option(14, "--keep-days", min=1, help="With --schedule: days of backups to keep."),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
-    """Back the database up while it is in use."""
+    """Back the database up while it is in use (see deploy/systemd/dispatch-backup.timer for a nightly one)."""
     from dispatch_tui.cli.progress import progress_bar
 
-    with progress_bar(f"backing up to {path}") as bar:
-        target = backup_database(db(), path, progress=bar.advance_to)
+    keyring = load_keyring() if encrypt else None
+    removed: list[Path] = []
+    if schedule:
+        path.mkdir(parents=True, exist_ok=True)
+        target, removed = scheduled_backup(db(), path, keep_days, encrypt_with=keyring, now=datetime.now(UTC))
+    else:
+        with progress_bar(f"backing up to {path}") as bar:
+            target = backup_database(db(), path, progress=bar.advance_to, encrypt_with=keyring)
     if as_json:
-        print_json({"backup": str(target), "bytes": target.stat().st_size})
+        print_json({"backup": str(target), "bytes": target.stat().st_size, "encrypted": encrypt,
+                    "removed": [str(p) for p in removed]})  # fmt: skip
         return
-    out.print(f"backed up to {target} ({target.stat().st_size:,} bytes)", highlight=False)
+    sealed = " encrypted" if encrypt else ""
+    out.print(f"backed up{sealed} to {target} ({target.stat().st_size:,} bytes)", highlight=False)
+    for old in removed:
+        out.print(f"removed {old} (older than {keep_days} days)", highlight=False)
 
 
 @db_app.command("restore")

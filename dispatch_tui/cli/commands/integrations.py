@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 from typing import Any
@@ -87,7 +88,11 @@ def check_command(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """Validate the configuration, resolve every connector's credentials, and run each connector's own check."""
+    from integrations.token_vault import sealed_lookup
+
     settings = load_config(config)
+    with contextlib.suppress(DispatchError):  # no database yet: sealed secrets are reported missing, one by one
+        settings = settings.with_sealed(sealed_lookup(db()))
     rows: list[dict[str, Any]] = []
     for c in settings.connectors.values():
         row: dict[str, Any] = {"connector": c.name, "type": c.type, "enabled": c.enabled, "events": sorted(c.events)}
@@ -127,9 +132,11 @@ def preview_command(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
     """Print the exact request(s) the connector would send for one event (secrets masked); sends nothing."""
-    settings = load_config(config)
-    cfg = settings.connector(connector)
+    from integrations.token_vault import sealed_lookup
+
     database = db()
+    settings = load_config(config).with_sealed(sealed_lookup(database))
+    cfg = settings.connector(connector)
     events = tail(database, event_seq - 1, 1)
     if not events or events[0].seq != event_seq:
         raise NotFound(f"event {event_seq} does not exist")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from data.custom_fields import parse_assignments
 from data.db import Database
 from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
@@ -22,15 +23,19 @@ from data.services.jobs import (
     change_status,
     create_job,
     parse_skills,
+    schedule_warnings,
     set_crew_size,
     set_dependency,
     split_into_visits,
     unassign_job,
+    update_job,
 )
 from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, labelled, out, print_json
-from dispatch_tui.cli.dates import DATE_HELP, parse_day, parse_moment
+from dispatch_tui.cli.dates import DATE_HELP, now, parse_day, parse_moment
 
-jobs_app = typer.Typer(help="Work orders: list, show, create, assign, unassign, status, note.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Work orders: list, show, create, edit, assign, unassign, status, note.", no_args_is_help=True
+)
 DEFAULT_TZ = "Europe/Helsinki"
 
 
@@ -192,6 +197,9 @@ def create_command(
     window_end: str | None = typer.Option(None, "--window-end"),
     sla_due: str | None = typer.Option(None, "--sla-due", help="Override the SLA deadline."),
     ref: str | None = typer.Option(None, "--ref", help="Your own reference (default J + id)."),
+    custom: str | None = typer.Option(
+        None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
+    ),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
@@ -214,12 +222,77 @@ def create_command(
         window_end=parse_moment(window_end, when, tz, "--window-end") if window_end else None,
         sla_due=parse_moment(sla_due, when, tz, "--sla-due") if sla_due else None,
         ref=ref,
+        custom_fields=_custom(custom) if custom else {},
     )
     job = create_job(database, who, draft)
+    warnings = schedule_warnings(job, now(tz))
     if as_json:
-        print_json({"ref": job.ref, "id": job.id, "sla_due": job.sla_due, "version": job.version})
+        print_json({"ref": job.ref, "id": job.id, "sla_due": job.sla_due, "version": job.version, "warnings": warnings})
     else:
         out.print(f"created {job.ref}")
+    _warn(warnings)
+
+
+def _custom(text: str) -> dict[str, str]:
+    try:
+        return parse_assignments(text)
+    except ValueError as e:
+        raise InvalidInput(str(e), record="option", field="--custom-fields") from None
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        err.print(labelled("warning", warning, "yellow"))
+
+
+@jobs_app.command("edit")
+@handles_errors
+def edit_command(
+    ref: str = typer.Argument(..., help="Job ref."),
+    window_start: str | None = typer.Option(None, "--window-start", help="HH:MM on --date or ISO 8601 with offset."),
+    window_end: str | None = typer.Option(None, "--window-end"),
+    duration: int | None = typer.Option(None, "--duration", help="Estimated minutes on site."),
+    priority: int | None = typer.Option(None, "--priority", help="1 (emergency) to 4."),
+    summary: str | None = typer.Option(None, "--summary"),
+    description: str | None = typer.Option(None, "--description"),
+    sla_due: str | None = typer.Option(None, "--sla-due", help="HH:MM on --date or ISO 8601 with offset."),
+    skills: str | None = typer.Option(None, "--skills", help="Required skills, e.g. 'hvac:2;electrical:1'."),
+    custom: str | None = typer.Option(
+        None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
+    ),
+    day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
+    expected_version: int | None = typer.Option(
+        None, "--expected-version", help="Change it only if still at this version (exit 3 if someone changed it)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
+    """Change a job's window, duration, priority, summary, description, SLA or skills; exit 3 on a conflict."""
+    database = db()
+    tz = job_zone(database, ref)
+    when = parse_day(day, tz)
+    moments = {
+        "window_start": (window_start, "--window-start"),
+        "window_end": (window_end, "--window-end"),
+        "sla_due": (sla_due, "--sla-due"),
+    }
+    changes: dict[str, object] = {
+        name: parse_moment(value, when, tz, option) for name, (value, option) in moments.items() if value is not None
+    }
+    plain = {"duration_minutes": duration, "priority": priority, "summary": summary, "description": description}
+    changes |= {name: value for name, value in plain.items() if value is not None}
+    if skills is not None:
+        changes["skills"] = parse_skills(skills)
+    if custom is not None:
+        changes["custom_fields"] = _custom(custom)
+    if not changes:
+        raise fail("name something to change: --window-start, --window-end, --duration, --priority, --summary, ...")
+    job = update_job(database, actor(), ref, changes, expected_version)
+    warnings = schedule_warnings(job, now(tz))
+    if as_json:
+        print_json({"ref": job.ref, "version": job.version, "changed": sorted(changes), "warnings": warnings})
+    else:
+        out.print(f"{job.ref}: changed {', '.join(sorted(changes))}")
+    _warn(warnings)
 
 
 @jobs_app.command("assign")

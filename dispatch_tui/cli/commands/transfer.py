@@ -6,6 +6,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,6 +17,43 @@ from data.transfer.importer import ImportRejected, import_file
 from dispatch_tui.cli.commands.jobs import branch_zone
 from dispatch_tui.cli.context import EXIT_BAD_INPUT, actor, db, err, fail, handles_errors, labelled, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
+
+
+class Target(StrEnum):
+    """What `import` and `export` move: one kind of record in a file, or the whole company in a folder."""
+
+    TECHNICIANS = "technicians"
+    CUSTOMERS = "customers"
+    JOBS = "jobs"
+    COMPANY = "company"
+
+
+def _import_company(folder: Path, as_json: bool) -> None:
+    from data.migrate import current_revision
+    from data.transfer.company import import_company
+
+    if not folder.is_dir():
+        raise fail(f"{folder}: no such folder (a company is a folder written by `dispatch export company`)")
+    database = db()
+    done = import_company(database, actor(), folder, current_revision(database) or "")
+    if as_json:
+        print_json({"imported": str(folder), "tables": done.tables, "kept_users": done.kept_users})
+        return
+    rows = sum(done.tables.values())
+    out.print(f"imported {rows} row(s) in {len(done.tables)} table(s) from {folder}", highlight=False)
+    for login in done.kept_users:
+        err.print(f"kept admin {login} of this database (the company has no user with that login)", highlight=False)
+
+
+def _export_company(folder: Path | None) -> None:
+    from data.migrate import current_revision
+    from data.transfer.company import export_company
+
+    if folder is None or str(folder) == "-":
+        raise fail("a company is a folder of files: give --out DIR")
+    database = db()
+    counts = export_company(database, folder, current_revision(database) or "")
+    err.print(f"wrote {sum(counts.values())} row(s) in {len(counts)} file(s) to {folder}", highlight=False)
 
 
 @contextmanager
@@ -38,8 +76,10 @@ def _readable(path: Path, fmt: str | None) -> Iterator[tuple[Path, str | None]]:
 
 @handles_errors
 def import_command(
-    entity: Entity = typer.Argument(..., help="technicians, customers (one row per site) or jobs."),
-    path: Path = typer.Argument(..., help="CSV or JSON file; - reads standard input."),
+    target: Target = typer.Argument(
+        ..., help="technicians, customers (one row per site), jobs, or company (a folder, into an empty database)."
+    ),
+    path: Path = typer.Argument(..., help="CSV or JSON file; - reads standard input; for company, the folder."),
     fmt: str | None = typer.Option(None, "--format", help="csv or json (default: from the file name)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check everything and report; write nothing."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Land the good rows; write bad ones to --rejects."),
@@ -47,6 +87,10 @@ def import_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import a file in one transaction: any bad row and nothing lands (exit 2), unless --skip-bad."""
+    if target is Target.COMPANY:
+        _import_company(path, as_json)
+        return
+    entity = Entity(target.value)
     if str(path) != "-" and not path.is_file():
         raise fail(f"{path}: no such file")
     if str(path) == "-" and skip_bad and rejects is None:
@@ -92,12 +136,16 @@ def import_command(
 
 @handles_errors
 def export_command(
-    entity: Entity = typer.Argument(..., help="technicians, customers or jobs."),
+    target: Target = typer.Argument(..., help="technicians, customers, jobs, or company (every record, to --out DIR)."),
     fmt: str = typer.Option("csv", "--format", help="csv, json, geojson; jobs also ics (iCalendar)."),
     out_path: Path | None = typer.Option(None, "--out", help="Write to this file (default, or -: standard output)."),
     day: str | None = typer.Option(None, "--date", help=f"Jobs planned on this local day only ({DATE_HELP})."),
 ) -> None:
     """Export records; CSV and JSON re-import unchanged (round trip)."""
+    if target is Target.COMPANY:
+        _export_company(out_path)
+        return
+    entity = Entity(target.value)
     if fmt not in FORMATS[entity]:
         err.print(labelled("error", f"{entity.value} export supports {', '.join(FORMATS[entity])}"))
         raise typer.Exit(EXIT_BAD_INPUT)

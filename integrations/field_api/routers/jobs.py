@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 
 from data.models.workforce import Technician
+from data.queries.offers import offers_of_job
 from data.services.completion import CompletionResult
 from data.services.sync import ClientEventType, apply_now, job_of_technician
 from integrations.field_api.actions import (
     completion_action,
     note_action,
+    offer_action,
     photo_action,
     quote_action,
     signature_action,
@@ -27,6 +30,8 @@ from integrations.field_api.schemas import (
     JobContext,
     JobOut,
     NoteIn,
+    OfferAnswerIn,
+    OfferOut,
     PhotoIn,
     QuoteIn,
     QuoteOut,
@@ -118,3 +123,18 @@ def post_quote(ref: Ref, body: QuoteIn, me: Caller, db: Db, lock: Writes) -> Quo
     with lock:
         quote = apply_now(db, me.actor, me.technician_id, ClientEventType.QUOTE, quote_action(body), job_ref=ref)
     return QuoteOut(ref=quote.ref, job=ref, status=quote.status.value, currency=quote.currency, total=quote.total)
+
+
+@router.post("/{ref}/offers", summary="Record the customer's answer to a CRM offer", response_model=OfferOut)
+def post_offer_answer(ref: Ref, body: OfferAnswerIn, me: Caller, db: Db, lock: Writes) -> OfferOut:
+    """One of the `offers` of this job: the customer is `interested` or has `accepted`. The answer goes back
+    to the CRM the offer came from; an acceptance on site with a price also becomes a proposed quote here.
+    Answers only move forward (interested, then accepted); repeating one changes nothing."""
+    with lock:
+        apply_now(db, me.actor, me.technician_id, ClientEventType.OFFER, offer_action(body), job_ref=ref)
+    with db.read() as session:
+        tech = session.get(Technician, me.technician_id)
+        assert tech is not None
+        job = job_of_technician(session, ref, tech)
+        line = next(o for o in offers_of_job(session, job) if o.id == body.offer_id)
+    return OfferOut(**asdict(line))

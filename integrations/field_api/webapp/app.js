@@ -254,6 +254,7 @@ function jobPage(ref) {
       </section>
       ${asset ? `<section class="card"><h3>Asset</h3><p>${esc(asset.kind)} ${esc(asset.model)} · serial ${esc(asset.serial)}</p>
         <p>${asset.under_warranty ? `Under warranty until ${esc(asset.warranty_end)}` : asset.warranty_end ? `Warranty ended ${esc(asset.warranty_end)}` : "No warranty recorded"}</p></section>` : ""}
+      ${offersCard(j, ref)}
       ${contract ? `<section class="card"><h3>Contract</h3><p>${esc(contract.code)} ${esc(contract.name)} · ${contract.sla_response_hours} h response${contract.in_force ? "" : " · not in force"}</p></section>` : ""}
       <section class="card">
         <h3>Notes</h3>
@@ -277,6 +278,27 @@ function jobPage(ref) {
           ${v.notes.map((n) => `<p class="muted indent">${esc(n.author)}: ${esc(n.body)}</p>`).join("")}`).join("") || `<p class="muted">No earlier visits.</p>`}
       </section>
     </main>`;
+}
+
+// The customer's open CRM offers: what the technician can bring up, and the answer to send back.
+function offersCard(j, ref) {
+  const offers = j.offers || [];
+  if (!offers.length) return "";
+  const waiting = state.waiting.filter((e) => e.type === "offer" && e.job_ref === ref);
+  const button = (o, response, label) =>
+    `<button data-action="offer" data-response="${response}" data-offer="${o.id}" data-ref="${esc(ref)}">${label}</button>`;
+  return `<section class="card" data-testid="offers"><h3>Offers for ${esc(j.customer.name)}</h3>
+    ${offers.map((o) => {
+      const queued = waiting.filter((e) => e.payload.offer_id === o.id).map((e) => e.payload.response).pop();
+      const answer = queued || o.response;
+      return `<div class="offer" data-offer="${o.id}">
+        <p><b>${esc(o.title)}</b>${o.amount ? ` · ${esc(o.amount)} ${esc(o.currency || "")}` : ""} <span class="muted">${esc(o.kind)} in ${esc(o.system)}</span></p>
+        ${o.description ? `<p class="muted">${esc(o.description)}</p>` : ""}
+        ${answer !== "none" ? `<p class="badge">${answer === "accepted" ? "Accepted" : "Interested"}${queued ? " (waiting)" : ""}${o.quote_ref ? ` · quote ${esc(o.quote_ref)}` : ""}</p>` : ""}
+        ${o.open && answer !== "accepted" ? `<p>${answer === "none" ? button(o, "interested", "Interested") : ""} ${button(o, "accepted", "Accepted")}</p>` : ""}
+      </div>`;
+    }).join("")}
+  </section>`;
 }
 
 function partRow(i) {
@@ -373,7 +395,7 @@ function vanPage() {
 
 function describe(e) {
   const what = e.type === "file" ? `${e.kind} upload` : e.type;
-  const detail = e.payload && (e.payload.status || e.payload.act || e.payload.body || e.payload.outcome || "");
+  const detail = e.payload && (e.payload.status || e.payload.act || e.payload.body || e.payload.outcome || e.payload.response || "");
   return `${hm(e.occurred_at)} ${what}${e.job_ref ? " " + e.job_ref : ""}${detail ? " · " + String(detail).slice(0, 40) : ""}`;
 }
 
@@ -715,6 +737,12 @@ document.addEventListener("click", async (ev) => {
     if (reason && reason.trim()) await changeStatus(el.dataset.ref, "incomplete", reason.trim());
   }
   if (action === "clock") await outbox.queue("clock", { payload: { act: el.dataset.act } });
+  if (action === "offer") {
+    await outbox.queue("offer", {
+      job_ref: el.dataset.ref,
+      payload: { offer_id: Number(el.dataset.offer), response: el.dataset.response },
+    });
+  }
   if (action === "flush") await outbox.flush();
   if (action === "dismiss") { await store.dismiss(Number(el.dataset.seq)); await reload(); }
   if (action === "add-part") $("[data-list=parts]").insertAdjacentHTML("beforeend", partRow(Date.now()));

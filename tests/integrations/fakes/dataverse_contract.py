@@ -1,7 +1,10 @@
 """The Dataverse tables, attributes and action the Dynamics 365 connector uses, written down from Microsoft's docs.
 
 Sources (Microsoft Learn, Power Apps / Dataverse developer documentation):
-- Web API table and column reference: incident, account, contact, annotation, incidentresolution
+- Web API table and column reference: incident, account, contact, annotation, incidentresolution,
+  and (Dynamics 365 Sales, "Opportunity table/entity reference", "Quote table/entity reference")
+  opportunity (estimatedvalue; statecode 0 Open, 1 Won, 2 Lost) and quote (totalamount, computed;
+  statecode 0 Draft, 1 Active, 2 Won, 3 Closed), both with the `customerid` customer lookup
   (EntitySet names, primary keys, column types and maximum lengths; lookups as `_x_value` and their
   single-valued navigation properties such as `customerid_account`, `objectid_incident`).
 - "Use Upsert to Create or Update a record" (use-upsert-insert-update-record) and "Perform
@@ -18,7 +21,8 @@ Sources (Microsoft Learn, Power Apps / Dataverse developer documentation):
   over a 5-minute sliding window.
 - "Use OAuth with Dataverse" / Microsoft identity platform client credentials flow: token from
   `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`, scope `https://ORG.crm.dynamics.com/.default`.
-`dsp_jobref` and `dsp_fieldservice` are the custom columns (with `dsp_jobref` as an alternate key)
+`dsp_jobref`, `dsp_fieldservice` and the offer columns (`dsp_fieldfollowup`, `dsp_fieldresponse`,
+`dsp_fieldnote`) are the custom columns (with `dsp_jobref` as an alternate key)
 that docs/integrations.md tells the CRM administrator to add.
 """
 
@@ -54,6 +58,8 @@ def _s(n: int) -> Column:
 
 
 READ_ONLY_TIME = Column("Edm.DateTimeOffset", writable=False)
+# The custom columns docs/integrations.md asks for on opportunity and quote (field follow-up flag, the answer).
+OFFER_COLUMNS = {"dsp_fieldfollowup": Column("Edm.Boolean"), "dsp_fieldresponse": _s(20), "dsp_fieldnote": _s(2000)}
 TABLES: dict[str, Table] = {
     t.entity_set: t
     for t in (
@@ -119,6 +125,39 @@ TABLES: dict[str, Table] = {
                 "modifiedon": READ_ONLY_TIME,
             },
             {"objectid_incident": "incidents", "objectid_account": "accounts"},
+        ),
+        Table(
+            "opportunity",
+            "opportunities",
+            "opportunityid",
+            {
+                "opportunityid": Column("Edm.Guid", writable=False),
+                "name": _s(300),
+                "description": _s(2000),
+                "estimatedvalue": Column("Edm.Decimal"),
+                "statecode": Column("Edm.Int32", writable=False),  # 0 Open, 1 Won, 2 Lost: set by Win/LoseOpportunity
+                "_customerid_value": Column("Edm.Guid", writable=False),
+                "modifiedon": READ_ONLY_TIME,
+                **OFFER_COLUMNS,
+            },
+            {"customerid_account": "accounts", "customerid_contact": "contacts"},
+        ),
+        Table(
+            "quote",
+            "quotes",
+            "quoteid",
+            {
+                "quoteid": Column("Edm.Guid", writable=False),
+                "name": _s(300),
+                "description": _s(2000),
+                "quotenumber": _s(100),
+                "totalamount": Column("Edm.Decimal", writable=False),  # computed from the quote's lines
+                "statecode": Column("Edm.Int32", writable=False),  # 0 Draft, 1 Active, 2 Won, 3 Closed
+                "_customerid_value": Column("Edm.Guid", writable=False),
+                "modifiedon": READ_ONLY_TIME,
+                **OFFER_COLUMNS,
+            },
+            {"customerid_account": "accounts", "customerid_contact": "contacts"},
         ),
         Table(
             "incidentresolution",
@@ -197,6 +236,9 @@ def problems_with_value(column: Column, value: Any, where: str) -> list[str]:
         return [] if isinstance(value, int) and not isinstance(value, bool) else [f"{where}: expected Edm.Int32"]
     if column.type == "Edm.Boolean":
         return [] if isinstance(value, bool) else [f"{where}: expected Edm.Boolean"]
+    if column.type == "Edm.Decimal":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: expected Edm.Decimal (a JSON number)"]
     return [f"{where}: {column.type} is not written by clients"]
 
 
@@ -225,6 +267,7 @@ def problems_with_filter(table: Table, expression: str | None, where: str) -> li
             "Edm.Boolean": literal in ("true", "false"),
             "Edm.Int32": re.fullmatch(r"-?\d+", literal),
             "Edm.Guid": GUID.match(literal),
+            "Edm.Decimal": re.fullmatch(r"-?\d+(\.\d+)?", literal),
             "Edm.String": re.fullmatch(r"'(?:[^']|'')*'", literal),
         }[column.type]
         if not ok:

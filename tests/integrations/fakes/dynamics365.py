@@ -10,8 +10,10 @@ The service protection limit is a 429 with `Retry-After`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -55,11 +61,13 @@ class DataverseState(FakeVendor):
     default_page_size: int = 5000
     cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     delay: float = 0.0  # seconds each API call takes, so a worker can be killed mid-run
+    certificate: x509.Certificate | None = None  # uploaded to the app registration: assertions verify with it
+    assertions: list[dict[str, Any]] = field(default_factory=list)  # the claims of each accepted assertion
 
     def reset(self) -> None:
-        origin = self.origin
+        origin, certificate = self.origin, self.certificate
         super().reset()
-        self.origin = origin
+        self.origin, self.certificate = origin, certificate
 
     def stamp(self) -> str:
         return (EPOCH + timedelta(seconds=next(self.clock))).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -136,10 +144,63 @@ def _matches(row: dict[str, Any], clause: str) -> bool:
     return str(have) == literal
 
 
+def _b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def assertion_problem(state: DataverseState, form: dict[str, str], token_url: str) -> str | None:
+    """Why Entra ID would refuse this client assertion, or None (Microsoft identity platform,
+    "certificate credentials": PS256, typ JWT, x5t#S256 of the uploaded certificate, aud the token
+    endpoint, iss = sub = client id, a jti not seen before, exp at most 10 minutes after nbf)."""
+    if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+        return "AADSTS700023: client_assertion_type must be jwt-bearer"
+    if "client_secret" in form:
+        return "AADSTS700025: a client secret and an assertion together"
+    if state.certificate is None:
+        return "AADSTS700027: no certificate is registered for the application"
+    try:
+        head, payload, signature = form["client_assertion"].split(".")
+        header, claims = json.loads(_b64(head)), json.loads(_b64(payload))
+    except ValueError:
+        return "AADSTS50027: the assertion is not a JWT"
+    digest = state.certificate.fingerprint(hashes.SHA256())
+    if header.get("alg") != "PS256" or header.get("typ") != "JWT":
+        return f"AADSTS5002738: header alg/typ {header.get('alg')}/{header.get('typ')}, expected PS256/JWT"
+    if header.get("x5t#S256") != base64.urlsafe_b64encode(digest).rstrip(b"=").decode():
+        return "AADSTS700027: x5t#S256 names no registered certificate"
+    public_key = state.certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    try:
+        public_key.verify(
+            _b64(signature),
+            f"{head}.{payload}".encode(),
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=hashes.SHA256.digest_size),
+            hashes.SHA256(),
+        )
+    except InvalidSignature:
+        return "AADSTS700027: the signature does not verify with the registered certificate"
+    if claims.get("aud") != token_url:
+        return f"AADSTS700016: aud {claims.get('aud')!r} is not this token endpoint"
+    if not form.get("client_id") == claims.get("iss") == claims.get("sub") == CLIENT_ID:
+        return "AADSTS700021: iss and sub must be the client id"
+    if not claims.get("jti") or any(a["jti"] == claims["jti"] for a in state.assertions):
+        return "AADSTS700024: the assertion's jti was used before"
+    if not isinstance(claims.get("exp"), int) or not isinstance(claims.get("nbf"), int):
+        return "AADSTS700024: exp and nbf are required"
+    if not 0 < claims["exp"] - claims["nbf"] <= 600:
+        return "AADSTS700024: exp must be within 10 minutes of nbf"
+    state.assertions.append(claims)
+    return None
+
+
 def build_app(state: DataverseState) -> Starlette:
     async def token(request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+        if "client_assertion" in form:
+            refused = assertion_problem(state, form, str(request.url))
+            if refused:
+                return JSONResponse({"error": "invalid_client", "error_description": refused}, status_code=401)
+        elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return JSONResponse({"error": "invalid_client", "error_description": "AADSTS7000215"}, status_code=401)
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
@@ -228,7 +289,7 @@ def build_app(state: DataverseState) -> Starlette:
         problems = problems_with_body(table, body, entity_set)
         if problems:
             return error(400, "0x80060888", "; ".join(problems))
-        if found is not None and found.get("statecode") == 1:
+        if entity_set == "incidents" and found is not None and found.get("statecode") == 1:
             return error(
                 400,
                 "0x80043e09",

@@ -1,4 +1,5 @@
-"""A local HubSpot: tickets upserted by a unique property, notes with associations, search, labels, OAuth2."""
+"""A local HubSpot: tickets upserted by a unique property, notes with associations, search, labels, OAuth2;
+deals (field offers) searched, read with their company associations and updated by id."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ TICKET_PROPERTIES = {
     "dispatch_job_ref",
 }
 UNIQUE_TICKET_PROPERTY = "dispatch_job_ref"
+# Deal properties HubSpot defines (dealname, amount, dealstage, ...) and the three custom ones for field offers.
+DEAL_PROPERTIES = {
+    "dealname",
+    "amount",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "description",
+    "deal_currency_code",
+    "dispatch_field_followup",
+    "dispatch_field_response",
+    "dispatch_field_note",
+}
+DEAL_STAGES = {"appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "closedwon", "closedlost"}
 ASSOCIATION_TYPES = {"tickets": 228, "contacts": 202}
 
 
@@ -37,6 +52,8 @@ class HubSpotState(FakeVendor):
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deal_companies: dict[str, str] = field(default_factory=dict)  # deal id -> associated company id
     ticket_writes: int = 0
 
     def throttled(self) -> Response:
@@ -49,6 +66,13 @@ class HubSpotState(FakeVendor):
                 "X-HubSpot-RateLimit-Remaining": "0",
             },
         )
+
+    def add_deal(self, company_id: str | None, properties: dict[str, str]) -> str:
+        deal_id = str(next(self.ids))
+        self.deals[deal_id] = {"id": deal_id, "properties": {"hs_is_closed": "false", **properties}}
+        if company_id:
+            self.deal_companies[deal_id] = company_id
+        return deal_id
 
     def add_crm(self, kind: str, properties: dict[str, str]) -> str:
         object_id = str(next(self.ids))
@@ -148,7 +172,12 @@ def build_app(state: HubSpotState) -> Starlette:
         kind = request.path_params["kind"]
         body = state.received[-1]["json"] or {}
         filters = [f for g in body.get("filterGroups", []) for f in g.get("filters", [])]
-        pool = {"notes": state.notes, "contacts": state.contacts, "companies": state.companies}.get(kind)
+        pool = {
+            "notes": state.notes,
+            "contacts": state.contacts,
+            "companies": state.companies,
+            "deals": state.deals,
+        }.get(kind)
         if pool is None:
             return _error(400, "VALIDATION_ERROR", f"cannot search {kind}")
         items = list(pool.values())
@@ -161,6 +190,8 @@ def build_app(state: HubSpotState) -> Starlette:
                     if value in str(i["properties"].get(name, "")).replace("<", " ").split()
                     or f"<p>{value}</p>" in str(i["properties"].get(name, ""))
                 ]
+            elif op == "EQ":
+                items = [i for i in items if str(i["properties"].get(name, "")) == str(value)]
             elif op == "GTE":
                 items = [i for i in items if _epoch_ms(i["properties"].get(name)) >= int(value)]
             else:
@@ -180,6 +211,48 @@ def build_app(state: HubSpotState) -> Starlette:
             result["paging"] = {"next": {"after": str(start + limit)}}
         return JSONResponse(result)
 
+    async def update_deal(request: Request) -> Response:
+        if (early := await guard(request)) is not None:
+            return early
+        deal = state.deals.get(request.path_params["key"])
+        if deal is None:
+            return _error(404, "OBJECT_NOT_FOUND", "Object not found")
+        props = (state.received[-1]["json"] or {}).get("properties")
+        if not isinstance(props, dict) or not props:
+            return _error(400, "VALIDATION_ERROR", "properties is required")
+        unknown = sorted(set(props) - DEAL_PROPERTIES)
+        if unknown:
+            return _error(400, "VALIDATION_ERROR", f"Property values were not valid: {unknown}")
+        if "dealstage" in props and props["dealstage"] not in DEAL_STAGES:
+            return _error(400, "VALIDATION_ERROR", f"{props['dealstage']} is not a valid dealstage")
+        deal["properties"].update(props)
+        if props.get("dealstage") in ("closedwon", "closedlost"):
+            deal["properties"]["hs_is_closed"] = "true"
+        if (lost := await state.after_effect()) is not None:
+            return lost
+        return JSONResponse(deal)
+
+    async def deal_companies(request: Request) -> Response:
+        if (early := await guard(request)) is not None:
+            return early
+        inputs = (state.received[-1]["json"] or {}).get("inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
+            return _error(400, "VALIDATION_ERROR", "inputs of {id} are required")
+        results = [
+            {
+                "from": {"id": str(i["id"])},
+                "to": [
+                    {
+                        "toObjectId": int(state.deal_companies[str(i["id"])]),
+                        "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 5, "label": "Primary"}],
+                    }
+                ],
+            }
+            for i in inputs
+            if str(i["id"]) in state.deal_companies
+        ]
+        return JSONResponse({"status": "COMPLETE", "results": results})
+
     return Starlette(
         routes=[
             Route("/oauth/v1/token", state.token_endpoint, methods=["POST"]),
@@ -187,6 +260,8 @@ def build_app(state: HubSpotState) -> Starlette:
             Route(f"/crm/objects/{VERSION}/tickets/{{key}}", read_ticket, methods=["GET"]),
             Route(f"/crm/objects/{VERSION}/notes", create_note, methods=["POST"]),
             Route(f"/crm/objects/{VERSION}/{{kind}}/search", search, methods=["POST"]),
+            Route(f"/crm/objects/{VERSION}/deals/{{key}}", update_deal, methods=["PATCH"]),
+            Route(f"/crm/associations/{VERSION}/deals/companies/batch/read", deal_companies, methods=["POST"]),
             Route(f"/crm/associations/{VERSION}/{{frm}}/{{to}}/labels", labels, methods=["GET"]),
         ]
     )

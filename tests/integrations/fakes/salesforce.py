@@ -49,12 +49,28 @@ FIELDS = {
         EXTERNAL_ID,
     },
     "Note": {"ParentId", "Title", "Body", "IsPrivate", "OwnerId"},
+    # Updateable Opportunity fields (Object Reference); IsClosed, IsWon and SystemModstamp are read-only.
+    "Opportunity": {
+        "Name",
+        "AccountId",
+        "Amount",
+        "CloseDate",
+        "Description",
+        "NextStep",
+        "StageName",
+        "Probability",
+        "Dispatch_Field_Follow_Up__c",
+        "Dispatch_Field_Response__c",
+        "Dispatch_Field_Note__c",
+    },
 }
+OPPORTUNITY_STAGES = {"Prospecting", "Qualification", "Proposal/Price Quote", "Closed Won", "Closed Lost"}
+RESPONSES = {"Interested", "Accepted"}  # the Dispatch_Field_Response__c restricted picklist
 STATUSES = {
     "WorkOrder": {"New", "In Progress", "On Hold", "Completed", "Closed", "Cannot Complete", "Canceled"},
     "Case": {"New", "Working", "Escalated", "Closed", "On Hold"},
 }
-PREFIX = {"WorkOrder": "0WO", "Case": "500", "Note": "002", "Account": "001", "Contact": "003"}
+PREFIX = {"WorkOrder": "0WO", "Case": "500", "Note": "002", "Account": "001", "Contact": "003", "Opportunity": "006"}
 
 
 def _errors(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -174,7 +190,9 @@ def build_app(state: SalesforceState) -> Starlette:
         rows = list(state.records.get(match["obj"], {}).values())
         for cond in re.split(r"\s+AND\s+", match["where"] or "") if match["where"] else []:
             name, op, value = re.fullmatch(r"(\w+)\s*(=|>)\s*(.+)", cond.strip()).groups()  # type: ignore[union-attr]
-            if op == "=":
+            if op == "=" and value.strip() in ("true", "false"):
+                rows = [r for r in rows if bool(r.get(name)) == (value.strip() == "true")]
+            elif op == "=":
                 rows = [r for r in rows if str(r.get(name)) == _soql_value(value)]
             else:
                 if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", value.strip()):
@@ -211,11 +229,39 @@ def build_app(state: SalesforceState) -> Starlette:
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return page(rows)
 
+    async def update(request: Request) -> Response:
+        """`PATCH /sobjects/{SObject}/{id}`: 204 No Content (REST API Developer Guide, "Update a Record")."""
+        if (early := await guard(request)) is not None:
+            return early
+        sobject, rid = request.path_params["sobject"], request.path_params["rid"]
+        found = state.records.get(sobject, {}).get(rid)
+        if sobject not in FIELDS or found is None:
+            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        body = state.received[-1]["json"] or {}
+        unknown = sorted(set(body) - FIELDS[sobject])
+        if unknown:
+            return _errors(400, "INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {unknown[0]}")
+        if "StageName" in body and body["StageName"] not in OPPORTUNITY_STAGES:
+            return _errors(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"Stage: bad value {body['StageName']}")
+        response = body.get("Dispatch_Field_Response__c")
+        if response is not None and response not in RESPONSES:
+            return _errors(
+                400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"bad value for restricted picklist {response}"
+            )
+        state.writes += 1
+        found.update(body)
+        if body.get("StageName", "").startswith("Closed"):
+            found["IsClosed"] = True
+        if (lost := await state.after_effect()) is not None:
+            return lost
+        return Response(status_code=204, headers=state.limit_headers())
+
     return Starlette(
         routes=[
             Route("/services/oauth2/token", state.token_endpoint, methods=["POST"]),
             Route(f"{base}/sobjects/{{sobject}}/{{field}}/{{ref}}", upsert, methods=["PATCH", "GET"]),
             Route(f"{base}/sobjects/{{sobject}}", create, methods=["POST"]),
+            Route(f"{base}/sobjects/{{sobject}}/{{rid}}", update, methods=["PATCH"]),
             Route(f"{base}/query", query, methods=["GET"]),
             Route(f"{base}/query/{{token}}", query_more, methods=["GET"]),
         ]
