@@ -101,8 +101,11 @@ class DispatchApp(App[None]):
         keymap: dict[str, str] | None = None,
         tick_seconds: float = TICK_SECONDS,
         background: Sequence[Callable[[asyncio.Event], Awaitable[object]]] = (),
+        theme: str = "textual-dark",
     ) -> None:
         super().__init__()
+        self.start_theme = theme
+        """A Textual theme name ("textual-dark", "textual-light", ...); every status reads in each."""
         # Textual draws on fd 2; absl is still kept quiet by optimizer.native_log. Put back on unmount.
         self._stderr_redirect = set_stderr_redirect(False)
         self.background = list(background)
@@ -140,7 +143,7 @@ class DispatchApp(App[None]):
         return self.ctx.read_only
 
     def on_mount(self) -> None:
-        self.theme = "textual-dark"
+        self.theme = self.start_theme
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
         self.available_views = {v.name: self._factory(v.screen_class(), v.name) for v in VIEWS}
