@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path
+from data.paths import data_file
 
 ENV_URL = "DISPATCH_DATABASE_URL"
 
 
 def default_sqlite_path() -> Path:
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "dispatch.sqlite"
+    return data_file("dispatch.sqlite")
 
 
 def resolve_database_url(explicit: str | None = None) -> str:

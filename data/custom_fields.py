@@ -28,9 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_path
-
 from data.errors import InvalidInput
+from data.paths import config_file
 
 CONFIG_ENV = "DISPATCH_CONFIG"
 ENTITIES = ("jobs", "customers", "sites")
@@ -84,7 +83,7 @@ class CustomField:
 
 def config_path() -> Path:
     explicit = os.environ.get(CONFIG_ENV)
-    return Path(explicit).expanduser() if explicit else user_config_path("dispatch", appauthor=False) / "dispatch.toml"
+    return Path(explicit).expanduser() if explicit else config_file("dispatch.toml")
 
 
 def declared(entity: str) -> dict[str, CustomField]:

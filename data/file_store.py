@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from platformdirs import user_data_path
-
 from data.atomic_files import write_private
 from data.db import Database
 from data.errors import NotFound, StorageUnavailable
+from data.paths import data_file
 
 ENV_FILES_DIR = "DISPATCH_FILES_DIR"
 ENV_FILES_URL = "DISPATCH_FILES_URL"
@@ -143,7 +142,7 @@ def files_dir_for(db: Database) -> Path:
     path = db.sqlite_path
     if path is not None and str(path) not in ("", ":memory:"):
         return path.with_name(f"{path.stem}-files")
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "files"
+    return data_file("files")
 
 
 def file_store_for(db: Database) -> FileStore:

@@ -22,7 +22,7 @@ from data.db import Database
 from data.errors import InvalidInput
 from data.models.customers import Customer
 from data.models.field import CompletionReport, InvoiceDraft
-from data.models.jobs import Job, JobStatus
+from data.models.jobs import VISITED_STATUSES, Job, JobStatus
 from data.models.org import Branch
 from data.models.workforce import Absence, ShiftException, Technician
 
@@ -42,7 +42,7 @@ KPI_NAMES: tuple[str, ...] = (
 )
 RATIOS = frozenset({"first_time_fix_rate", "sla_compliance", "utilisation", "travel_share"})
 REPEAT_WINDOW = timedelta(days=30)
-FINISHED = (JobStatus.COMPLETED, JobStatus.INCOMPLETE)
+FINISHED = VISITED_STATUSES
 KpiValue = float | Decimal | int | None
 
 

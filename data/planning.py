@@ -22,7 +22,15 @@ from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
 from data.models.base import utcnow
 from data.models.customers import Site
-from data.models.jobs import Job, JobCrewMember, JobSkill, JobStatus
+from data.models.jobs import (
+    AT_SITE_STATUSES,
+    NOT_STARTED_STATUSES,
+    UNDERWAY_STATUSES,
+    Job,
+    JobCrewMember,
+    JobSkill,
+    JobStatus,
+)
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianSkill
 from data.permissions import Permission
@@ -54,8 +62,6 @@ from optimizer.road_travel import RoadTravel
 from optimizer.solver import SolutionProgress, solve
 from optimizer.travel import TravelProvider
 
-PLANNABLE = (JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED)
-STARTED = (JobStatus.ON_SITE, JobStatus.PAUSED)
 # A live position older than this is not trusted as "where the technician is now".
 POSITION_FRESH = timedelta(minutes=30)
 
@@ -186,7 +192,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 Job.branch_id == branch.id,
                 or_(
                     and_(
-                        Job.status.in_(PLANNABLE + STARTED + (JobStatus.EN_ROUTE,)),
+                        Job.status.in_(NOT_STARTED_STATUSES | UNDERWAY_STATUSES),
                         Job.planned_start >= horizon_start,
                         Job.planned_start < horizon_end,
                     ),
@@ -232,7 +238,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             if job.planned_start is not None and job.communicated:
                 opt.communicated_start = offset(job.planned_start)
             if tech_code is not None and tech_code in on_shift:
-                if job.status in STARTED:
+                if job.status in AT_SITE_STATUSES:
                     started_at = offset(job.actual_start or job.arrived_at or job.planned_start or horizon_start)
                     by_code[tech_code].started_jobs.append(
                         StartedJob(job.ref, started_at, max(started_at + opt.duration, now_off or 0))
@@ -246,7 +252,7 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 if job.planned_start is not None:
                     start = offset(job.planned_start)
                     routes[tech_code].append(Visit(job.ref, start, start, start + opt.duration, 0))
-            elif job.status in (*STARTED, JobStatus.EN_ROUTE):
+            elif job.status in UNDERWAY_STATUSES:
                 continue  # under way with someone not on shift today: not ours to plan
             elif tech_code is not None:
                 off_shift[job.ref] = tech_code

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from platformdirs import user_data_path
 
 from data.atomic_files import write_private
 from data.errors import DispatchError
+from data.paths import data_file
 
 KEY_ENV = "DISPATCH_SECRET_KEY"
 KEY_FILE = "secret.key"
@@ -32,7 +32,7 @@ class SecretKeyError(DispatchError):
 
 
 def default_key_file() -> Path:
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / KEY_FILE
+    return data_file(KEY_FILE)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from textual.binding import Binding
 
+from data.paths import config_file
 from data.permissions import Permission
 from dispatch_tui.views import VIEWS
 
@@ -68,7 +68,7 @@ def bindings(specs: tuple[KeySpec, ...] = APP_KEYS) -> list[Binding]:
 
 
 def keys_file() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "keys.toml"
+    return config_file("keys.toml")
 
 
 def load_overrides(path: Path | None = None) -> dict[str, str]:

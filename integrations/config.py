@@ -18,9 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from data.errors import DispatchError
+from data.paths import config_file
 from integrations.mapping import ConfigError, MappingRules, compile_mapping
 
 CONFIG_ENV = "DISPATCH_INTEGRATIONS_CONFIG"
@@ -139,7 +138,7 @@ def config_path(explicit: str | Path | None = None) -> Path:
         return Path(explicit).expanduser()
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV]).expanduser()
-    return Path(platformdirs.user_config_dir("dispatch")) / CONFIG_NAME
+    return config_file(CONFIG_NAME)
 
 
 def load_config(path: str | Path | None = None) -> IntegrationsConfig:

@@ -15,8 +15,9 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from platformdirs import user_data_path
 from pythonjsonlogger.json import JsonFormatter
+
+from data.paths import data_file
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 FORMATS = ("text", "json")
@@ -34,7 +35,7 @@ def default_log_file() -> Path:
     explicit = os.environ.get(ENV_LOG_FILE)
     if explicit:
         return Path(explicit).expanduser()
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "dispatch.log"
+    return data_file("dispatch.log")
 
 
 def private_file(path: Path) -> Path:

@@ -14,9 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from platformdirs import user_config_path
-
 from data.atomic_files import write_private
+from data.paths import config_file
 
 if TYPE_CHECKING:
     from integrations.config import ConnectorConfig
@@ -57,7 +56,7 @@ class Secret:
 def default_credentials_path() -> Path:
     """The JSON file where refreshed OAuth2 tokens are kept (`DISPATCH_TOKENS` overrides it)."""
     env = os.environ.get(CREDENTIALS_ENV)
-    return Path(env) if env else user_config_path("dispatch") / "tokens.json"
+    return Path(env) if env else config_file("tokens.json")
 
 
 def env_name(connector: str, key: str) -> str:

@@ -48,7 +48,13 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.INCOMPLETE: frozenset(),
     JobStatus.CANCELLED: frozenset(),
 }
+# The status groups, beside the moves that define them: every reader asks these, none keeps its own.
 OPEN_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if nxt)
+CLOSED_STATUSES = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+NOT_STARTED_STATUSES = frozenset({JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED})  # assignable, plannable
+UNDERWAY_STATUSES = frozenset({JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED})  # the technician is on it
+AT_SITE_STATUSES = frozenset({JobStatus.ON_SITE, JobStatus.PAUSED})  # work begun there: the planner cannot move it
+VISITED_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.INCOMPLETE})  # a technician was there: a past visit
 
 
 class Job(Base):

@@ -22,7 +22,17 @@ from data.db import Database
 from data.errors import NotFound
 from data.feed import EventRecord, history
 from data.models.customers import Asset, Contact, Contract, Customer, Site
-from data.models.jobs import OPEN_STATUSES, Job, JobNote, JobSkill, JobStatus
+from data.models.jobs import (
+    CLOSED_STATUSES,
+    NOT_STARTED_STATUSES,
+    OPEN_STATUSES,
+    UNDERWAY_STATUSES,
+    VISITED_STATUSES,
+    Job,
+    JobNote,
+    JobSkill,
+    JobStatus,
+)
 from data.models.org import Branch
 from data.models.workforce import (
     Absence,
@@ -38,8 +48,6 @@ from data.queries.links import job_links
 UTC = ZoneInfo("UTC")
 AT_RISK_WITHIN = timedelta(hours=2)
 """A job whose SLA falls due within this long, and is not yet done, is shown as at risk."""
-DONE = frozenset({JobStatus.COMPLETED, JobStatus.INCOMPLETE, JobStatus.CANCELLED})
-STARTED = frozenset({JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED})
 
 
 @dataclass(frozen=True)
@@ -400,9 +408,9 @@ def _late_minutes(jobs: list[Any], now: datetime) -> int | None:
         return None
     worst = 0
     for j in jobs:
-        if j.status in DONE or j.planned_start is None or j.planned_end is None:
+        if j.status in CLOSED_STATUSES or j.planned_start is None or j.planned_end is None:
             continue
-        if j.status in STARTED:
+        if j.status in UNDERWAY_STATUSES:
             if j.status is not JobStatus.EN_ROUTE and now > j.planned_end:
                 worst = max(worst, int((now - j.planned_end).total_seconds() // 60))
             elif j.status is JobStatus.EN_ROUTE and now > j.planned_start:
@@ -432,8 +440,8 @@ def technician_board(
         rows = []
         for t in techs:
             jobs = by_tech.get(t.id, [])
-            current = next((j for j in jobs if j.status in STARTED), None)
-            upcoming = [j for j in jobs if j.status not in DONE and j.status not in STARTED and j is not current]
+            current = next((j for j in jobs if j.status in UNDERWAY_STATUSES), None)
+            upcoming = [j for j in jobs if j.status in NOT_STARTED_STATUSES and j is not current]
             nxt = upcoming[0] if upcoming else None
             absent_now = any(a.starts_at <= now < a.ends_at for a in absences.get(t.id, []))
             shift = shifts.get(t.id)
@@ -460,7 +468,7 @@ def technician_board(
 
 
 def _risk(j: Any, now: datetime) -> str:
-    if j.sla_due is None or j.status in DONE:
+    if j.sla_due is None or j.status in CLOSED_STATUSES:
         return ""
     if j.sla_due <= now or (j.planned_end is not None and j.planned_end > j.sla_due):
         return "late"
@@ -585,9 +593,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
         past_jobs = list(
             s.scalars(
                 select(Job)
-                .where(
-                    Job.site_id == site.id, Job.id != j.id, Job.status.in_([JobStatus.COMPLETED, JobStatus.INCOMPLETE])
-                )
+                .where(Job.site_id == site.id, Job.id != j.id, Job.status.in_(VISITED_STATUSES))
                 .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
                 .limit(visits)
             )

@@ -18,7 +18,7 @@ from data.availability import absences_overlapping, local_date, local_day_bounds
 from data.db import Database
 from data.errors import NotFound
 from data.models.customers import Site
-from data.models.jobs import Job, JobCrewMember, JobStatus
+from data.models.jobs import CLOSED_STATUSES, UNDERWAY_STATUSES, Job, JobCrewMember, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianStatus
 from data.planning import POSITION_FRESH
@@ -27,8 +27,7 @@ from optimizer.model import Location
 from optimizer.travel import HaversineTravel
 
 OVERRUN_ALLOWANCE = timedelta(minutes=15)
-DONE = (JobStatus.COMPLETED, JobStatus.INCOMPLETE, JobStatus.CANCELLED)
-UNDER_WAY = (JobStatus.EN_ROUTE, JobStatus.ON_SITE, JobStatus.PAUSED)
+UNDER_WAY = UNDERWAY_STATUSES
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ def _commitments(session: Session, tech: Technician, day: Any, tz: str, at: date
             or_(Job.technician_id == tech.id, Job.id.in_(crew_jobs)),
             Job.planned_start >= start,
             Job.planned_start < end,
-            Job.status.not_in(DONE),
+            Job.status.not_in(CLOSED_STATUSES),
         )
     ).all()
     for job, lat, lon in jobs:

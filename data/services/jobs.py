@@ -31,8 +31,11 @@ from data.models.base import utcnow
 from data.models.customers import Asset, Contract, Site
 from data.models.events import Event
 from data.models.jobs import (
+    CLOSED_STATUSES,
+    NOT_STARTED_STATUSES,
     OPEN_STATUSES,
     TRANSITIONS,
+    VISITED_STATUSES,
     Job,
     JobCrewMember,
     JobNote,
@@ -45,7 +48,6 @@ from data.models.org import Branch, Role
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
 
-ASSIGNABLE = frozenset({JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.DISPATCHED})
 # What a technician's status becomes when their job enters a status.
 TECHNICIAN_STATUS_FOR = {
     JobStatus.EN_ROUTE: TechnicianStatus.EN_ROUTE,
@@ -360,7 +362,7 @@ def _refuse_if_unavailable(
             Job.id != job.id,
             Job.planned_start < end,
             Job.planned_end > start,
-            Job.status.not_in([JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.INCOMPLETE]),
+            Job.status.not_in(CLOSED_STATUSES),
         )
     ).all()
     if overlapping:
@@ -385,7 +387,7 @@ def _refuse_overlapping_pins(
             Job.pinned.is_(True),
             Job.planned_start < end,
             Job.planned_end > start,
-            Job.status.not_in([JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.INCOMPLETE]),
+            Job.status.not_in(CLOSED_STATUSES),
         )
         .order_by(Job.planned_start)
     ).all()
@@ -424,7 +426,7 @@ def assign_in(
     s = uow.session
     job = uow.job_for_update(find_job(s, job_ref).id, expected_version)
     uow.actor.require_write(f"assign job {job.ref}", branch_id=job.branch_id)
-    if job.status not in ASSIGNABLE:
+    if job.status not in NOT_STARTED_STATUSES:
         raise IllegalTransition(f"job {job.ref} is {job.status.value}; only new, scheduled or dispatched jobs move")
     if job.technician_id is not None and expected_version is None and not reassign:
         raise _already_assigned(s, job)
@@ -519,7 +521,7 @@ def assign_job(
 
 def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | None = None) -> Job:
     job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
-    if job.status not in ASSIGNABLE:
+    if job.status not in NOT_STARTED_STATUSES:
         raise IllegalTransition(f"job {job.ref} is {job.status.value}; it cannot be unassigned now")
     if job.technician_id is None:
         raise IllegalTransition(f"job {job.ref} is not assigned")
@@ -586,7 +588,7 @@ def change_status_in(
             job.arrived_at = when
         if job.actual_start is None:
             job.actual_start = when
-    if status in (JobStatus.COMPLETED, JobStatus.INCOMPLETE):
+    if status in VISITED_STATUSES:
         job.actual_end = when
     if status is JobStatus.DISPATCHED:
         job.communicated = True
@@ -736,7 +738,7 @@ def pin_next_visits(uow: UnitOfWork, job: Job) -> list[str]:
     tech = s.get(Technician, job.technician_id) if job.technician_id is not None else None
     later = s.scalars(select(Job).where(Job.visit_of_id == job.id).order_by(Job.visit_number)).all()
     for visit in later:
-        if visit.status not in ASSIGNABLE:
+        if visit.status not in NOT_STARTED_STATUSES:
             continue
         if tech is None or job.planned_start is None:
             if visit.technician_id is not None:

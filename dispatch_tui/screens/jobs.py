@@ -8,11 +8,11 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
-import platformdirs
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input
 
+from data.paths import config_file
 from data.queries.console import JobRow
 from dispatch_tui.alerts import job_became
 from dispatch_tui.context import ConsoleContext
@@ -33,7 +33,7 @@ class SavedFilters:
     """Named job-queue filters kept in `filters.toml` (a `[jobs]` table of name = "text")."""
 
     def __init__(self, config_dir: Path | None = None) -> None:
-        self.path = Path(config_dir or platformdirs.user_config_dir("dispatch")) / FILTERS_FILE
+        self.path = (Path(config_dir) / FILTERS_FILE) if config_dir else config_file(FILTERS_FILE)
 
     def load(self) -> dict[str, str]:
         if not self.path.exists():

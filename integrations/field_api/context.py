@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from data.availability import local_date, local_day_bounds
 from data.models.customers import Asset, Contact, Contract, Customer, Site
 from data.models.field import CompletionReport, PhotoRef
-from data.models.jobs import Job, JobNote, JobStatus
+from data.models.jobs import VISITED_STATUSES, Job, JobNote, JobStatus
 from data.models.org import Branch
 from data.models.stock import StockLevel, StockLocation
 from data.models.workforce import Technician
@@ -34,7 +34,6 @@ from integrations.field_api.schemas import (
 )
 
 PREVIOUS_VISITS = 5
-DONE = (JobStatus.COMPLETED, JobStatus.INCOMPLETE)
 
 
 def _notes(session: Session, job_id: int) -> list[NoteOut]:
@@ -146,7 +145,7 @@ def previous_visits(session: Session, job: Job) -> list[VisitOut]:
         select(Job, Technician.code, CompletionReport.resolution_code, CompletionReport.notes)
         .outerjoin(Technician, Technician.id == Job.technician_id)
         .outerjoin(CompletionReport, CompletionReport.job_id == Job.id)
-        .where(Job.site_id == job.site_id, Job.id != job.id, Job.status.in_(DONE))
+        .where(Job.site_id == job.site_id, Job.id != job.id, Job.status.in_(VISITED_STATUSES))
         .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
         .limit(PREVIOUS_VISITS)
     ).tuples()

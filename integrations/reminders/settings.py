@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_path
-
 from data.errors import InvalidInput
+from data.paths import config_file
 
 ENV_CONFIG = "DISPATCH_REMINDERS_CONFIG"
 RECORD = "reminders configuration"
@@ -50,7 +49,7 @@ class ReminderSettings:
 
 
 def default_config_path() -> Path:
-    return user_config_path("dispatch", appauthor=False) / "reminders.toml"
+    return config_file("reminders.toml")
 
 
 def _int(value: Any, name: str, low: int, high: int) -> int:

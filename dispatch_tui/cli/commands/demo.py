@@ -11,7 +11,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
-from platformdirs import user_data_path
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -23,6 +22,7 @@ from data.demo import DemoSummary, build_demo
 from data.demo import Progress as ProgressCallback
 from data.models.base import Base
 from data.models.org import Branch
+from data.paths import data_file
 from dispatch_tui.cli.context import STATE, handles_errors, out
 
 
@@ -34,7 +34,7 @@ class DemoDatabase:
 
 def default_demo_path() -> Path:
     """Next to the real database, never in place of it."""
-    return user_data_path("dispatch", appauthor=False, ensure_exists=True) / "demo.sqlite"
+    return data_file("demo.sqlite")
 
 
 def _drop_everything(url: str) -> None:
