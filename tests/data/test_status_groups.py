@@ -19,7 +19,7 @@ def test_every_status_is_not_started_underway_or_closed_exactly_once() -> None:
     for status in JobStatus:
         assert sum(status in g for g in groups) == 1, status
     assert OPEN_STATUSES == NOT_STARTED_STATUSES | UNDERWAY_STATUSES
-    assert CLOSED_STATUSES == {s for s, moves in TRANSITIONS.items() if not moves}
+    assert {s for s, moves in TRANSITIONS.items() if not moves} == CLOSED_STATUSES
 
 
 def test_the_narrower_groups_sit_inside_the_wide_ones() -> None:
