@@ -2,8 +2,9 @@
 
 The app turns each alert into a notification (Textual `notify`), counts it on its view's title tab
 until the dispatcher looks, and keeps it in the `:messages` log. Sick calls, jobs others put back in
-the queue and dead letters are read from the feed here; lateness is noticed by the jobs queue (it
-holds each job's risk) and a change to the job on screen by the job detail, with the same words.
+the queue, dead letters and technicians' messages to the office are read from the feed here;
+lateness is noticed by the jobs queue (it holds each job's risk) and a change to the job on screen by
+the job detail, with the same words.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class Logged:
     """Shown as a notification too (an alert, or a status message too long for the status line)."""
 
 
+MESSAGE_EVENTS = frozenset({"message.internal", "message.customer"})
+
+
+def has_messages(events: Iterable[EventRecord]) -> bool:
+    """A batch that holds messages: the unread count must be read again."""
+    return any(e.type in MESSAGE_EVENTS for e in events)
+
+
 def _shown(refs: list[str], most: int = 8) -> str:
     return ", ".join(refs[:most]) + (f" and {len(refs) - most} more" if len(refs) > most else "")
 
@@ -70,6 +79,8 @@ class FeedAlerts:
                     returned.setdefault(e.actor, []).append(ref)
             elif e.type == "delivery.dead_lettered":
                 found.append(_dead_letter(e))
+            elif e.type in MESSAGE_EVENTS and e.payload.get("author_kind") == "technician":
+                found.append(_message(e))
         for who, refs in returned.items():
             found.append(
                 Alert(
@@ -106,6 +117,14 @@ def _dead_letter(e: EventRecord) -> Alert:
         "error",
         view="deliveries",
     )
+
+
+def _message(e: EventRecord) -> Alert:
+    p = e.payload
+    where = f" on {p['job_ref']}" if p.get("job_ref") else ""
+    body = str(p.get("body", ""))
+    shown = body if len(body) <= 80 else body[:79] + "…"
+    return Alert(f"message from {p.get('author', '?')}{where}: {shown} (dispatch messages list)", "information")
 
 
 def job_became(ref: str, before: str | None, after: str | None) -> Alert | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.actions import ActionParseResult
 from textual.actions import parse as parse_action
 from textual.app import App
@@ -34,9 +35,11 @@ from data.feed import EventRecord
 from data.models.jobs import TRANSITIONS, JobStatus
 from data.models.workforce import AbsenceKind
 from data.queries.console import technician_choices
+from data.queries.first_run import company_progress
 from data.services.jobs import parse_skills
+from data.services.messages import unread_counts
 from dispatch_tui import actions
-from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity
+from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity, has_messages
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
@@ -47,13 +50,16 @@ from dispatch_tui.messages import (
     EventsArrived,
     FeedState,
     FeedStateChanged,
+    FirstRunChecked,
     JobSelected,
     Notice,
     OpenJob,
     TechnicianSelected,
+    UnreadCounted,
     ViewRefreshed,
 )
 from dispatch_tui.screens.base import JobTarget, job_target, technician_target
+from dispatch_tui.screens.first_run import FirstRunScreen
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from dispatch_tui.screens.messages_log import MessagesScreen
@@ -132,6 +138,8 @@ class DispatchApp(App[None]):
         self.ticks_applied = 0
         self.messages: list[Logged] = []
         """Everything the console announced, oldest first (`:messages` shows it)."""
+        self.unread_messages = 0
+        """Messages from technicians this user has not read (`dispatch messages list` reads them)."""
         self.unseen: Counter[str] = Counter()
         """View name -> alerts about it the dispatcher has not looked at yet (its title tab's badge)."""
         self.feed_alerts = FeedAlerts(context.actor.login, context.local)
@@ -162,6 +170,8 @@ class DispatchApp(App[None]):
         for task in self.background:
             self.run_worker(task(self.stop_background), group="background")
         self.set_interval(1.0, self._update_freshness)
+        self._count_unread()
+        self._check_first_run()
 
     def _factory(self, cls: type[Screen[Any]], name: str) -> Callable[[], Screen[Any]]:
         def make() -> Screen[Any]:
@@ -178,9 +188,10 @@ class DispatchApp(App[None]):
         short_tabs = self._tabs(short=True)
         login, role, branch = ctx.actor.login, ctx.actor.role.value, ctx.branch.code
         ro = " · READ-ONLY" if self.read_only else ""
+        mail = f" · {self.unread_messages} unread" if self.unread_messages else ""
         variants = (
-            f"{login} · {role} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}  {tabs}",
-            f"{login} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}  {tabs}",
+            f"{login} · {role} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}{mail}  {tabs}",
+            f"{login} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}{mail}  {tabs}",
             f"{branch} {ctx.day:%a %d.%m} {now:%H:%M}{' RO' if ro else ''}  {tabs}",
             f"{branch} {ctx.day:%d.%m} {now:%H:%M}{' RO' if ro else ''}  {short_tabs}",
         )
@@ -198,6 +209,22 @@ class DispatchApp(App[None]):
                 tab += f"({self.unseen[v.name]})"
             out.append(f"[{tab}]" if v.name == self.current_view else tab)
         return " ".join(out)
+
+    @work(thread=True, exclusive=True, group="unread", exit_on_error=False)
+    def _count_unread(self) -> None:
+        self.post_message(UnreadCounted(sum(unread_counts(self.ctx.db, self.ctx.actor).values())))
+
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False)
+    def _check_first_run(self) -> None:
+        self.post_message(FirstRunChecked(company_progress(self.ctx.db)))
+
+    def on_first_run_checked(self, message: FirstRunChecked) -> None:
+        if message.progress.new_company:
+            self.push_screen(FirstRunScreen(message.progress))
+
+    def on_unread_counted(self, message: UnreadCounted) -> None:
+        self.unread_messages = message.unread
+        self._update_title()
 
     def _update_freshness(self) -> None:
         self._update_title()  # the clock in it; a reactive, so only a new minute repaints
@@ -248,6 +275,8 @@ class DispatchApp(App[None]):
         self.ticks_applied += 1
         for alert in self.feed_alerts.read(batch):
             self.alert(alert)
+        if has_messages(batch):
+            self._count_unread()
         self.last_refresh = self.ctx.now()  # the views now hold everything the feed has delivered
         self._update_freshness()
         return len(batch)
@@ -441,7 +470,7 @@ class DispatchApp(App[None]):
             self.open_job(ref)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.screen, self.read_only))
+        self.push_screen(HelpScreen(self.screen, self._role_refusal))
 
     def action_command_line(self) -> None:
         def run(text: str | None) -> None:

@@ -19,6 +19,7 @@ from datetime import date
 from textual.message import Message
 
 from data.feed import EventRecord
+from data.queries.first_run import Progress
 from dispatch_tui.alerts import Alert
 
 
@@ -126,3 +127,19 @@ class AlertRaised(Message):
     def __init__(self, alert: Alert) -> None:
         super().__init__()
         self.alert = alert
+
+
+class UnreadCounted(Message):
+    """How many messages from the field the user has not read (the title shows it)."""
+
+    def __init__(self, unread: int) -> None:
+        super().__init__()
+        self.unread = unread
+
+
+class FirstRunChecked(Message):
+    """How far the company has come (a new one gets the first-run guide)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress

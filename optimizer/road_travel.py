@@ -117,8 +117,11 @@ class RoadGraph:
         dist, idx = self._tree.query(self._projected(lat, lon))
         return self._snappable[idx], np.asarray(dist, dtype=np.float64)
 
-    def seconds_between(self, sources: NDArray[np.intp], targets: NDArray[np.intp]) -> NDArray[np.float64]:
-        """Shortest driving seconds from each source node to each target node (inf where none exists).
+    def seconds_between(
+        self, sources: NDArray[np.intp], targets: NDArray[np.intp], *, reverse: bool = False
+    ) -> NDArray[np.float64]:
+        """Shortest driving seconds from each source node to each target node (inf where none exists); with
+        `reverse`, from each target to each source (one search per source on the reversed graph).
 
         The search runs on the part of the graph around the nodes asked about (their bounding box widened by
         a quarter of its size and at least `MARGIN_KM`): a regional graph is many times a day's area, and a
@@ -127,6 +130,9 @@ class RoadGraph:
         from scipy.sparse.csgraph import dijkstra
 
         graph, local = self._around(np.concatenate((sources, targets)))
+        whole = self.csgraph()
+        if reverse:
+            graph, whole = graph.T.tocsr(), whole.T.tocsr()
         unique_sources, inverse = np.unique(local[: len(sources)], return_inverse=True)
         local_targets = local[len(sources) :]
         out = np.empty((len(unique_sources), len(targets)), dtype=np.float64)
@@ -135,10 +141,10 @@ class RoadGraph:
             rows = dijkstra(graph, directed=True, indices=unique_sources[start : start + chunk])
             out[start : start + chunk] = np.atleast_2d(rows)[:, local_targets]
         cut_off = ~np.isfinite(out).all(axis=1)
-        if cut_off.any() and graph is not self.csgraph():
+        if cut_off.any() and graph.shape != whole.shape:
             # Round a deep bay the way out may leave the box: those sources search the whole graph.
             full_sources = np.unique(sources)[cut_off]
-            rows = dijkstra(self.csgraph(), directed=True, indices=full_sources)
+            rows = dijkstra(whole, directed=True, indices=full_sources)
             out[cut_off] = np.atleast_2d(rows)[:, targets]
         return out[inverse]
 
@@ -207,6 +213,10 @@ class RoadTravel:
         self.coverage = Coverage(0, 0)
         self._cache: dict[tuple[Location, ...], list[list[int]]] = {}
         self._last: tuple[list[Location], list[list[int]]] | None = None
+        # Road seconds between every graph node asked about so far: a suggestion that adds one stop to the day
+        # costs two searches (from it, and to it on the reversed graph), not one per stop.
+        self._known = np.zeros(0, dtype=np.intp)
+        self._table = np.zeros((0, 0))
 
     def matrix(self, locations: Sequence[Location]) -> list[list[int]]:
         key = tuple(locations)
@@ -228,7 +238,7 @@ class RoadTravel:
         result = np.array(self.fallback.matrix(locations), dtype=np.float64) if len(inside) < n else np.zeros((n, n))
         if len(inside):
             access = snap_km[inside] / self.access_kmh * 3600
-            road = self.graph.seconds_between(nodes[inside], nodes[inside])
+            road = self._road_seconds(nodes[inside])
             road = road + access[:, None] + access[None, :]
             # A pair the roads cannot join (a one-way trap) keeps the fallback's figure rather than infinity.
             straight = result[np.ix_(inside, inside)] if len(inside) < n else None
@@ -239,6 +249,21 @@ class RoadTravel:
             result[np.ix_(inside, inside)] = road
         np.fill_diagonal(result, 0)
         return np.rint(result).astype(np.int64).tolist()
+
+    def _road_seconds(self, nodes: NDArray[np.intp]) -> NDArray[np.float64]:
+        new = np.setdiff1d(np.unique(nodes), self._known)
+        if len(new):
+            old = self._known
+            grown = np.concatenate((old, new))
+            table = np.empty((len(grown), len(grown)))
+            table[: len(old), : len(old)] = self._table
+            table[len(old) :, :] = self.graph.seconds_between(new, grown)
+            if len(old):
+                table[: len(old), len(old) :] = self.graph.seconds_between(new, old, reverse=True).T
+            self._known, self._table = grown, table
+        order = np.argsort(self._known)
+        at = order[np.searchsorted(self._known, nodes, sorter=order)]
+        return self._table[np.ix_(at, at)]
 
     def describe(self) -> dict[str, object]:
         """The last matrix as an explicit one, so a problem file written from a road-planned day replans the same."""

@@ -190,7 +190,9 @@ def solve(
 
     The first plan comes from ``greedy_plan`` (milliseconds; OR-Tools' construction heuristics need
     minutes on a 1,000-job windowed day) unless ``first_solution`` names an OR-Tools strategy; guided
-    local search then improves it until ``time_limit`` seconds.
+    local search then improves it until ``time_limit`` seconds. Up to ``ITERATED_MAX_JOBS`` jobs with
+    no warm start or churn reference, iterated local search from OR-Tools' parallel insertion runs
+    instead, and the greedy plan is the floor it must beat.
 
     Breaks are OR-Tools break intervals (travel-aware, exact) up to ``EXACT_BREAKS_MAX_JOBS`` jobs; above
     that OR-Tools' break reasoning is too slow for a live console, so each day reserves its break time
@@ -306,7 +308,8 @@ def _solve_reconciled(
     seed: Plan | None = None
     if first_solution == GREEDY:
         # The constructive plan is the floor: the search starts from it (or from the warm start when that
-        # already places as much) and the answer is never worse, however little CPU the search got.
+        # already places as much; iterated search builds its own) and the answer is never worse, however
+        # little CPU the search got.
         seed = greedy_plan(problem, network, ctx.screening, reserve_breaks=not ctx.exact_breaks, keep=warm_start)
         if not iterated and (initial is None or len(seed.assignment()) > _placed(ctx, warm_start)):
             initial = _initial_assignment(ctx, seed) or initial

@@ -70,6 +70,7 @@ from data.models.api_tokens import ApiToken  # noqa: F401
 from data.models.deliveries import *  # noqa: F403
 from data.models.field import *  # noqa: F403
 from data.models.maps import BranchMap  # noqa: F401
+from data.models.messages import Message, MessageAudience, MessageRead  # noqa: F401
 from data.models.offers import CrmOffer, OfferResponse  # noqa: F401
 from data.models.payments import *  # noqa: F403
 from data.models.reminders import ReminderCursor, ReminderSent  # noqa: F401

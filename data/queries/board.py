@@ -116,6 +116,17 @@ class MapJob:
     lat: float
     lon: float
     technician_id: int | None
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class MapHit:
+    """What `/` on the map found: a job (its ref) or a technician (their code), and where to centre."""
+
+    kind: str  # "job" or "technician"
+    key: str
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,23 @@ class MapState:
     technicians: tuple[MapTechnician, ...] = ()
     jobs: tuple[MapJob, ...] = ()
     base: BaseLayer | None = None  # the branch's imported map (coast, roads, names), when it has one
+
+    def find(self, text: str) -> MapHit | None:
+        """A job by ref, a technician by code or name, a job by customer or address, in that order."""
+        needle = text.strip().casefold()
+        if not needle:
+            return None
+        for job in self.jobs:
+            if job.ref.casefold() == needle:
+                return MapHit("job", job.ref, job.lat, job.lon)
+        for tech in self.technicians:
+            if tech.code.casefold() == needle or needle in tech.name.casefold():
+                return MapHit("technician", tech.code, tech.lat, tech.lon)
+        for field_of in (lambda j: j.customer, lambda j: j.address):
+            for job in self.jobs:
+                if needle in field_of(job).casefold():
+                    return MapHit("job", job.ref, job.lat, job.lon)
+        return None
 
 
 @dataclass(frozen=True)
@@ -555,6 +583,8 @@ def map_state(db: Database, branch_code: str, day: date) -> MapState:
                     Site.lon,
                     Job.technician_id,
                     Job.planned_start,
+                    Site.address,
+                    Site.city,
                 )
                 .join(Site, Site.id == Job.site_id)
                 .join(Customer, Customer.id == Job.customer_id)
@@ -618,6 +648,7 @@ def map_state(db: Database, branch_code: str, day: date) -> MapState:
             lat=r.lat,
             lon=r.lon,
             technician_id=r.technician_id,
+            address=", ".join(p for p in (r.address, r.city) if p),
         )
         for r in job_rows
     )

@@ -225,6 +225,8 @@ class JobDetail:
     history: tuple[EventRecord, ...] = field(default=())
     links: tuple[str, ...] = ()
     """Dependency, crew and multi-day facts, e.g. "after J000120 + 90 min", "crew of 2: T001, T004"."""
+    custom_fields: tuple[tuple[str, str], ...] = ()
+    """The company's own fields of the job, customer and site (``data.custom_fields``), as (name, value)."""
 
 
 def branch_info(db: Database, code: str | None = None) -> BranchInfo:
@@ -650,6 +652,11 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             warranty=warranty,
             contract=contract_text,
             notes=_notes(notes),
+            custom_fields=tuple(
+                (name, str(value))
+                for values in (j.custom_fields, customer.custom_fields, site.custom_fields)
+                for name, value in sorted((values or {}).items())
+            ),
             links=job_links(s, j),
             last_visits=tuple(
                 PastVisit(

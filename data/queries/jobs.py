@@ -81,6 +81,8 @@ class JobDetailView:
     links: list[str] = field(default_factory=list)
     """Dependency, crew and multi-day facts (``data.queries.links``)."""
     events: list[dict[str, Any]] = field(default_factory=list)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    """The company's own fields (``data.custom_fields``)."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -254,6 +256,7 @@ def job_detail(db: Database, ref: str) -> JobDetailView:
             actual_end=job.actual_end,
             follow_up_of=follow.ref if follow else None,
             notes=notes,
+            custom_fields=dict(job.custom_fields or {}),
         )
         job_id = job.id
     detail.events.extend(e.as_dict() for e in history(db, "job", str(job_id)))

@@ -427,6 +427,22 @@ def complete_job(db: Database, actor: Actor, job_ref: str | int, report: Complet
     return _finish(db, actor, job_ref, report, ReportOutcome.COMPLETED)
 
 
+def complete_from_office(db: Database, actor: Actor, job_ref: str | int, report: CompletionInput) -> CompletionResult:
+    """The office completes a visit the technician did not report from the phone: the same completion (report, van
+    parts, invoice draft, timesheet, `job.completed`), after walking a dispatched job on site at the visit's start."""
+    actor.require_write("complete jobs from the office")
+    with UnitOfWork(db, actor) as uow:
+        job = find_job(uow.session, job_ref)
+        steps = {
+            JobStatus.SCHEDULED: (JobStatus.DISPATCHED, JobStatus.ON_SITE),
+            JobStatus.DISPATCHED: (JobStatus.ON_SITE,),
+            JobStatus.EN_ROUTE: (JobStatus.ON_SITE,),
+        }
+        for status in steps.get(job.status, ()):
+            change_status_in(uow, job.id, status, at=report.actual_start, reason="completed from the office")
+        return finish_in(uow, job.id, report, ReportOutcome.COMPLETED)
+
+
 def incomplete_job(db: Database, actor: Actor, job_ref: str | int, report: CompletionInput) -> CompletionResult:
     """Leave a job unfinished: status INCOMPLETE, with the follow-up visit the report asks for."""
     return _finish(db, actor, job_ref, report, ReportOutcome.INCOMPLETE)

@@ -24,7 +24,7 @@ from data.db import Database
 from data.errors import DispatchError, IllegalTransition, InvalidInput, NotFound
 from data.models.base import utcnow
 from data.models.field import Quote
-from data.models.jobs import Job, JobStatus, JobType
+from data.models.jobs import AT_SITE_STATUSES, Job, JobType
 from data.models.offers import CrmOffer, OfferResponse
 from data.models.org import Branch
 from data.services.crm_sync import SyncCounts, entity_for
@@ -33,7 +33,6 @@ from data.services.quotes import QuoteInput, QuoteLineInput, propose_quote_in
 from data.uow import UnitOfWork
 
 STEPS = (OfferResponse.NONE, OfferResponse.INTERESTED, OfferResponse.ACCEPTED)
-QUOTABLE = (JobStatus.ON_SITE, JobStatus.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -189,7 +188,7 @@ def respond_to_offer_in(
 
 def _quote_for(uow: UnitOfWork, job: Job, offer: CrmOffer, answer: OfferAnswer) -> Quote | None:
     """An accepted offer with a price, on a job under way, becomes a proposed quote in the branch's currency."""
-    if offer.amount is None or job.status not in QUOTABLE:
+    if offer.amount is None or job.status not in AT_SITE_STATUSES:  # where quotes are proposed
         return None
     branch = uow.session.get(Branch, job.branch_id)
     if branch is None or (offer.currency and offer.currency != branch.currency):

@@ -632,6 +632,12 @@ def change_status(
     reason: str | None = None,
     expected_version: int | None = None,
 ) -> Job:
+    """A status move by a person or a script; completing is not one (it needs the report, see completion.py)."""
+    if status is JobStatus.COMPLETED:
+        raise IllegalTransition(
+            f"job {job_ref}: a job is completed with its report (labour, parts, notes), which makes the invoice and "
+            f"the timesheet: `dispatch jobs complete {job_ref} --labour MIN ...`"
+        )
     with UnitOfWork(db, actor) as uow:
         return change_status_in(uow, job_ref, status, at=at, reason=reason, expected_version=expected_version)
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.actor import Actor
@@ -125,8 +125,21 @@ def give_role(db: Database, actor: Actor, login: str, role: str) -> User:
             user.company_role_id = _find(uow.session, role).id
             if user.role is Role.ADMIN:
                 user.role = Role.DISPATCHER  # a company role replaces the admin's powers, it never adds to them
+        uow.session.flush()
+        keep_an_admin(uow.session, f"user {login}")
         uow.emit("user.role_changed", "user", user.id, {"login": login, "role": role})
         return user
+
+
+def keep_an_admin(session: Session, record: str) -> None:
+    """After a change: refuse it when no active admin (a built-in admin, no company role) would be left."""
+    admins = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN, User.active.is_(True), User.company_role_id.is_(None))
+    )
+    if not admins:
+        raise InvalidInput("is the last active admin: make another admin first", record=record, field="role")
 
 
 def list_roles(db: Database) -> list[RoleView]:

@@ -38,6 +38,7 @@ from data.models.base import utcnow
 from data.models.events import Event
 from data.models.field import CompletionReport, PhotoRef, Quote, ReportOutcome
 from data.models.jobs import Job, JobNote, JobStatus, NoteAuthorKind
+from data.models.messages import Message
 from data.models.offers import CrmOffer
 from data.models.workforce import Technician
 from data.services.assigned import Reassigned, job_of_technician
@@ -46,6 +47,7 @@ from data.services.completion import CompletionInput, CompletionResult, Signatur
 from data.services.crm_offers import OfferAnswer, respond_to_offer_in
 from data.services.field_files import file_facts, signature_file
 from data.services.jobs import change_status_in, find_technician
+from data.services.messages import post_in
 from data.services.quotes import QuoteInput, propose_quote_in
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
@@ -71,6 +73,7 @@ class ClientEventType(StrEnum):
     COMPLETION = "completion"
     CLOCK = "clock"
     QUOTE = "quote"
+    MESSAGE = "message"
     OFFER = "offer"
 
 
@@ -94,6 +97,13 @@ class PositionPing:
 
 @dataclass(frozen=True)
 class NoteText:
+    body: str
+
+
+@dataclass(frozen=True)
+class MessageText:
+    """A message to the office, on the job's thread (with a job ref) or the technician's own."""
+
     body: str
 
 
@@ -401,6 +411,13 @@ def apply_quote(ctx: FieldContext, job_ref: str | None, quote: QuoteInput) -> Qu
     return propose_quote_in(ctx.uow, job.ref, quote)
 
 
+def apply_message(ctx: FieldContext, job_ref: str | None, message: MessageText) -> Message:
+    if job_ref:
+        job = _require_job(ctx, job_ref, "message")
+        return post_in(ctx.uow, job_ref=job.ref, body=message.body, at=ctx.occurred_at)
+    return post_in(ctx.uow, technician=ctx.technician.id, body=message.body, at=ctx.occurred_at)
+
+
 def apply_offer(ctx: FieldContext, job_ref: str | None, answer: OfferAnswer) -> CrmOffer:
     job = _require_job(ctx, job_ref, "offer answer")
     return respond_to_offer_in(ctx.uow, job.ref, answer, at=ctx.occurred_at)
@@ -415,6 +432,7 @@ APPLIERS: dict[ClientEventType, Applier] = {
     ClientEventType.COMPLETION: apply_completion,
     ClientEventType.CLOCK: apply_clock,
     ClientEventType.QUOTE: apply_quote,
+    ClientEventType.MESSAGE: apply_message,
     ClientEventType.OFFER: apply_offer,
 }
 

@@ -12,7 +12,7 @@ from data.actor import SYSTEM, Actor
 from data.db import Database
 from data.errors import InvalidInput, NotFound, PermissionDenied
 from data.models.org import Role, User
-from data.services.roles import actor_for
+from data.services.roles import actor_for, keep_an_admin
 from data.uow import UnitOfWork
 
 ENV_USER = "DISPATCH_USER"
@@ -71,11 +71,8 @@ def update_user(db: Database, actor: Actor, login: str, changes: dict[str, objec
         for name in changed:
             setattr(user, name, changes[name])
         if user.role is not Role.ADMIN or not user.active:
-            admins = s.scalar(
-                select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active.is_(True))
-            )
-            if not admins:
-                raise InvalidInput("is the last active admin: make another admin first", record=record, field="role")
+            s.flush()
+            keep_an_admin(s, record)
         if changed:
             s.flush()
             uow.emit("user.updated", "user", user.id, {"login": login, "changed": changed})

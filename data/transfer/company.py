@@ -10,6 +10,8 @@ log, the delivery outbox and its cursors, OAuth and field-API tokens) is neither
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ INSTALLATION_TABLES = frozenset(
         "oauth_tokens",
         "api_tokens",
         "reminder_cursors",
+        "sealed_secrets",
     }
 )
 """Tables that belong to one running installation, not to the company: never in a company folder."""
@@ -59,6 +62,8 @@ def money_text(amount: Decimal) -> str:
 
 
 def _to_json(value: Any) -> Any:
+    if isinstance(value, bytes):  # a branch's map layers: gzipped blobs, as base64 text
+        return base64.b64encode(value).decode("ascii")
     return money_text(value) if isinstance(value, Decimal) else jsonable(value)
 
 
@@ -109,6 +114,8 @@ def _converter(column: sa.Column[Any]) -> Converter:
         return _number
     if isinstance(kind, sa.JSON):
         return lambda v: v
+    if isinstance(kind, sa.LargeBinary):
+        return _blob
     return _typed(str, "text")
 
 
@@ -116,6 +123,13 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not text")
     return value
+
+
+def _blob(value: Any) -> bytes:
+    try:
+        return base64.b64decode(_text(value), validate=True)
+    except binascii.Error:
+        raise ValueError("is not base64") from None
 
 
 def _moment(value: Any) -> datetime:

@@ -73,12 +73,14 @@ COMMANDS: dict[str, CommandEntry] = {
     "integrations": CommandEntry(
         "integrations", "Connectors: configuration check, request preview, OAuth authorisation."
     ),
-    "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, note."),
+    "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, complete, note."),
     "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
     "map": CommandEntry("map", "Maps: import an OpenStreetMap extract as a branch's base layer and road graph."),
     "reminders": CommandEntry(
         "reminders", "Customer reminders by email (SMTP) and SMS (signed webhook); never sent twice."
     ),
+    "help": CommandEntry("help", "Help on a topic: first steps, each view's columns and glyphs, roles, backups."),
+    "messages": CommandEntry("messages", "Messages on jobs and with technicians: list, send."),
     "report": CommandEntry("report", "Reports: KPIs over a date range."),
     "roles": CommandEntry("roles", "Roles: the built-in ones and those the company defines."),
     "secrets": CommandEntry("secrets", "Secrets encrypted at rest: set, list, rotate the key."),
@@ -99,8 +101,12 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "price-lists": CommandEntry("records", "Price lists: labour rate and rounding, call-out fee, part prices."),
     "parts": CommandEntry("records", "Parts by SKU: cost, list price, supplier."),
-    "stock": CommandEntry("records", "Stock locations (warehouse, vans) and the quantities counted in them."),
+    "stock": CommandEntry(
+        "records", "Stock locations (warehouse, vans), the quantities counted in them, moves between them."
+    ),
     "plans": CommandEntry("records", "Maintenance plans: create, edit, pause (--active no), archive."),
+    "invoices": CommandEntry("invoices", "Invoices drafted on completion: list, show."),
+    "quotes": CommandEntry("quotes", "Quotes for extra work: propose, list, show, accept (a new job), decline."),
 }
 
 

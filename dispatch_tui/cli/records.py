@@ -43,11 +43,29 @@ def print_record(kind: RecordKind, record: dict[str, Any], as_json: bool, verb: 
     if verb is not None:
         out.print(f"{verb} {kind.name.replace('_', ' ')} {record[kind.key]}", highlight=False)
         return
-    table = Table(title=f"{kind.name.replace('_', ' ')} {record[kind.key]}", show_header=False)
+    print_fields(f"{kind.name.replace('_', ' ')} {record[kind.key]}", record)
+
+
+def print_fields(title: str, record: dict[str, Any]) -> None:
+    """One record as a two-column table: field, value (lists of dicts, like invoice lines, as their own table)."""
+    table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
+    nested = {k: v for k, v in record.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
     for name, value in record.items():
-        table.add_row(name, _shown(value))
+        if name not in nested:
+            table.add_row(name, _shown(value))
+    out.print(table)
+    for name, rows in nested.items():
+        print_rows(name, list(rows[0]), rows)
+
+
+def print_rows(title: str, columns: list[str], records: list[dict[str, Any]]) -> None:
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    for record in records:
+        table.add_row(*(_shown(record.get(c)) for c in columns))
     out.print(table)
 
 
@@ -133,13 +151,8 @@ def record_group(kind: RecordKind, help: str) -> typer.Typer:
         if as_json:
             print_json(records)
             return
-        table = Table(title=f"{kind.plural.replace('-', ' ').capitalize()} ({len(records)})", header_style="bold")
-        columns = [kind.key, *kind.listed, *(["archived"] if archived else [])]
-        for column in columns:
-            table.add_column(column.replace("_", " "))
-        for record in records:
-            table.add_row(*(_shown(record.get(c) if c != "archived" else record["archived_at"]) for c in columns))
-        out.print(table)
+        columns = [kind.key, *kind.listed, *(["archived_at"] if archived else [])]
+        print_rows(f"{kind.plural.replace('-', ' ').capitalize()} ({len(records)})", columns, records)
 
     archived_option = inspect.Parameter(
         "archived",

@@ -155,6 +155,7 @@ class JobDetailScreen(TargetScreen):
             rows.append(("Linked", "\n".join(d.links)))
         if d.customer_notes:
             rows.append(("Customer notes", d.customer_notes))
+        rows.extend((name.replace("_", " ").capitalize(), value) for name, value in d.custom_fields)
         for k, v in rows:
             facts.add_row(k, Text(v))
 

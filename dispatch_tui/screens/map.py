@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer
 
-from data.queries.board import map_state
+from data.queries.board import MapHit, map_state
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, TechnicianSelected, ViewRefreshed
 from dispatch_tui.screens.base import TargetScreen
+from dispatch_tui.screens.pickers import TextPrompt
 from dispatch_tui.widgets.map_canvas import MapCanvas
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -21,6 +23,7 @@ RELOAD_AFTER_JOB_EVENTS_SECONDS = 1.0
 class MapScreen(TargetScreen):
     TITLE = "Map"
     CSS_PATH = "map.tcss"
+    BINDINGS = [Binding("slash", "find", "Find", key_display="/")]
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="map")
@@ -81,3 +84,33 @@ class MapScreen(TargetScreen):
 
     def technician_target(self) -> str | None:
         return self.canvas.selected
+
+    def action_find(self) -> None:
+        """Ask for a job, technician, customer or address; centre on what matches and select it."""
+        state = self.canvas.state
+
+        async def check(text: str) -> str | None:
+            if state is None or state.find(text) is None:
+                return f"no job, technician, customer or address on the map matches {text!r}"
+            return None
+
+        def found(text: str | None) -> None:
+            hit = state.find(text) if state is not None and text else None
+            if hit is None:
+                return
+            self.show(hit)
+
+        self.app.push_screen(
+            TextPrompt("Find on the map", placeholder="job ref, technician, customer or address", submit=check), found
+        )
+
+    def show(self, hit: MapHit) -> None:
+        canvas = self.canvas
+        if hit.kind == "technician":
+            self.ctx.followed_technician = hit.key
+            canvas.selected = hit.key
+            self.app.post_message(TechnicianSelected(hit.key))
+        else:
+            self.ctx.followed_job = hit.key  # what the map opens on after the prompt closes, too
+            canvas.selected_job = hit.key
+        canvas.center_on(hit.lat, hit.lon)

@@ -10,8 +10,9 @@ Out, for a completed job, in this order, each safe to repeat:
 - the case (`incident`): a job that came from a case updates that case by id with `If-Match: *`
   (update only: a deleted case is a 404, not a new case); any other job upserts the case by the
   alternate key `dsp_jobref` (created or updated, never twice);
-- technician notes as an `annotation` on the case, whose subject carries a marker that is looked
-  up before the POST, so a repeat finds the note instead of adding a second;
+- technician notes as `annotation`s on the case, one per note, all in one `$batch` change set (so
+  they land together or not at all); their subjects carry a marker, and the first one is looked up
+  before the batch, so a repeat finds the notes instead of adding them again;
 - `CloseIncident` with an `incidentresolution` and Status 5 (Problem Solved), after reading the
   case's `statecode`: a case already resolved counts as delivered, so a retry does not fail.
 The case's state is read before the case update too: Dataverse refuses updates to a resolved case.
@@ -47,6 +48,7 @@ from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
 from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.crm_offers import decimal_or_none, offer_note
+from integrations.connectors.odata_batch import BatchPart, batch_responses, changeset_request
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
 from integrations.connectors.sources import job_source
 from integrations.mapping import ConfigError, apply_mapping
@@ -232,21 +234,25 @@ class Dynamics365Connector:
             str(n["body"]) for n in source.get("notes", []) if n.get("body")
         ]
         if bodies:
+            # One annotation per note, all in one `$batch` change set: they land together or not at all.
             note_ids = ",".join(str(n.get("id")) for n in source.get("notes", []))
             marker = hashlib.sha256(f"{ref}|{event.seq}|{note_ids}".encode()).hexdigest()[:12]
-            subject = f"Dispatch {ref} notes [{marker}]"[:500]
+            annotations = [
+                {
+                    "subject": f"Dispatch {ref} notes [{marker}] {i}/{len(bodies)}"[:500],
+                    "notetext": body[:100000],
+                    "objectid_incident@odata.bind": f"{PLACEHOLDER}{case_path}",
+                }
+                for i, body in enumerate(bodies, start=1)
+            ]
             requests.append(
                 OutboundRequest(
                     method="POST",
-                    url=f"{self.base}/annotations",
-                    headers=JSON_HEADERS,
-                    json={
-                        "subject": subject,
-                        "notetext": "\n\n".join(bodies)[:100000],
-                        "objectid_incident@odata.bind": f"{PLACEHOLDER}{case_path}",
-                    },
-                    idempotency_key=subject,
-                    description=f"technician notes on case {ref}",
+                    url=f"{self.base}/$batch",
+                    headers=ODATA_HEADERS,
+                    json={"changeset": [{"method": "POST", "url": "annotations", "body": a} for a in annotations]},
+                    idempotency_key=str(annotations[0]["subject"]),
+                    description=f"{len(bodies)} technician note(s) on case {ref} in one change set",
                 )
             )
         requests.append(
@@ -340,18 +346,8 @@ class Dynamics365Connector:
                 return SendResult(Outcome.DELIVERED, 200, None, message=f"{request.description}: already resolved")
             resolution["incidentid@odata.bind"] = f"/incidents({case['incidentid']})"
             return await self._put(client, request, {**body, "IncidentResolution": resolution})
-        if request.url.endswith("/annotations"):
-            case = await self._case(client, str(body["objectid_incident@odata.bind"])[len(PLACEHOLDER) :])
-            if isinstance(case, SendResult):
-                return case
-            existing = await self._existing_note(client, str(case["incidentid"]), str(body.get("subject", "")))
-            if isinstance(existing, SendResult):
-                return existing
-            if existing is not None:
-                return SendResult(Outcome.DELIVERED, 200, None, message=f"annotation {existing} already there")
-            return await self._put(
-                client, request, {**body, "objectid_incident@odata.bind": f"/incidents({case['incidentid']})"}
-            )
+        if request.url.endswith("/$batch"):
+            return await self._send_notes(client, request, [dict(p["body"]) for p in body["changeset"]])
         if "/incidents(" in request.url:
             case = await self._case(client, request.url[len(self.base) + 1 :])
             if isinstance(case, dict) and case.get("statecode") == RESOLVED:
@@ -380,6 +376,41 @@ class Dynamics365Connector:
         if response.status_code == 412 and request.headers.get("If-None-Match") == "*":
             return SendResult(Outcome.DELIVERED, 412, body_text(response), message=f"{request.description}: matched")
         return self._verdict(response, request)
+
+    async def _send_notes(
+        self, client: httpx.AsyncClient, request: OutboundRequest, annotations: list[dict[str, Any]]
+    ) -> SendResult:
+        """The notes' change set, unless its first annotation is there already (a change set is all or none)."""
+        bind = "objectid_incident@odata.bind"
+        case = await self._case(client, str(annotations[0][bind])[len(PLACEHOLDER) :])
+        if isinstance(case, SendResult):
+            return case
+        case_id = str(case["incidentid"])
+        existing = await self._existing_note(client, case_id, str(annotations[0]["subject"]))
+        if isinstance(existing, SendResult):
+            return existing
+        if existing is not None:
+            return SendResult(Outcome.DELIVERED, 200, None, message=f"annotation {existing} already there")
+        parts = [
+            BatchPart("POST", f"{self.base}/annotations", {**a, bind: f"/incidents({case_id})"}) for a in annotations
+        ]
+        marker = hashlib.sha256(str(request.idempotency_key).encode()).hexdigest()[:16]
+        content_type, content = changeset_request(parts, marker, marker)
+        batch = OutboundRequest("POST", request.url, {**ODATA_HEADERS, "Content-Type": content_type}, content=content)
+        response = await send_request(client, batch, self.auth)
+        if response.status_code != 200:
+            return self._verdict(response, request)
+        try:
+            answers = batch_responses(response.headers.get("Content-Type", ""), response.content)
+        except ValueError as err:
+            return malformed(response, f"Dataverse $batch ({err})")
+        failed = next((a for a in answers if not 200 <= a.status < 300), None)
+        if failed is not None:  # the change set was rolled back: judge it by the request that failed
+            inner = httpx.Response(failed.status, headers=failed.headers, content=failed.body.encode())
+            return self._verdict(inner, request)
+        if len(answers) != len(parts):
+            return malformed(response, f"Dataverse $batch ({len(answers)} answers to {len(parts)} requests)")
+        return classify(response, what=f"{request.description}: {len(parts)} annotation(s)")
 
     async def _put(self, client: httpx.AsyncClient, request: OutboundRequest, body: dict[str, Any]) -> SendResult:
         resolved = OutboundRequest(

@@ -20,6 +20,7 @@ from data.services.sync import (
     ClientEvent,
     ClientEventType,
     CompletionAction,
+    MessageText,
     NoteText,
     PhotoReference,
     PositionPing,
@@ -31,6 +32,7 @@ from integrations.field_api.schemas import (
     ClientEventIn,
     ClockIn,
     CompletionIn,
+    MessageIn,
     NoteIn,
     OfferAnswerIn,
     PhotoIn,
@@ -51,6 +53,10 @@ def position_action(body: PositionIn, _at: datetime | None = None) -> PositionPi
 
 def note_action(body: NoteIn, _at: datetime | None = None) -> NoteText:
     return NoteText(body.body)
+
+
+def message_action(body: MessageIn, _at: datetime | None = None) -> MessageText:
+    return MessageText(body.body)
 
 
 def photo_action(body: PhotoIn, at: datetime | None = None) -> PhotoReference:
@@ -113,6 +119,7 @@ PAYLOADS: dict[ClientEventType, tuple[type[BaseModel], Callable[[Any, datetime |
     ClientEventType.COMPLETION: (CompletionIn, completion_action),
     ClientEventType.CLOCK: (ClockIn, clock_action),
     ClientEventType.QUOTE: (QuoteIn, quote_action),
+    ClientEventType.MESSAGE: (MessageIn, message_action),
     ClientEventType.OFFER: (OfferAnswerIn, offer_action),
 }
 

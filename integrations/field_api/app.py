@@ -13,7 +13,7 @@ from integrations.field_api import problems
 from integrations.field_api.auth import TokenCache
 from integrations.field_api.limits import BodyLimits
 from integrations.field_api.ping_writer import PingWriter
-from integrations.field_api.routers import app_shell, files, jobs, me, positions, sync
+from integrations.field_api.routers import app_shell, files, jobs, me, messages, positions, sync
 from integrations.field_api.routers.positions import PingFastPath
 from integrations.observability import MetricsMiddleware, RequestMetrics, backlog_registry, database_ready
 
@@ -67,7 +67,7 @@ def create_app(db: Database) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=RequestMetrics(registry))
     app.add_middleware(PingFastPath, field_api=app)
     app.add_middleware(BodyLimits)  # added last, so it runs first: limits before anything reads
-    for module in (me, jobs, files, positions, sync, app_shell):
+    for module in (me, messages, jobs, files, positions, sync, app_shell):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness", response_model=dict[str, str])

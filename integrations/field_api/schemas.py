@@ -166,6 +166,29 @@ class ContractOut(BaseModel):
     in_force: bool = Field(description="Whether the contract is valid on the job's day")
 
 
+class MessageIn(Strict):
+    """A message to the office: on a job's thread (`job_ref`, one of mine) or on my own thread."""
+
+    body: Annotated[Text, Field(min_length=1, max_length=2000)] = Field(examples=["Customer asks for a call first"])
+    job_ref: JobRef | None = None
+    at: Moment | None = None
+
+
+class MessageOut(BaseModel):
+    id: int
+    thread: str = Field(description="job:<id> or technician:<id>")
+    job_ref: str | None
+    author: str
+    author_kind: str = Field(description="dispatcher (the office) or technician")
+    body: str
+    created_at: datetime
+
+
+class MessagesOut(BaseModel):
+    messages: list[MessageOut]
+    unread: int = Field(description="Messages from the office I have not read")
+
+
 class NoteOut(BaseModel):
     author: str
     author_kind: str
@@ -400,7 +423,9 @@ class ActionOut(BaseModel):
 
 # --- offline sync --------------------------------------------------------------------------------------
 
-ClientEventKind = Literal["status", "position", "note", "photo", "signature", "completion", "clock", "quote", "offer"]
+ClientEventKind = Literal[
+    "status", "position", "note", "photo", "signature", "completion", "clock", "quote", "offer", "message"
+]
 
 
 class ClientEventIn(Strict):

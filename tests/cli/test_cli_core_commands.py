@@ -111,8 +111,10 @@ def test_supervisor_cannot_write(world: Database) -> None:
 def test_status_note_unassign_and_show_with_history(world: Database) -> None:
     ref = _create(world)
     assert run(world, "jobs", "assign", ref, "T1", "--start", "09:00", "--date", DAY).exit_code == 0
-    illegal = run(world, "jobs", "status", ref, "completed")
+    illegal = run(world, "jobs", "status", ref, "on_site")
     assert illegal.exit_code == 2 and "allowed:" in illegal.stderr
+    needs_report = run(world, "jobs", "status", ref, "completed")
+    assert needs_report.exit_code == 2 and "dispatch jobs complete" in needs_report.stderr
     assert run(world, "jobs", "status", ref, "dispatched").exit_code == 0
     assert run(world, "jobs", "note", ref, "Customer asks for a call first").exit_code == 0
     assert run(world, "jobs", "unassign", ref).exit_code == 0

@@ -179,3 +179,31 @@ def test_users_are_edited_shown_and_archived_but_the_last_admin_stays(sqlite_db:
     code, _, stderr = _run(sqlite_db, "--as", "dana", "users", "edit", "sam", "--active")
     assert code == 2 and "admin" in stderr
     assert tail(sqlite_db)[-1].type == "user.updated"
+
+
+def test_a_company_from_nothing_imports_schedules_and_completes_a_day_through_the_cli(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """No demo and no factory: init, master data by command, jobs by file, a plan, an office completion."""
+    _ok(sqlite_db, "init")
+    for args in COMPANY:
+        _ok(sqlite_db, *args)
+    _ok(sqlite_db, "stock", "move", "FLT-01", "3", "--from", "WH-HEL", "--to", "VAN-T9")
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        "ref,type,priority,summary,site,skills,duration_minutes\n"
+        "A1,repair,2,Heat pump noisy,S1,hvac:2,60\n"
+        "A2,maintenance,3,Yearly service,S1,hvac:1,45\n",
+        encoding="utf-8",
+    )
+    assert json.loads(_ok(sqlite_db, "import", "jobs", str(jobs), "--json"))["created"] == 2
+    day = "2026-11-25"
+    _ok(sqlite_db, "schedule", "--date", day, "--apply", "--time-limit", "1")
+    planned = {j["ref"]: j for j in json.loads(_ok(sqlite_db, "jobs", "list", "--date", day, "--json"))}
+    assert {planned["A1"]["technician"], planned["A2"]["technician"]} == {"T9"}
+    done = json.loads(
+        _ok(sqlite_db, "jobs", "complete", "A1", "--date", day, "--start", "09:00", "--end", "10:00", "--labour",
+            "55", "--part", "FLT-01:1", "--json")
+    )  # fmt: skip
+    invoice = json.loads(_ok(sqlite_db, "invoices", "show", "A1", "--json"))
+    assert invoice["ref"] == done["invoice"] and invoice["customer"] == "C1"

@@ -162,3 +162,28 @@ async def test_a_job_the_clock_puts_at_risk_moves_up_the_queue_without_waiting_f
         app.ctx.clock = lambda: local(10, 50)  # 1 h 55 min before its SLA: at risk from 10:45
         await until(pilot, lambda: order().index("J-LATER") < order().index("J-PLUMB"))  # at risk above the rest
         await until(pilot, lambda: alerts(app) == ["J-LATER is now at risk"])
+
+
+async def test_a_technicians_message_is_announced_and_counted_unread(world_db: Database) -> None:
+    from data.services.api_tokens import authenticate, issue_token
+    from data.services.messages import read_thread
+    from data.services.sync import ClientEventType, MessageText, apply_now
+
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.unread_messages == 0 and "unread" not in app.title_text
+        t2 = authenticate(world_db, issue_token(world_db, ADMIN, "T2").secret).actor
+        before = last_seq(world_db)
+        apply_now(world_db, t2, "T2", ClientEventType.MESSAGE, MessageText("Tap needs a new valve"), job_ref="J-PLUMB")
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: app.unread_messages == 1)
+        assert "message from T2 on J-PLUMB: Tap needs a new valve (dispatch messages list)" in alerts(app)
+        assert "1 unread" in app.title_text
+        read_thread(world_db, app.ctx.actor, job_ref="J-PLUMB")
+        before = last_seq(world_db)
+        apply_now(world_db, t2, "T2", ClientEventType.MESSAGE, MessageText("Done"), job_ref="J-PLUMB")
+        await feed.push(tail(world_db, before))
+        await until(pilot, lambda: any("Done" in a for a in alerts(app)))
+        await until(pilot, lambda: "1 unread" in app.title_text)  # the first one was read meanwhile

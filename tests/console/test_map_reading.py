@@ -134,3 +134,39 @@ async def test_the_map_opens_on_the_technician_selected_on_the_board(sqlite_db: 
         await settle(app, pilot)
         assert isinstance(app.screen, MapScreen)
         assert app.screen.query_one(MapCanvas).selected == chosen
+
+
+def test_find_matches_ref_then_technician_then_customer_then_address() -> None:
+    s = state(
+        MapTechnician(1, "T1", "Aino Virtanen", "available", 60.16, 24.92, None),
+        jobs=(MapJob(7, "J7", "Bakery Oy", "new", 2, 60.19, 24.98, None, "Fleminginkatu 3, Helsinki"),),
+    )
+    assert s.find("j7") is not None and s.find("j7").key == "J7"  # type: ignore[union-attr]
+    assert s.find("virtanen").key == "T1"  # type: ignore[union-attr]
+    assert s.find("bakery").key == "J7"  # type: ignore[union-attr]
+    assert s.find("fleminginkatu").key == "J7"  # type: ignore[union-attr]
+    assert s.find("nowhere") is None
+
+
+async def test_slash_finds_a_job_and_centres_the_map_on_it(sqlite_db: Database) -> None:
+    refs = plan_day(sqlite_db)
+    app = ViewHarness(MapScreen, console_context(sqlite_db))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MapScreen)
+        await screen.loaded.wait()
+        await pilot.press("slash")
+        await pilot.press(*"nowhere", "enter")
+        await settle_view(pilot)
+        assert "matches 'nowhere'" in str(app.screen.query_one("#error").render())
+        await pilot.press("escape")
+        await pilot.press("slash")
+        await pilot.press(*refs["open"], "enter")
+        await settle_view(pilot)
+        canvas = screen.canvas
+        assert canvas.selected_job == refs["open"]
+        job = next(j for j in canvas.state.jobs if j.ref == refs["open"])  # type: ignore[union-attr]
+        projection = canvas.projection()
+        assert projection is not None
+        x, y = projection.to_dot(job.lat, job.lon)
+        assert abs(x - projection.dot_width / 2) <= 2 and abs(y - projection.dot_height / 2) <= 2

@@ -96,3 +96,10 @@ def test_roles_cli_add_edit_list_give(world_db: Database) -> None:
     assert "dana" not in listed["dispatcher"]["users"] and listed["admin"]["built_in"]
     run("roles", "give", "dana", "dispatcher")
     assert Permission.ASSIGN in resolve_actor(world_db, "dana").permissions
+
+
+def test_the_last_admin_cannot_be_given_a_company_role(world_db: Database) -> None:
+    add_role(world_db, ADMIN, "planner", frozenset({Permission.REPLAN}))
+    with pytest.raises(InvalidInput, match="is the last active admin"):
+        give_role(world_db, ADMIN, "ada", "planner")
+    assert resolve_actor(world_db, "ada").role is Role.ADMIN

@@ -74,6 +74,9 @@ def test_a_job_takes_its_declared_fields_checked_and_they_reach_the_event_and_a_
     rules = compile_mapping({"purchase_order": "payload.custom_fields.po_number"}, {}, "connectors.crm.mapping")
     assert apply_mapping(rules, {"payload": event.payload}) == {"purchase_order": "4500123"}
 
+    shown = json.loads(_run(world, "jobs", "show", "A1", "--json")[1])
+    assert shown["custom_fields"] == {"floors": 3, "po_number": "4500123"}
+    assert "po_number 4500123" in _run(world, "jobs", "show", "A1")[1]
     code, _, stderr = _run(world, "jobs", "edit", "A1", "--custom-fields", "po_number=")
     assert code == 2 and "job A1: custom_fields.po_number: is required" in stderr
     assert _run(world, "jobs", "edit", "A1", "--custom-fields", "floors=")[0] == 0
@@ -110,3 +113,14 @@ def test_a_bad_declaration_is_named_by_its_key(
     monkeypatch.setenv(CONFIG_ENV, str(bad))
     code, _, stderr = _run(world, "jobs", "create", "--site", "S1", "--summary", "Leak")
     assert code == 2 and "bad.toml: custom_fields.jobs.size: type 'colour' is not one of text" in stderr
+
+
+def test_the_console_job_detail_lists_the_job_customer_and_site_fields(world: Database) -> None:
+    from data.queries.console import job_detail
+    from tests.factories import local
+
+    assert _run(world, "customers", "edit", "C1", "--custom-fields", "segment=retail")[0] == 0
+    create = ["jobs", "create", "--site", "S1", "--summary", "Leak", "--ref", "A1", "--custom-fields", "po_number=77"]
+    assert _run(world, *create)[0] == 0
+    detail = job_detail(world, "A1", local(8))
+    assert detail.custom_fields == (("po_number", "77"), ("segment", "retail"))

@@ -12,15 +12,20 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from data.actor import Actor
 from data.db import Database
-from data.models import Contact, Customer, Job, JobStatus
+from data.feed import tail
+from data.models import Contact, Customer, Job, JobStatus, Role
 from data.models.customers import ExternalRef
+from data.models.workforce import Technician
+from data.services.completion import CompletionInput, complete_job
 from data.services.crm_sync import link_external
+from data.services.jobs import assign_job, change_status
 from dispatch_tui.cli.main import app
 from integrations.connector import Outcome
 from integrations.connectors.dynamics365 import Dynamics365Connector
 from integrations.mapping import ConfigError
-from tests.factories import ADMIN, build_world
+from tests.factories import ADMIN, DISPATCHER, build_world, local
 from tests.integrations.fakes.dynamics365 import TENANT, DataverseState, running, write_config
 from tests.integrations.fakes.world import completed_job, connector_config, context, deliver
 
@@ -72,9 +77,13 @@ async def test_case_upserted_noted_and_closed_once_despite_faults(
         and cases[0]["_customerid_value"] == accounts[0]["accountid"]
     )
     assert (cases[0]["statecode"], cases[0]["statuscode"]) == (1, 5) and "FIXED" in cases[0]["description"]
-    notes = state.rows("annotations")
-    assert len(notes) == 1 and notes[0]["_objectid_value"] == cases[0]["incidentid"]
-    assert "outdoor unit" in notes[0]["notetext"]
+    notes = state.rows("annotations")  # the report's notes and the technician's note: one change set
+    assert sorted(n["notetext"] for n in notes) == [
+        "Customer asks to check the outdoor unit next spring",
+        "Replaced the filter; fan bearing worn",
+    ]
+    assert {n["_objectid_value"] for n in notes} == {cases[0]["incidentid"]}
+    assert sum(e["path"].endswith("/$batch") for e in state.received) == 1  # the repeat found them
     assert len(state.rows("incidentresolutions")) == 1
     assert results[1].external_id == cases[0]["incidentid"]
     assert state.tokens_issued == 2  # the first token, and one more after the injected 401
@@ -250,3 +259,41 @@ async def test_a_case_sent_before_its_account_landed_is_retried_not_dead_lettere
         assert early.outcome is Outcome.RETRY and early.status_code == 404 and state.rows("incidents") == []
         results = await deliver(connector, [account, case], client)
     assert [r.outcome for r in results] == [Outcome.DELIVERED] * 2 and len(state.rows("incidents")) == 1
+
+
+async def test_a_pulled_field_service_case_becomes_a_job_whose_completion_closes_that_case(
+    sqlite_db: Database, state: DataverseState, fake: tuple[DataverseState, str], tmp_path: Path
+) -> None:
+    build_world(sqlite_db)
+    connector = make(fake[1], tmp_path)
+    account = state.add("accounts", {"name": "Kallio Bakery Oy", "accountnumber": "C1"})
+    case_id = state.add(
+        "incidents",
+        {"title": "Oven will not heat", "statecode": 0, "statuscode": 1, "dsp_fieldservice": True},
+    )
+    state.records["incidents"][case_id]["_customerid_value"] = account
+    async with httpx.AsyncClient(timeout=5) as client:
+        pulled = await connector.pull(sqlite_db, None, client)
+    assert pulled.errors == []
+    with sqlite_db.read() as s:
+        ref = s.scalar(
+            select(Job.ref)
+            .join(ExternalRef, (ExternalRef.entity_id == Job.id) & (ExternalRef.entity == "job"))
+            .where(ExternalRef.system == "d365", ExternalRef.external_id == case_id)
+        )
+        tech_id = s.scalar(select(Technician.id).where(Technician.code == "T1"))
+    assert ref is not None and tech_id is not None
+    tech = Actor("t1", Role.TECHNICIAN, "api", technician_id=tech_id)
+    assign_job(sqlite_db, DISPATCHER, ref, "T1", local(9))
+    change_status(sqlite_db, DISPATCHER, ref, JobStatus.DISPATCHED, at=local(8, 30))
+    change_status(sqlite_db, tech, ref, JobStatus.EN_ROUTE, at=local(8, 40))
+    change_status(sqlite_db, tech, ref, JobStatus.ON_SITE, at=local(9))
+    complete_job(sqlite_db, tech, ref, CompletionInput(local(9), local(10), 60, 10, "FIXED", notes="New element"))
+    completed = next(e for e in tail(sqlite_db, 0, 10_000) if e.type == "job.completed")
+    async with httpx.AsyncClient(timeout=5) as client:
+        results = await deliver(connector, connector.map(completed, context(sqlite_db, connector.config)), client)
+    # The account is bound by the id the pull stored, so only the case, its note and the close go out.
+    assert [r.outcome for r in results] == [Outcome.DELIVERED] * 3, [r.message for r in results]
+    case = state.records["incidents"][case_id]
+    assert (case["statecode"], case["statuscode"], case["dsp_jobref"]) == (1, 5, ref)
+    assert len(state.rows("incidents")) == 1  # the case itself was closed, no second one made

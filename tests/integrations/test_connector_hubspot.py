@@ -15,6 +15,7 @@ from data.models import Contact, Customer, ExternalRef
 from data.services.crm_sync import link_external
 from integrations.connector import Outcome
 from integrations.connectors.hubspot import HubSpotConnector
+from integrations.connectors.hubspot import _parse_time as parse_time
 from tests.factories import ADMIN
 from tests.integrations.fakes.hubspot import HubSpotState, build_app
 from tests.integrations.fakes.server import serve
@@ -179,3 +180,9 @@ async def test_pull_restarts_its_search_at_the_result_cap(
     afters = [int(e["json"].get("after", 0)) for e in state.received if e["path"].endswith("/companies/search")]
     assert max(afters) + 2 <= 4  # never paged past the cap
     assert result.cursor == "2026-11-26T08:00:00+00:00"
+
+
+def test_a_modification_date_without_a_zone_is_read_as_utc() -> None:
+    """A bare date (a date-only property) must compare with the zoned ones, not crash the pull's max()."""
+    assert parse_time("2026-11-25") == datetime(2026, 11, 25, tzinfo=UTC)
+    assert parse_time("2026-11-25T08:00:00Z") == datetime(2026, 11, 25, 8, tzinfo=UTC)

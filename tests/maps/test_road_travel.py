@@ -85,3 +85,11 @@ def test_a_file_that_is_not_an_extract_is_refused(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not protobuf")
     with pytest.raises(InvalidInput, match=r"region\.osm\.pbf: not a readable OpenStreetMap extract"):
         read_extract(bad)
+
+
+def test_a_stop_added_to_the_day_gives_the_same_figures_as_a_fresh_matrix(bay_graph: RoadGraph) -> None:
+    west, east, north = Location(*WEST_SHORE), Location(*EAST_SHORE), Location(*NORTH_END)
+    travel = RoadTravel(bay_graph)
+    travel.matrix([west, east])
+    grown = travel.matrix([north, west, east])  # the new stop first: rows and columns both come from the table
+    assert grown == RoadTravel(bay_graph).matrix([north, west, east])

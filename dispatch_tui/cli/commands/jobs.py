@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
@@ -11,6 +13,9 @@ from sqlalchemy import select
 
 from data.custom_fields import parse_assignments
 from data.db import Database
+
+if TYPE_CHECKING:
+    from data.services.completion import ExpenseInput, PartInput
 from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
@@ -34,7 +39,7 @@ from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, label
 from dispatch_tui.cli.dates import DATE_HELP, now, parse_day, parse_moment
 
 jobs_app = typer.Typer(
-    help="Work orders: list, show, create, edit, assign, unassign, status, note.", no_args_is_help=True
+    help="Work orders: list, show, create, edit, assign, unassign, status, complete, note.", no_args_is_help=True
 )
 DEFAULT_TZ = "Europe/Helsinki"
 
@@ -134,6 +139,8 @@ def _print_detail(d: JobDetailView) -> None:
     out.print(f"site      {d.site_code} {j.address}  ({j.lat:.5f}, {j.lon:.5f})")
     if d.access_notes:
         out.print(f"access    {d.access_notes}", markup=False)
+    for name, value in d.custom_fields.items():
+        out.print(f"{name:<9} {value}", markup=False)
     skills = ", ".join(f"{k}:{v}" for k, v in j.skills.items()) or "-"
     out.print(f"skills    {skills}   duration {j.duration_minutes} min")
     if j.window_start or j.window_end:
@@ -293,6 +300,70 @@ def edit_command(
     else:
         out.print(f"{job.ref}: changed {', '.join(sorted(changes))}")
     _warn(warnings)
+
+
+def _part(text: str) -> PartInput:
+    from data.services.completion import PartInput
+
+    sku, _, quantity = text.partition(":")
+    try:
+        return PartInput(sku.strip(), int(quantity or "1"))
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not SKU:quantity", record="option", field="--part") from None
+
+
+def _expense(text: str) -> ExpenseInput:
+    from data.services.completion import ExpenseInput
+
+    parts = [p.strip() for p in text.split(";")]
+    try:
+        if len(parts) != 3:
+            raise InvalidOperation
+        return ExpenseInput(parts[0], parts[1], Decimal(parts[2]))
+    except InvalidOperation:
+        raise InvalidInput(f"'{text}' is not 'kind;description;amount'", record="option", field="--expense") from None
+
+
+@jobs_app.command("complete")
+@handles_errors
+def complete_command(
+    ref: str = typer.Argument(..., help="Job ref."),
+    start: str = typer.Option(..., "--start", help="When work began: HH:MM on --date or ISO 8601."),
+    end: str = typer.Option(..., "--end", help="When work ended."),
+    labour: int = typer.Option(..., "--labour", help="Minutes of labour to bill."),
+    travel: int = typer.Option(0, "--travel", help="Minutes of travel."),
+    resolution: str = typer.Option("FIXED", "--resolution", help="Resolution code."),
+    parts: list[str] = typer.Option([], "--part", help="SKU:quantity taken from the technician's van, repeatable."),
+    expenses: list[str] = typer.Option([], "--expense", help="'kind;description;amount', repeatable."),
+    notes: str | None = typer.Option(None, "--notes", help="What was done."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
+    """Complete a visit from the office with its report: van parts, invoice draft, timesheet, job.completed."""
+    from data.services.completion import CompletionInput, complete_from_office  # loads the file store: only here
+
+    database = db()
+    tz = job_zone(database, ref)
+    when = parse_day(day, tz)
+    report = CompletionInput(
+        actual_start=parse_moment(start, when, tz, "--start"),
+        actual_end=parse_moment(end, when, tz, "--end"),
+        labour_minutes=labour,
+        travel_minutes=travel,
+        resolution_code=resolution,
+        parts=[_part(p) for p in parts],
+        expenses=[_expense(e) for e in expenses],
+        notes=notes,
+    )
+    done = complete_from_office(database, actor(), ref, report)
+    if as_json:
+        print_json(
+            {"ref": done.job_ref, "status": done.status, "invoice": done.invoice_ref, "total": done.invoice_total}
+        )
+        return
+    out.print(
+        f"{done.job_ref} completed; invoice {done.invoice_ref or '-'} {done.invoice_total or ''}", highlight=False
+    )
 
 
 @jobs_app.command("assign")

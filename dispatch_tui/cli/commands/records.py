@@ -10,8 +10,15 @@ import typer
 from data.services.record_kinds import KINDS
 from dispatch_tui.cli.main import COMMANDS
 from dispatch_tui.cli.records import record_group
+from dispatch_tui.cli.stock_moves import add_stock_moves
+
+EXTRA_COMMANDS = {"stock": add_stock_moves}
+"""Commands a kind has besides add|edit|list|show|archive."""
 
 
 def register(app: typer.Typer) -> None:
     for name, kind in KINDS.items():
-        app.add_typer(record_group(kind, COMMANDS[name].help), name=name)
+        group = record_group(kind, COMMANDS[name].help)
+        if name in EXTRA_COMMANDS:
+            EXTRA_COMMANDS[name](group)
+        app.add_typer(group, name=name)

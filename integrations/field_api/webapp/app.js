@@ -53,13 +53,16 @@ async function refresh() {
     const me = await api("/v1/me");
     state.me = me;
     await store.set("me", me);
-    const [day, stock, clock] = await Promise.all([
+    const [day, stock, clock, messages] = await Promise.all([
       api(`/v1/me/jobs?date=${today()}`),
       api("/v1/me/stock").catch(() => null),
       api("/v1/me/clock"),
+      api("/v1/me/messages").catch(() => null),
     ]);
-    Object.assign(state, { day, stock, clock });
-    await Promise.all([store.set("day", day), store.set("stock", stock), store.set("clock", clock)]);
+    Object.assign(state, { day, stock, clock, messages });
+    await Promise.all([
+      store.set("day", day), store.set("stock", stock), store.set("clock", clock), store.set("messages", messages),
+    ]);
     await store.set("fetched_at", new Date().toISOString());
   } catch (err) {
     // Offline or the server is away: the last copy stays on screen.
@@ -68,7 +71,7 @@ async function refresh() {
 }
 
 async function loadLocal() {
-  for (const key of ["me", "day", "stock", "clock"]) state[key] = (await store.get(key)) || null;
+  for (const key of ["me", "day", "stock", "clock", "messages"]) state[key] = (await store.get(key)) || null;
   state.waiting = await store.waiting();
   state.refused = await store.refused();
 }
@@ -103,6 +106,35 @@ function clockState() {
   const moves = { clock_in: "working", break_start: "on_break", break_end: "working", clock_out: "off" };
   for (const e of state.waiting) if (e.type === "clock") current = moves[e.payload.act] || current;
   return current;
+}
+
+// --- messages with the office: the server's threads plus what is still waiting to be sent -------------
+
+function messagesOf(ref) {
+  const sent = ((state.messages && state.messages.messages) || []).filter((m) => (ref ? m.job_ref === ref : true));
+  const waiting = state.waiting.filter((e) => e.type === "message" && (ref ? e.job_ref === ref : true));
+  return `
+    ${sent.map((m) => `<p data-testid="message"><span class="muted">${hm(m.created_at)} ${esc(m.author_kind === "technician" ? "me" : m.author)}${!ref && m.job_ref ? " · " + esc(m.job_ref) : ""}:</span> ${esc(m.body)}</p>`).join("")}
+    ${waiting.map((e) => `<p data-testid="message"><span class="muted">${hm(e.occurred_at)} me (waiting):</span> ${esc(e.payload.body)}</p>`).join("")}
+    ${sent.length || waiting.length ? "" : `<p class="muted">No messages yet.</p>`}
+    <form data-form="message" data-ref="${esc(ref || "")}">
+      <label>Message to the office<textarea name="body" rows="2" maxlength="2000" required></textarea></label>
+      <button type="submit">Send</button>
+    </form>`;
+}
+
+function messagesPage() {
+  return `${header("Messages", "#/")}<main class="page"><section class="card">${messagesOf(null)}</section></main>`;
+}
+
+async function markMessagesRead() {
+  if (!navigator.onLine || !(state.messages && state.messages.unread)) return;
+  const token = await store.get("token");
+  const response = await fetch("/v1/me/messages/read", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+  if (response.ok) {
+    state.messages.unread = 0;
+    await store.set("messages", state.messages);
+  }
 }
 
 // --- pages -------------------------------------------------------------------------------------------
@@ -205,7 +237,7 @@ function dayPage() {
           )
           .join("")}
       </ol>
-      <nav class="tabs"><a href="#/van">My van</a><a href="#/queue">Outbox</a><button data-action="signout">Sign out</button></nav>
+      <nav class="tabs"><a href="#/messages" data-testid="messages-tab">Messages${state.messages && state.messages.unread ? ` (${state.messages.unread})` : ""}</a><a href="#/van">My van</a><a href="#/queue">Outbox</a><button data-action="signout">Sign out</button></nav>
     </main>`;
 }
 
@@ -264,6 +296,10 @@ function jobPage(ref) {
           <label>Add a note<textarea name="body" rows="2" maxlength="4000" required></textarea></label>
           <button type="submit">Add note</button>
         </form>
+      </section>
+      <section class="card">
+        <h3>Messages with the office</h3>
+        ${messagesOf(ref)}
       </section>
       <section class="card">
         <h3>Photos</h3>
@@ -442,9 +478,11 @@ function render() {
   else if (page === "job") view().innerHTML = jobPage(ref);
   else if (page === "van") view().innerHTML = vanPage();
   else if (page === "queue") view().innerHTML = queuePage();
+  else if (page === "messages") view().innerHTML = messagesPage();
   else view().innerHTML = dayPage();
   if (page === "job" && sub === "complete") setUpCompletion();
   if (page === "job" && !sub) showPhotos(ref);
+  if (page === "messages") markMessagesRead();
   restoreTyped(typed);
   if (focusName && $(`[name="${focusName}"]`)) $(`[name="${focusName}"]`).focus();
   document.title = `Dispatch · ${page || "my day"}`;
@@ -721,6 +759,10 @@ document.addEventListener("submit", async (ev) => {
   if (kind === "signin") await signIn(form.token.value);
   if (kind === "note") {
     await outbox.queue("note", { job_ref: form.dataset.ref, payload: { body: form.body.value.trim() } });
+    form.reset();
+  }
+  if (kind === "message") {
+    await outbox.queue("message", { job_ref: form.dataset.ref || null, payload: { body: form.body.value.trim() } });
     form.reset();
   }
   if (kind === "complete") await submitCompletion(form);

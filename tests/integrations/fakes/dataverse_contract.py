@@ -28,8 +28,10 @@ that docs/integrations.md tells the CRM administrator to add.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
 from typing import Any
 
 VERSION = "v9.2"
@@ -273,3 +275,74 @@ def problems_with_filter(table: Table, expression: str | None, where: str) -> li
         if not ok:
             found.append(f"{where}: {literal!r} is not an {column.type} literal for {match[1]}")
     return found
+
+
+# "Execute batch operations using the Web API": multipart/mixed, boundary batch_<id>; a change set
+# is a part of multipart/mixed with boundary changeset_<id>; each of its parts is application/http,
+# Content-Transfer-Encoding binary, a unique Content-ID, then one request (no GET in a change set);
+# lines end in CRLF.
+BATCH_PATH = f"/api/data/{VERSION}/$batch"
+
+
+def batch_entries(entry: dict[str, Any], origin: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The requests inside a received `$batch` (shaped like received entries) and what breaks the format."""
+    where = f"POST {BATCH_PATH}"
+    raw: bytes = entry["raw"]
+    content_type = entry["headers"].get("content-type", "")
+    found: list[str] = []
+    if not re.fullmatch(r"multipart/mixed;\s*boundary=\"?batch_[\w-]+\"?", content_type):
+        return [], [f"{where}: Content-Type must be multipart/mixed; boundary=batch_<id>, got {content_type!r}"]
+    if re.search(rb"(?<!\r)\n", raw):
+        found.append(f"{where}: lines must end in CRLF")
+    message = message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw, policy=policy.compat32)
+    parts = message.get_payload()
+    if not isinstance(parts, list) or not parts:
+        return [], [*found, f"{where}: no parts"]
+    inner: list[dict[str, Any]] = []
+    for part in parts:
+        if part.get_content_type() == "multipart/mixed":
+            if not str(part.get_boundary() or "").startswith("changeset_"):
+                found.append(f"{where}: a change set's boundary is changeset_<id>")
+            ids = []
+            for op in part.get_payload():
+                if op.get_content_type() != "application/http" or op.get("Content-Transfer-Encoding") != "binary":
+                    found.append(f"{where}: a change set part is application/http, Content-Transfer-Encoding binary")
+                ids.append(op.get("Content-ID"))
+                request, problems = _inner_request(op, origin, where)
+                found += problems
+                if request is not None:
+                    if request["method"] == "GET":
+                        found.append(f"{where}: GET is not allowed in a change set")
+                    inner.append(request)
+            if None in ids or len(set(ids)) != len(ids):
+                found.append(f"{where}: each change set part needs a unique Content-ID")
+        elif part.get_content_type() == "application/http":
+            request, problems = _inner_request(part, origin, where)
+            found += problems
+            if request is not None:
+                inner.append(request)
+        else:
+            found.append(f"{where}: unexpected part {part.get_content_type()}")
+    return inner, found
+
+
+def _inner_request(part: Any, origin: str, where: str) -> tuple[dict[str, Any] | None, list[str]]:
+    text = part.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
+    head, _, body = text.partition("\n\n")
+    request_line, *header_lines = head.strip("\n").split("\n")
+    match = re.fullmatch(r"(GET|POST|PATCH|DELETE) (\S+) HTTP/1\.1", request_line)
+    if match is None:
+        return None, [f"{where}: bad request line {request_line!r}"]
+    url = match[2]
+    if not url.startswith(f"{origin}/api/data/{VERSION}/"):
+        return None, [f"{where}: {url!r} is not under the service root"]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    problems = []
+    if match[1] in ("POST", "PATCH") and not headers.get("content-type", "").startswith("application/json"):
+        problems.append(f"{where}: {match[1]} {url} needs Content-Type: application/json")
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        return None, [*problems, f"{where}: {match[1]} {url}: the body is not JSON"]
+    path = url[len(origin) :]
+    return {"method": match[1], "path": path, "query": {}, "headers": headers, "json": data, "raw": b""}, problems

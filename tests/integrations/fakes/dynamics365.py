@@ -1,4 +1,4 @@
-"""A local Dataverse: Entra ID tokens, alternate-key upsert, CloseIncident, annotations, paging and 429s.
+"""A local Dataverse: Entra ID tokens, alternate-key upsert, CloseIncident, annotations, $batch, paging, 429s.
 
 Writes are checked against the entity definitions in `dataverse_contract` (an unknown column answers
 0x80060888 as Dataverse does). Upsert semantics follow Microsoft's documentation: `PATCH set(key)`
@@ -38,6 +38,7 @@ from tests.integrations.fakes.dataverse_contract import (
     TABLES,
     TARGET,
     VERSION,
+    batch_entries,
     problems_with_body,
 )
 from tests.integrations.fakes.server import CLIENT_ID, CLIENT_SECRET, FakeVendor, serve
@@ -237,6 +238,8 @@ def build_app(state: DataverseState) -> Starlette:
             return JSONResponse({"UserId": "00000000-0000-0000-0000-0000000000a1", "OrganizationId": "org-1"})
         if target in ACTIONS and request.method == "POST":
             return await close_incident(received or {})
+        if target == "$batch" and request.method == "POST":  # this request's own bytes: others run concurrently
+            return await batch({"headers": dict(request.headers), "raw": await request.body()})
         match = TARGET.match(target)
         if match is None or match["set"] not in TABLES:
             return error(404, "0x80060888", f"Resource not found for the segment '{target}'.")
@@ -311,6 +314,51 @@ def build_app(state: DataverseState) -> Starlette:
         if (lost := await state.after_effect()) is not None:
             return lost
         return Response(status_code=204, headers={"OData-EntityId": _entity_url(state, entity_set, rid)})
+
+    async def batch(entry: dict[str, Any]) -> Response:
+        """One change set of creates, run as one transaction: every part applies, or none does."""
+        inner, problems = batch_entries(entry, state.origin)
+        if problems:
+            return error(400, "0x80048d19", "; ".join(problems))
+        planned: list[tuple[str, dict[str, Any]]] = []
+        for op in inner:
+            match = TARGET.match(op["path"][len(BASE) + 1 :])
+            if op["method"] != "POST" or match is None or match["set"] not in TABLES or match["key"]:
+                return error(400, "0x80048d19", f"the fake's change sets hold creates only, not {op['path']}")
+            body = op["json"] or {}
+            found = problems_with_body(TABLES[match["set"]], body, match["set"])
+            values, missing = _bind(state, body, match["set"])
+            if found or missing is not None:  # the change set is rolled back: nothing of it lands
+                return batch_answer([(404 if missing else 400, "; ".join(found) or "bound record missing")])
+            planned.append((match["set"], values))
+        ids = [(entity_set, state.add(entity_set, values)) for entity_set, values in planned]
+        if (lost := await state.after_effect()) is not None:
+            return lost
+        return batch_answer([(204, _entity_url(state, entity_set, rid)) for entity_set, rid in ids])
+
+    def batch_answer(results: list[tuple[int, str]]) -> Response:
+        """200 with one application/http response per request of the change set (or its one error)."""
+        tag = uuid.uuid4().hex
+        lines = [f"--batchresponse_{tag}", f"Content-Type: multipart/mixed; boundary=changesetresponse_{tag}", ""]
+        for number, (status, detail) in enumerate(results, start=1):
+            lines += [
+                f"--changesetresponse_{tag}",
+                "Content-Type: application/http",
+                "Content-Transfer-Encoding: binary",
+            ]
+            lines += [f"Content-ID: {number}", ""]
+            if status == 204:
+                lines += ["HTTP/1.1 204 No Content", "OData-Version: 4.0", f"OData-EntityId: {detail}", "", ""]
+            else:
+                payload = json.dumps({"error": {"code": "0x80040203", "message": detail}})
+                lines += [f"HTTP/1.1 {status} Bad Request", "Content-Type: application/json; odata.metadata=minimal"]
+                lines += ["", payload]
+        lines += [f"--changesetresponse_{tag}--", f"--batchresponse_{tag}--", ""]
+        return Response(
+            "\r\n".join(lines).encode(),
+            status_code=200,
+            headers={"Content-Type": f"multipart/mixed; boundary=batchresponse_{tag}", "OData-Version": "4.0"},
+        )
 
     async def close_incident(body: dict[str, Any]) -> Response:
         params = ACTIONS["CloseIncident"]
