@@ -66,6 +66,10 @@ class TechnicianAbsent(AssignmentRefused):
     pass
 
 
+class OutsideWindow(AssignmentRefused):
+    """No free slot of the technician keeps the job inside its customer's time window."""
+
+
 class PinsOverlap(AssignmentRefused):
     """Two pinned jobs of one technician would overlap: no plan could keep both."""
 

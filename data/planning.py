@@ -389,6 +389,7 @@ class Suggestion:
     lateness_minutes: float
     overtime_minutes: float
     cost: float
+    technician_name: str = ""
 
 
 def suggest_for_job(
@@ -409,10 +410,17 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = plan_suggest.suggest(live_problem(planning, job_ref), planning.current, job_ref, k)
+    options = plan_suggest.suggest(
+        live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
+    )
+    with db.read() as session:
+        wanted = [o.technician_id for o in options]
+        rows = session.execute(select(Technician.code, Technician.name).where(Technician.code.in_(wanted)))
+        names = {code: name for code, name in rows}
     return [
         Suggestion(
             technician=o.technician_id,
+            technician_name=names.get(o.technician_id, ""),
             start=planning.at(o.start),
             added_travel_minutes=round(o.added_travel_seconds / 60, 1),
             lateness_minutes=round(o.lateness_seconds / 60, 1),

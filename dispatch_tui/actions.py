@@ -60,7 +60,11 @@ def job_state(ctx: ConsoleContext, ref: str) -> JobState:
 
 
 def _hm(ctx: ConsoleContext, at: datetime | None) -> str:
-    return ctx.local(at).strftime("%H:%M") if at else "?"
+    """A planned time: "HH:MM" on the day being viewed, with its day otherwise ("Thu 26.11 08:00")."""
+    if at is None:
+        return "?"
+    local = ctx.local(at)
+    return f"{local:%H:%M}" if local.date() == ctx.day else f"{local:%a %d.%m %H:%M}"
 
 
 def _restore(ctx: ConsoleContext, before: JobState, version: int) -> UndoStep:
@@ -218,6 +222,13 @@ class Suggestion:
     lateness_minutes: int
     overtime_minutes: int
     cost: float
+    technician_name: str = ""
+
+    @property
+    def explained(self) -> str:
+        """What the place costs, in the dispatcher's terms: "+12 min travel, 0 min late"."""
+        text = f"+{self.added_travel_minutes} min travel, {self.lateness_minutes} min late"
+        return text + (f", {self.overtime_minutes} min overtime" if self.overtime_minutes else "")
 
 
 @dataclass
@@ -254,6 +265,7 @@ def suggestions_for(ctx: ConsoleContext, job_ref: str, k: int = 5) -> list[Sugge
             lateness_minutes=round(s.lateness_minutes),
             overtime_minutes=round(s.overtime_minutes),
             cost=float(s.cost),
+            technician_name=s.technician_name,
         )
         for s in found
     ]

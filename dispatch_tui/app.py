@@ -107,8 +107,11 @@ class DispatchApp(App[None]):
         keymap: dict[str, str] | None = None,
         tick_seconds: float = TICK_SECONDS,
         background: Sequence[Callable[[asyncio.Event], Awaitable[object]]] = (),
+        theme: str = "textual-dark",
     ) -> None:
         super().__init__()
+        self.start_theme = theme
+        """A Textual theme name ("textual-dark", "textual-light", ...); every status reads in each."""
         # Textual draws on fd 2; absl is still kept quiet by optimizer.native_log. Put back on unmount.
         self._stderr_redirect = set_stderr_redirect(False)
         self.background = list(background)
@@ -148,7 +151,7 @@ class DispatchApp(App[None]):
         return self.ctx.read_only
 
     def on_mount(self) -> None:
-        self.theme = "textual-dark"
+        self.theme = self.start_theme
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
         self.available_views = {v.name: self._factory(v.screen_class(), v.name) for v in VIEWS}
@@ -446,6 +449,7 @@ class DispatchApp(App[None]):
         if name not in self.available_views:
             self.notice(f"the {name} view is not available in this build", "warning")
             return
+        chosen = self.job_target()  # the job on the screen being left: a view that can show it lands on it
         if name == self.current_mode and len(self.screen_stack) > 1:
             while len(self.screen_stack) > 1:
                 self.pop_screen()
@@ -453,6 +457,9 @@ class DispatchApp(App[None]):
         self.unseen.pop(name, None)  # looked at: its badge goes
         self.switch_mode(name)
         self._update_title()
+        follow = getattr(self.screen, "follow_job", None)
+        if chosen is not None and callable(follow):
+            follow(chosen.ref)
 
     def open_job(self, ref: str) -> None:
         if ref:
@@ -569,10 +576,15 @@ class DispatchApp(App[None]):
         return datetime.combine(self.ctx.day, clock, self.ctx.zone)
 
     async def _choices(self, ref: str) -> list[Choice]:
-        rows = await asyncio.to_thread(technician_choices, self.ctx.db, self.ctx.branch.id, ref)
+        ctx = self.ctx
+        rows = await asyncio.to_thread(technician_choices, ctx.db, ctx.branch.id, ref, ctx.now())
         return [
-            Choice(code, f"{code:<6} {name:<22} {skills}" + ("" if ok else "  (lacks skills)"), dim=not ok)
-            for code, name, ok, skills in rows
+            Choice(
+                c.code,
+                f"{c.code:<6} {c.name:<22} {c.skills}" + (f"  ({c.unavailable})" if c.unavailable else ""),
+                dim=not c.qualified,
+            )
+            for c in rows
         ]
 
     async def action_assign(self) -> None:

@@ -28,8 +28,18 @@ class Insertion:
     """Added cost of the technician's day (travel, overtime, lateness), currency units."""
 
 
-def suggest(problem: Problem, plan: Plan, job_id: str, k: int = 5, network: Network | None = None) -> list[Insertion]:
-    """The ``k`` cheapest feasible places for ``job_id`` (cheapest first); [] when nowhere fits."""
+def suggest(
+    problem: Problem,
+    plan: Plan,
+    job_id: str,
+    k: int = 5,
+    network: Network | None = None,
+    *,
+    one_per_technician: bool = False,
+) -> list[Insertion]:
+    """The ``k`` cheapest feasible places for ``job_id`` (cheapest first); [] when nowhere fits.
+
+    With ``one_per_technician``, only each technician's cheapest place: k different people to choose from."""
     network = network if network is not None else Network.for_problem(problem)
     horizon = problem_horizon(problem)
     jobs = {j.id: j for j in problem.jobs}
@@ -55,6 +65,11 @@ def suggest(problem: Problem, plan: Plan, job_id: str, k: int = 5, network: Netw
                 continue
             options.append(_insertion(tech.id, position, timing, base, base_cost, base_travel))
     options.sort(key=lambda o: (o.cost, o.start))
+    if one_per_technician:
+        cheapest: dict[str, Insertion] = {}
+        for o in options:  # cheapest first, so each technician's first is their best
+            cheapest.setdefault(o.technician_id, o)
+        options = list(cheapest.values())
     return options[:k]
 
 

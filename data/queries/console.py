@@ -447,6 +447,8 @@ def technician_board(
             nxt = upcoming[0] if upcoming else None
             absent_now = any(a.starts_at <= now < a.ends_at for a in absences.get(t.id, []))
             shift = shifts.get(t.id)
+            if absent_now:  # an absent technician is doing nothing now and has nothing next; their jobs need a new one
+                current = nxt = None
             rows.append(
                 TechnicianRow(
                     id=t.id,
@@ -456,7 +458,7 @@ def technician_board(
                     current_job=current.ref if current else None,
                     next_job=nxt.ref if nxt else None,
                     next_start=nxt.planned_start if nxt else None,
-                    late_minutes=_late_minutes(jobs, now),
+                    late_minutes=None if absent_now else _late_minutes(jobs, now),
                     load_minutes=sum(j.duration_minutes for j in jobs),
                     capacity_minutes=shift.capacity_minutes if shift else 0,
                     skills=tuple(sorted(f"{code}{lvl}" for code, lvl in t.skills.items())),
@@ -677,20 +679,51 @@ def _with_history(db: Database, detail: JobDetail) -> JobDetail:
     return replace(detail, history=tuple(history(db, "job", str(detail.id))))
 
 
-def technician_choices(db: Database, branch_id: int, job_ref: str) -> list[tuple[str, str, bool, str]]:
-    """Technicians for the assign picker: (code, name, has the skills, skills text); qualified first.
+@dataclass(frozen=True)
+class TechnicianChoice:
+    """One line of the assign picker."""
 
-    Qualification here only orders the list; the assign service decides and explains refusals.
-    """
+    code: str
+    name: str
+    skills: str
+    """Skill codes with levels, e.g. "electrical1 hvac3"."""
+    unavailable: str
+    """Why this technician cannot take the job now ("lacks skills", "sick until 18:00"); "" when they can."""
+
+    @property
+    def qualified(self) -> bool:
+        return not self.unavailable
+
+
+def technician_choices(
+    db: Database, branch_id: int, job_ref: str, now: datetime | None = None
+) -> list[TechnicianChoice]:
+    """Technicians for the assign picker, those who can take the job first: the skills it needs and,
+    at `now`, not absent. The order only guides; the assign service decides and explains refusals."""
     with db.read() as s:
         from data.services.jobs import find_job
 
         job = find_job(s, job_ref)
         need = job.skill_requirements()
+        branch = s.get(Branch, branch_id)
+        if branch is None:
+            raise NotFound(f"branch {branch_id} does not exist")
+        techs = _technicians(s, branch_id, None)
+        absent: dict[int, AbsenceSpan] = {}
+        if now is not None:
+            for tech_id, spans in _absences(s, [t.id for t in techs], now, now + timedelta(seconds=1)).items():
+                absent[tech_id] = spans[0]
+        zone = ZoneInfo(branch.timezone)
         out = []
-        for t in _technicians(s, branch_id, None):
+        for t in techs:
             have = t.skills
-            ok = all(have.get(code, 0) >= lvl for code, lvl in need.items())
-            out.append((t.code, t.name, ok, " ".join(sorted(f"{c}{lvl}" for c, lvl in have.items()))))
-        out.sort(key=lambda x: (not x[2], x[0]))
+            why = ""
+            if not all(have.get(code, 0) >= lvl for code, lvl in need.items()):
+                why = "lacks skills"
+            if t.id in absent:
+                span = absent[t.id]
+                why = f"{span.kind} until {span.ends_at.astimezone(zone):%H:%M}" + (f", {why}" if why else "")
+            skills = " ".join(sorted(f"{c}{lvl}" for c, lvl in have.items()))
+            out.append(TechnicianChoice(t.code, t.name, skills, why))
+        out.sort(key=lambda c: (not c.qualified, c.code))
         return out

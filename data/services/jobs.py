@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from data.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    OutsideWindow,
     PinsOverlap,
     ShiftConflict,
     SkillMismatch,
@@ -301,9 +303,33 @@ def next_free_start(session: Session, job: Job, tech: Technician, tz: str, after
             if last_end is not None and last_end > start:
                 start = last_end
             if start + duration <= shift.end:
+                _refuse_outside_window(job, tech, tz, start, start + duration)
                 return start
         day += timedelta(days=1)
+        if job.window_end is not None and datetime.combine(day, time.min, ZoneInfo(tz)) >= job.window_end:
+            break
+    if job.window_end is not None:
+        raise OutsideWindow(
+            f"{tech.code} {tech.name} has no free slot inside job {job.ref}'s window "
+            f"({_window_text(job, tz)}); give a start time, or choose another technician"
+        )
     raise ShiftConflict(f"{tech.code} {tech.name} has no free slot for job {job.ref} in the next 14 days")
+
+
+def _window_text(job: Job, tz: str) -> str:
+    opens = _hhmm(job.window_start, tz, True) if job.window_start else "any time"
+    closes = _hhmm(job.window_end, tz) if job.window_end else "any time"
+    return f"{opens}-{closes}"
+
+
+def _refuse_outside_window(job: Job, tech: Technician, tz: str, start: datetime, end: datetime) -> None:
+    """The next free slot is only offered when it keeps the customer's window (a start given by hand may not)."""
+    if job.window_end is not None and end > job.window_end:
+        raise OutsideWindow(
+            f"{tech.code} {tech.name}'s next free slot is {_hhmm(start, tz, True)}-{_hhmm(end, tz)}, "
+            f"after job {job.ref}'s window ({_window_text(job, tz)}) closes; give a start time inside it, "
+            "or choose another technician"
+        )
 
 
 def _refuse_if_unavailable(

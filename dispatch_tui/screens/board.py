@@ -11,7 +11,7 @@ from textual.widgets import Footer, Static
 
 from data.queries.board import BoardDay, board_day, technicians_of_jobs
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, ViewRefreshed
+from dispatch_tui.messages import EventsArrived, Notice, ViewRefreshed
 from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.schedule_board import ScheduleBoard
 from dispatch_tui.widgets.status_line import StatusLine
@@ -40,6 +40,8 @@ class BoardScreen(TargetScreen):
         self._dirty_jobs: set[int] = set()
         self._full = True
         self._busy = False
+        self._follow: str | None = None
+        """A job chosen in another view, to put the cursor on once the day is drawn."""
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -67,6 +69,19 @@ class BoardScreen(TargetScreen):
     def technician_target(self) -> str | None:
         tech = self.board.selected_technician()
         return tech.code if tech is not None else None
+
+    def follow_job(self, ref: str) -> None:
+        """Land on the job the dispatcher chose in the view they came from (now, or once the day is read)."""
+        self._follow = ref
+        if self.loaded.is_set():
+            self._land()
+
+    def _land(self) -> None:
+        ref, self._follow = self._follow, None
+        if ref is not None and not self.board.focus_job(ref):
+            self.app.post_message(
+                Notice(f"{ref} is not on the board of {self.ctx.day:%a %d %b} (unassigned or another day)")
+            )
 
     def on_screen_resume(self) -> None:
         board = self.board.board
@@ -111,6 +126,7 @@ class BoardScreen(TargetScreen):
                     self.board.board = day
                     self._show_summary(day)
                     self.loaded.set()
+                    self._land()
                 else:
                     techs, jobs = set(self._dirty_techs), set(self._dirty_jobs)
                     self._dirty_techs.clear()

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -23,7 +24,9 @@ from dispatch_tui.widgets.command_line import COMMANDS
 
 
 def _key_label(key: str) -> str:
-    return {"colon": ":", "question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}.get(key, key)
+    """How a key reads on a keyboard ("?", "/", "^p", "esc"), for each of a binding's keys."""
+    names = {"escape": "esc", "enter": "enter", "tab": "tab", "space": "space"}
+    return " ".join(names.get(k, format_key(k)) for k in key.split(",") if k)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -75,9 +78,10 @@ class HelpScreen(ModalScreen[None]):
             does = spec.description + (f" (not for you: {why})" if why else "")
             table.add_row(_key_label(spec.key), does, "everywhere")
         if self.view is not None:
+            where = getattr(self.view, "TITLE", None) or "this view"  # its name on screen, never a class name
             for b in self.view.BINDINGS:
                 if isinstance(b, Binding):
-                    table.add_row(_key_label(b.key), b.description or b.action, type(self.view).__name__)
+                    table.add_row(_key_label(b.key), b.description or b.action.replace("_", " "), where)
         table.add_row("ctrl+p", "Command palette (every action)", "everywhere")
         return table
 

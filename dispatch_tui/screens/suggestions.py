@@ -20,12 +20,13 @@ from textual.widgets.option_list import Option
 from dispatch_tui.actions import Suggestion
 from dispatch_tui.messages import Notice
 from dispatch_tui.screens.solver_call import Answered, SolverDialog
+from dispatch_tui.widgets.keyed_table import fit
 
 
 class SuggestionsScreen(SolverDialog[list[Suggestion], Suggestion | None]):
     DEFAULT_CSS = """
     SuggestionsScreen { align: center middle; }
-    SuggestionsScreen > Vertical { width: 76; max-width: 100%; height: auto; border: round $accent;
+    SuggestionsScreen > Vertical { width: 90; max-width: 100%; height: auto; border: round $accent;
         background: $surface; padding: 0 1; }
     SuggestionsScreen OptionList { height: auto; max-height: 12; }
     SuggestionsScreen LoadingIndicator { height: 3; }
@@ -64,13 +65,8 @@ class SuggestionsScreen(SolverDialog[list[Suggestion], Suggestion | None]):
     def _line(self, i: int, s: Suggestion) -> Text:
         t = Text()
         t.append(f"{i + 1}  ", style="bold")
-        t.append(f"{s.technician:<6} {s.start.astimezone(self.zone):%H:%M}  ")
-        t.append(f"+{s.added_travel_minutes} min travel")
-        if s.lateness_minutes:
-            t.append(f"  {s.lateness_minutes} min late", style="red")
-        if s.overtime_minutes:
-            t.append(f"  {s.overtime_minutes} min overtime", style="yellow")
-        t.append(f"  cost {s.cost:.2f}", style="dim")
+        t.append(f"{s.technician:<6} {fit(s.technician_name, 20):<20} {s.start.astimezone(self.zone):%H:%M}  ")
+        t.append(s.explained, style="bold red" if s.lateness_minutes else "yellow" if s.overtime_minutes else "")
         return t
 
     def on_mount(self) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from dispatch_tui.widgets.readable import readable
+
 Row = tuple[Text, ...]
 
 
@@ -109,6 +111,8 @@ class KeyedTable(DataTable[Text]):
         keep = self.cursor_key()
         touched = 0
         added = False
+        if self.app.no_color:  # NO_COLOR: what the colours said, in reverse, bold and underline
+            rows = {key: tuple(readable(cell) for cell in row) for key, row in rows.items()}
         if replace_all:
             touched += self.drop([k for k in self._rows if k not in rows])
         for key, row in rows.items():

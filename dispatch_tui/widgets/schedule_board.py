@@ -245,6 +245,17 @@ class ScheduleBoard(ScrollView, can_focus=True):
         techs = self.technicians
         return techs[self.cursor_row] if techs else None
 
+    def focus_job(self, ref: str) -> bool:
+        """Put the cursor on this job's block (scrolled into view); False when the day does not show it."""
+        for row, tech in enumerate(self.technicians):
+            for index, job in enumerate(tech.jobs):
+                if job.ref == ref:
+                    old, self.cursor_row, self.cursor_job = self.cursor_row, row, index
+                    self._redraw_rows(old, row)
+                    self._cursor_moved()
+                    return True
+        return False
+
     # -- live updates ---------------------------------------------------------------------------
 
     def update_technicians(self, rows: Sequence[BoardTechnician]) -> list[int]:

@@ -111,10 +111,14 @@ def make_app(
     start_view: str = "technicians",
     tmp_config: Path | None = None,
     tick_seconds: float = 0.3,
+    theme: str = "textual-dark",
+    ascii_only: bool = False,
 ) -> DispatchApp:
     ctx = make_context(db, actor, branch)
     ctx.config_dir = tmp_config
-    return DispatchApp(ctx, feed if feed is not None else FakeFeed(), start_view=start_view, tick_seconds=tick_seconds)
+    ctx.ascii_only = ascii_only
+    feed = feed if feed is not None else FakeFeed()
+    return DispatchApp(ctx, feed, start_view=start_view, tick_seconds=tick_seconds, theme=theme)
 
 
 WAIT_SECONDS = 60.0

@@ -5,14 +5,18 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.style import Style
 
 from data.db import Database
 from data.models.jobs import JobStatus
+from data.models.workforce import AbsenceKind
 from data.queries.console import TechnicianRow
 from data.services.jobs import change_status
+from data.services.technicians import mark_absent
 from dispatch_tui.screens.jobs import JobsScreen
+from dispatch_tui.widgets.schedule_board import ScheduleBoard
 from tests.console.conftest import make_app, screen_lines, settle
-from tests.factories import DISPATCHER, SUPERVISOR
+from tests.factories import ADMIN, DISPATCHER, SUPERVISOR, local
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -68,3 +72,28 @@ async def test_the_jobs_queue_shows_whole_statuses_and_skills_and_uses_a_wide_sc
         table = app.screen.table
         used = sum(c.get_render_width(table) for c in table.columns.values())
         assert used >= 150  # the summary takes the room the other columns leave
+
+
+async def test_with_no_color_absence_and_lateness_are_reversed_not_grey(
+    world_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    mark_absent(world_db, ADMIN, "T2", AbsenceKind.SICK, local(10), local(18))
+    app = make_app(world_db, start_view="jobs")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, JobsScreen)
+        risk = app.screen.table.row_of("J-ELEC")[2]  # late
+        assert risk.plain == "late" and Style.parse(str(risk.style)).reverse
+        await pilot.press("1")
+        await settle(app, pilot)
+        status = app.screen.table.row_of("T2")[1]  # type: ignore[attr-defined]
+        assert status.plain == "absent" and Style.parse(str(status.style)).reverse
+
+
+async def test_a_light_theme_gives_the_board_light_lanes(world_db: Database) -> None:
+    app = make_app(world_db, start_view="board", theme="textual-light")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(app, pilot)
+        lane = app.screen.query_one(ScheduleBoard).get_component_styles("schedule-board--shift").background
+        assert lane.brightness > 0.8

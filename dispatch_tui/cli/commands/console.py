@@ -50,6 +50,7 @@ def open_console(
     ascii_only: bool = False,
     day: date | None = None,
     background: Sequence[Background] = (),
+    theme: str = "textual-dark",
 ) -> None:
     """Run the console in this terminal until the user quits (`q`, `:quit` or ctrl+q)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -65,7 +66,9 @@ def open_console(
         raise fail(e.message, e.exit_code) from None
     except ValueError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
-    app = DispatchApp(ctx, LiveFeed(ctx.db), keymap=keys, background=background)
+    app = DispatchApp(ctx, LiveFeed(ctx.db), keymap=keys, background=background, theme=theme)
+    if theme not in app.available_themes:
+        raise fail(f"--theme {theme}: not a theme (known: {', '.join(sorted(app.available_themes))})", EXIT_BAD_INPUT)
     app.run(mouse=mouse)
     if app.return_code:  # a crash: the app has printed where the details are
         raise typer.Exit(app.return_code)
@@ -81,6 +84,11 @@ def register(app: typer.Typer) -> None:
         day: str | None = typer.Option(
             None, "--day", help="Local day to view: YYYY-MM-DD, today, tomorrow, mon, +2d (default: today)."
         ),
+        theme: str = typer.Option(
+            "textual-dark",
+            "--theme",
+            help="Colour theme, e.g. textual-light on a light terminal (NO_COLOR is obeyed).",
+        ),
     ) -> None:
         """Open the live dispatch console: technicians, jobs, board, map, calendar; dispatch by keyboard."""
         chosen = None
@@ -89,7 +97,7 @@ def register(app: typer.Typer) -> None:
             from dispatch_tui.cli.dates import parse_day
 
             chosen = parse_day(day, branch_zone(db(), branch), "--day")
-        open_console(branch, mouse=not no_mouse, ascii_only=ascii_only, day=chosen)
+        open_console(branch, mouse=not no_mouse, ascii_only=ascii_only, day=chosen, theme=theme)
 
 
 def demo_console_wanted(flag: bool) -> bool:
