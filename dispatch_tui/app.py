@@ -191,7 +191,6 @@ class DispatchApp(App[None]):
         mail = f" · {self.unread_messages} unread" if self.unread_messages else ""
         variants = (
             f"{login} · {role} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}{mail}  {tabs}",
-            f"{login} · {role} · {branch} {now:%H:%M}{ro}{mail}  {tabs}",  # who and what role outlast the day's name
             f"{login} · {branch} · {ctx.day:%a %d %b} {now:%H:%M}{ro}{mail}  {tabs}",
             f"{branch} {ctx.day:%a %d.%m} {now:%H:%M}{' RO' if ro else ''}  {tabs}",
             f"{branch} {ctx.day:%d.%m} {now:%H:%M}{' RO' if ro else ''}  {short_tabs}",

@@ -42,6 +42,10 @@ def then(*steps: Callable[[DispatchApp], object]) -> Callable[[Pilot[None]], Awa
         for step in steps:
             step(app)
             await settle(app, pilot)
+        # The key bar follows the cursor's target one refresh later: draw it from the settled screen.
+        app.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
 
     return run
 
