@@ -86,7 +86,7 @@ async def test_invoice_sent_once_despite_faults(
     assert results[0].outcome is Outcome.DELIVERED and again[0].external_id == results[0].external_id
     assert len(state.invoices) == 1 and len(state.contacts) == 1
     invoice = next(iter(state.invoices.values()))
-    assert invoice["InvoiceNumber"] == f"INV-{job.ref}" and invoice["Reference"] == job.ref
+    assert invoice["InvoiceNumber"] == "HEL-2026-000001" and invoice["Reference"] == job.ref
     covered = [li for li in invoice["LineItems"] if "covered:" in li["Description"]]
     assert covered and all(li["UnitAmount"] == 0 and li["LineAmount"] == 0 for li in covered)
     assert any(li.get("ItemCode") == "FLT-01" for li in invoice["LineItems"])

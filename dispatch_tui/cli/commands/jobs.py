@@ -39,7 +39,8 @@ from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, label
 from dispatch_tui.cli.dates import DATE_HELP, now, parse_day, parse_moment
 
 jobs_app = typer.Typer(
-    help="Work orders: list, show, create, edit, assign, unassign, status, complete, note.", no_args_is_help=True
+    help="Work orders: list, show, create, edit, assign, unassign, status, complete, reopen, note.",
+    no_args_is_help=True,
 )
 DEFAULT_TZ = "Europe/Helsinki"
 
@@ -364,6 +365,30 @@ def complete_command(
     out.print(
         f"{done.job_ref} completed; invoice {done.invoice_ref or '-'} {done.invoice_total or ''}", highlight=False
     )
+
+
+@jobs_app.command("reopen")
+@handles_errors
+def reopen_command(
+    ref: str = typer.Argument(..., help="Job ref."),
+    reason: str = typer.Option(..., "--reason", help="Why the completion was a mistake."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
+    """Undo a mistaken completion: the invoice is voided (or credited if issued), van parts go back, the job is
+    scheduled again; emits job.reopened (and invoice.voided or credit_note.issued)."""
+    from data.services.reopen import reopen_job
+
+    done = reopen_job(db(), actor(), ref, reason)
+    if as_json:
+        print_json(
+            {"ref": done.job_ref, "status": done.status, "invoice": done.invoice, "parts_returned": done.parts_returned,
+             "follow_up_cancelled": done.follow_up_cancelled}
+        )  # fmt: skip
+        return
+    bill = done.invoice
+    said = "" if bill is None else f"; invoice {bill['invoice']} {bill['action']}"
+    said += f" by {bill['credit_note']}" if bill and bill["credit_note"] else ""
+    out.print(f"{done.job_ref} reopened: {done.status.value}{said}", highlight=False)
 
 
 @jobs_app.command("assign")
