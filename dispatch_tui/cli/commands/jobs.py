@@ -20,7 +20,7 @@ from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
 from data.models.org import Branch
-from data.queries.jobs import JobDetailView, JobListRow, job_detail, list_jobs, parse_statuses
+from data.queries.jobs import JobDetailView, JobFilter, JobListRow, job_detail, list_jobs, parse_statuses
 from data.services.jobs import (
     JobDraft,
     add_note,
@@ -114,22 +114,45 @@ def jobs_table(rows: list[JobListRow], title: str, width: int) -> Table:
 @handles_errors
 def list_command(
     day: str | None = typer.Option(None, "--date", help=f"Local day: {DATE_HELP}; default today."),
+    day_from: str | None = typer.Option(None, "--from", help="First day of a range (instead of --date)."),
+    day_to: str | None = typer.Option(None, "--to", help="Last day of the range (default: --from or --date)."),
     branch: str | None = typer.Option(None, "--branch", help="Only this branch code."),
     status: list[str] | None = typer.Option(None, "--status", help="Only these statuses (repeat or comma-separate)."),
     unassigned: bool = typer.Option(False, "--unassigned", help="Only jobs without a technician."),
     technician: str | None = typer.Option(None, "--technician", help="Only this technician's jobs."),
+    customer: str | None = typer.Option(None, "--customer", help="Only this customer's jobs (code)."),
+    site: str | None = typer.Option(None, "--site", help="Only jobs at this site (code)."),
+    priority: int | None = typer.Option(None, "--priority", help="Only this priority (1-4)."),
+    job_type: str | None = typer.Option(None, "--type", help="Only install, repair, maintenance or inspection."),
+    at_risk: bool = typer.Option(False, "--at-risk", help="Only open jobs whose SLA is late or due soon."),
+    search: str | None = typer.Option(
+        None, "--search", help="Text in the ref, summary, description, customer or site."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """The day's jobs: planned that day, plus open jobs nobody has planned yet."""
+    """The day's jobs (or a range's): planned then, plus open jobs nobody has planned yet."""
     database = db()
-    when = parse_day(day, branch_zone(database, branch))
+    tz = branch_zone(database, branch)
+    if day is not None and day_from is not None:
+        raise InvalidInput("give --date or --from, not both", record="filter", field="--from")
+    first = parse_day(day_from, tz, "--from") if day_from else parse_day(day, tz)
+    last = parse_day(day_to, tz, "--to") if day_to else None
+    wanted = JobFilter(customer, site, priority, job_type, search, now(tz) if at_risk else None)
     rows = list_jobs(
-        database, when, branch=branch, statuses=parse_statuses(status), unassigned=unassigned, technician=technician
+        database,
+        first,
+        day_to=last,
+        branch=branch,
+        statuses=parse_statuses(status),
+        unassigned=unassigned,
+        technician=technician,
+        wanted=wanted,
     )
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
-    out.print(jobs_table(rows, f"Jobs {when.isoformat()} ({len(rows)}; * = pinned)", out.width))
+    span = first.isoformat() if last is None or last == first else f"{first.isoformat()}..{last.isoformat()}"
+    out.print(jobs_table(rows, f"Jobs {span} ({len(rows)}; * = pinned)", out.width))
 
 
 def _print_detail(d: JobDetailView) -> None:
@@ -137,6 +160,13 @@ def _print_detail(d: JobDetailView) -> None:
     tz = j.timezone
     out.print(f"[bold]{j.ref}[/] {j.summary}  [dim]({j.type}, priority {j.priority}, {j.status}, v{j.version})[/]")
     out.print(f"customer  {j.customer} ({d.customer_code})")
+    reach = " · ".join(x for x in (d.customer_phone, d.customer_email) if x)
+    if reach:
+        out.print(f"phone     {reach}", markup=False)
+    if d.contact:
+        out.print(f"contact   {d.contact}", markup=False)
+    for name, value in d.customer_preferences.items():
+        out.print(f"prefers   {name}: {value}", markup=False)
     out.print(f"site      {d.site_code} {j.address}  ({j.lat:.5f}, {j.lon:.5f})")
     if d.access_notes:
         out.print(f"access    {d.access_notes}", markup=False)
@@ -163,6 +193,13 @@ def _print_detail(d: JobDetailView) -> None:
         out.print(f"follows   {d.follow_up_of}")
     for link in d.links:
         out.print(f"linked    {link}", markup=False)
+    if d.last_visits:
+        out.print("[bold]last visits here[/]")
+        for v in d.last_visits:
+            ended = v["finished_at"].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d") if v["finished_at"] else "-"
+            said = "; ".join(n["body"] for n in v["notes"]) if v["notes"] else ""
+            out.print(f"  {ended} {v['ref']} {v['status']} {v['technician'] or '-'}: {v['summary']} {said}".rstrip(),
+                      markup=False)  # fmt: skip
     if d.notes:
         out.print("[bold]notes[/]")
         for n in d.notes:
