@@ -35,7 +35,7 @@ from data.models.workforce import Technician
 from data.services.field_files import file_facts, signature_file, signature_image_payload
 from data.services.invoicing import draft_invoice_in, invoice_for_job, invoice_payload
 from data.services.jobs import JobDraft, change_status_in, create_job_in, find_job
-from data.services.stock import find_part, take_in
+from data.services.stock import find_part, take_in, van_of
 from data.services.timesheets import refresh_for_visit_in
 from data.uow import UnitOfWork
 
@@ -167,9 +167,7 @@ def _existing(uow: UnitOfWork, client_event_id: str | None, job_ref: str | int) 
 
 
 def _van_of(uow: UnitOfWork, tech: Technician) -> StockLocation | None:
-    return uow.session.scalar(
-        select(StockLocation).where(StockLocation.technician_id == tech.id, StockLocation.kind == StockLocationKind.VAN)
-    )
+    return van_of(uow.session, tech.id)
 
 
 def _warehouse_for(uow: UnitOfWork, branch_id: int) -> StockLocation | None:

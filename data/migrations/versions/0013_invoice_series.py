@@ -1,4 +1,4 @@
-"""invoice series, credit notes, void invoices
+"""invoice series, credit notes, void invoices; the parts a job needs
 
 Revision ID: 0013_invoice_series
 Revises: 0012_messages
@@ -63,6 +63,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_invoice_drafts_job_id"), ["job_id"], unique=False)
 
     _status_values(("draft", "sent", "paid", "void", "credited"))
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("parts_needed", sa.JSON(), nullable=False, server_default="{}"))
 
 
 def _status_values(values: tuple[str, ...]) -> None:
@@ -85,6 +87,8 @@ def _status_values(values: tuple[str, ...]) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_column("parts_needed")
     _status_values(("draft", "sent", "paid"))
     with op.batch_alter_table("invoice_drafts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoice_drafts_job_id"))

@@ -16,6 +16,7 @@ from data.db import Database
 
 if TYPE_CHECKING:
     from data.services.completion import ExpenseInput, PartInput
+    from integrations.checks import Answerer, Verdict
 from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
@@ -245,12 +246,20 @@ def create_command(
     custom: str | None = typer.Option(
         None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
     ),
+    parts: str | None = typer.Option(None, "--parts", help="Parts the visit needs, e.g. 'FLT-01:2;VLV-3:1'."),
+    credit_override: str | None = typer.Option(
+        None, "--credit-override", help="Create it although the credit check refused or did not answer: why."
+    ),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
-    """Create a job; prints its ref."""
+    """Create a job; prints its ref. A customer on credit hold (asked of the accounting system, see
+    docs/integrations.md) is refused unless --credit-override says why."""
     database = db()
     who = actor()
+    from integrations.checks import credit_for_site
+
+    credit = _decided(credit_for_site(database, _answerer(), site), credit_override, "--credit-override")
     tz = site_zone(database, site)
     when = parse_day(day, tz)
     draft = JobDraft(
@@ -268,14 +277,49 @@ def create_command(
         sla_due=parse_moment(sla_due, when, tz, "--sla-due") if sla_due else None,
         ref=ref,
         custom_fields=_custom(custom) if custom else {},
+        parts_needed=_parts(parts) if parts else {},
     )
     job = create_job(database, who, draft)
+    if credit:
+        add_note(database, who, job.ref, credit)
     warnings = schedule_warnings(job, now(tz))
     if as_json:
         print_json({"ref": job.ref, "id": job.id, "sla_due": job.sla_due, "version": job.version, "warnings": warnings})
     else:
         out.print(f"created {job.ref}")
     _warn(warnings)
+
+
+def _answerer() -> Answerer | None:
+    from integrations.checks import answerer  # httpx and the connectors: only for the commands that ask
+    from integrations.config import load_config
+
+    return answerer(load_config())
+
+
+def _decided(verdict: Verdict, override: str | None, option: str) -> str | None:
+    """None when the check let the work go ahead; the note to keep when the dispatcher overrode it; else exit 2."""
+    for warning in verdict.warnings:
+        err.print(labelled("warning", warning, "yellow"))
+    if verdict.ok:
+        return None
+    if override is None or not override.strip():
+        decide = "decide" if verdict.unavailable else "go ahead anyway"
+        raise fail(f"{verdict.message}; to {decide} pass {option} REASON")
+    return f"{verdict.message}; went ahead: {override.strip()} ({option})"
+
+
+def _parts(text: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for item in (p.strip() for p in text.split(";")):
+        if not item:
+            continue
+        sku, _, quantity = item.partition(":")
+        try:
+            found[sku.strip()] = int(quantity or "1")
+        except ValueError:
+            raise InvalidInput(f"'{item}' is not SKU:quantity", record="option", field="--parts") from None
+    return found
 
 
 def _custom(text: str) -> dict[str, str]:
@@ -305,6 +349,7 @@ def edit_command(
     custom: str | None = typer.Option(
         None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
     ),
+    parts: str | None = typer.Option(None, "--parts", help="Parts the visit needs, e.g. 'FLT-01:2' ('' for none)."),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     expected_version: int | None = typer.Option(
         None, "--expected-version", help="Change it only if still at this version (exit 3 if someone changed it)."
@@ -329,6 +374,8 @@ def edit_command(
         changes["skills"] = parse_skills(skills)
     if custom is not None:
         changes["custom_fields"] = _custom(custom)
+    if parts is not None:
+        changes["parts_needed"] = _parts(parts)
     if not changes:
         raise fail("name something to change: --window-start, --window-end, --duration, --priority, --summary, ...")
     job = update_job(database, actor(), ref, changes, expected_version)
@@ -447,13 +494,22 @@ def assign_command(
         "--reassign",
         help="Move an assigned job whoever assigned it (without it or --expected-version: exit 3).",
     ),
+    parts_override: str | None = typer.Option(
+        None, "--parts-override", help="Assign it although the van lacks its parts and they cannot be had: why."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Assign (or move) a job to a technician; exit 2 if they cannot take it, 3 on a conflicting change.
 
-    A job already assigned moves only with --expected-version N (the version you saw) or --reassign."""
+    A job already assigned moves only with --expected-version N (the version you saw) or --reassign. A job whose
+    parts the van lacks asks the stock system; if they cannot be had (or it does not answer), --parts-override."""
     database = db()
     who = actor()
+    from integrations.checks import parts_for_assignment
+
+    parts_note = _decided(
+        parts_for_assignment(database, _answerer(), ref, technician), parts_override, "--parts-override"
+    )
     tz = job_zone(database, ref)
     moment = parse_moment(start, parse_day(day, tz), tz, "--start") if start else None
     try:
@@ -471,6 +527,8 @@ def assign_command(
     except AlreadyAssigned as e:
         raise fail(f"{e.holder}; to move it pass --expected-version {e.version} or --reassign", e.exit_code) from None
     job = result.job
+    if parts_note:
+        add_note(database, who, job.ref, parts_note)
     if as_json:
         print_json(
             {
