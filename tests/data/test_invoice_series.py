@@ -94,6 +94,30 @@ def test_concurrent_completions_on_postgresql_queue_on_the_series_and_share_no_n
     assert results == {"a": 1, "b": "HEL-2026-000002"}
 
 
+def test_many_completions_at_once_on_postgresql_number_every_invoice_once_without_gaps(pg_db: Database) -> None:
+    """Four technicians' jobs completed at the same moment from four threads: 1..4, each once."""
+    build_world(pg_db)
+    refs = [_scheduled(pg_db, 9 + i, tech) for i, tech in enumerate(("T1", "T2", "T1", "T2"))]
+    start = threading.Barrier(len(refs))
+    numbers: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def complete(ref: str, hour: int) -> None:
+        start.wait()
+        try:
+            numbers.append(_office(pg_db, ref, hour))
+        except BaseException as e:  # the test reads it
+            errors.append(e)
+
+    threads = [threading.Thread(target=complete, args=(ref, 9 + i)) for i, ref in enumerate(refs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(n or "" for n in numbers) == [f"HEL-2026-{n:06d}" for n in range(1, 5)]
+
+
 def test_reopening_voids_the_draft_returns_the_parts_and_a_new_completion_takes_the_next_number(db: Database) -> None:
     build_world(db)
     stock_van(db, 3)
