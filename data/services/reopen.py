@@ -21,6 +21,7 @@ from data.models.base import utcnow
 from data.models.field import CompletionReport, PartReturn, ReturnStatus
 from data.models.jobs import NOT_STARTED_STATUSES, VISITED_STATUSES, Job, JobStatus
 from data.models.stock import Part, StockLocation
+from data.permissions import Permission
 from data.services.invoicing import cancel_invoice_in, invoice_for_job, required_reason
 from data.services.jobs import change_status_in, find_job
 from data.services.stock import level
@@ -43,7 +44,8 @@ def reopen_job(db: Database, actor: Actor, job_ref: str | int, reason: str, at: 
     with UnitOfWork(db, actor) as uow:
         s = uow.session
         job = uow.job_for_update(find_job(s, job_ref).id)
-        actor.require_write(f"reopen job {job.ref}", branch_id=job.branch_id)
+        for permission in (Permission.ASSIGN, Permission.SEE_MONEY):  # it voids or credits the bill too
+            actor.require_write(f"reopen job {job.ref}", permission, job.branch_id)
         text = required_reason(reason, f"job {job.ref}")
         if job.status not in VISITED_STATUSES:
             raise IllegalTransition(

@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from data.actor import Actor
 from data.db import Database
 from data.errors import IllegalTransition, InvalidInput, PermissionDenied
 from data.feed import tail
-from data.models import Job, JobStatus, JobType
+from data.models import Job, JobStatus, JobType, Role
 from data.models.field import CompletionReport, CreditNote, InvoiceDraft, InvoiceStatus, Timesheet
+from data.permissions import Permission
 from data.services.completion import PartInput, complete_from_office, complete_job
 from data.services.invoice_numbers import SeriesKind, next_number
 from data.services.invoicing import credit_invoice
@@ -175,6 +177,9 @@ def test_only_a_visited_job_reopens_and_a_reason_is_needed(sqlite_db: Database) 
         reopen_job(sqlite_db, DISPATCHER, ref, "  ")
     with pytest.raises(PermissionDenied):
         reopen_job(sqlite_db, SUPERVISOR, ref, "looked wrong")
+    planner = Actor("pia", Role.DISPATCHER, "cli", role_name="planner", granted=frozenset({Permission.ASSIGN}))
+    with pytest.raises(PermissionDenied, match="see_money"):
+        reopen_job(sqlite_db, planner, ref, "looked wrong")  # it would void or credit a bill
 
 
 def test_credit_once_and_never_by_a_supervisor(sqlite_db: Database) -> None:
