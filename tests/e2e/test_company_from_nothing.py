@@ -1,7 +1,8 @@
 """A company from nothing through the command line only (no demo, no factories): branch, skills, price list, parts,
 stock, technicians, a customer and its sites, jobs imported from a CSV file, the day scheduled, one job completed
 from the office and one from the technician's phone through the field API, and then both invoices in the branch's
-series, both timesheets, and the CRM and accounting deliveries the worker made of them."""
+series, both timesheets, and the CRM and accounting deliveries the worker made of them; then a mistaken completion
+reopened (its draft voided) and an invoice credited, both reaching the accounting connector."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ path = "{tmp_path / "crm.jsonl"}"
 
 [connectors.books]
 type = "jsonl"
-events = ["invoice.drafted"]
+events = ["invoice.drafted", "invoice.voided", "credit_note.issued"]
 path = "{tmp_path / "books.jsonl"}"
 """,
         encoding="utf-8",
@@ -122,3 +123,11 @@ def test_a_company_runs_a_day_on_dispatch_alone(company: Database) -> None:
     deliveries = cli_json(db, "deliveries", "list")
     made = sorted((d["connector"], d["event_type"]) for d in deliveries)
     assert made == [("books", "invoice.drafted")] * 2 + [("crm", "job.completed")] * 2, deliveries
+
+    # A1 was the wrong job: reopened, its draft voided (the number stays used); A2's bill is credited.
+    assert cli_json(db, "jobs", "reopen", "A1", "--reason", "wrong site")["invoice"]["action"] == "voided"
+    assert cli_json(db, "invoices", "credit", "HEL-2026-000002", "--reason", "goodwill")["ref"] == "HEL-CN-2026-000001"
+    cli(db, "worker", "--once")
+    later = {(d["connector"], d["event_type"]) for d in cli_json(db, "deliveries", "list")}
+    assert {("books", "invoice.voided"), ("books", "credit_note.issued")} <= later
+    assert cli_json(db, "jobs", "show", "A1")["job"]["status"] == "scheduled"
