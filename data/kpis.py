@@ -21,7 +21,7 @@ from data.availability import local_date, resolve_shift
 from data.db import Database
 from data.errors import InvalidInput
 from data.models.customers import Customer
-from data.models.field import CompletionReport, InvoiceDraft
+from data.models.field import CANCELLED_INVOICE_STATUSES, CompletionReport, InvoiceDraft
 from data.models.jobs import VISITED_STATUSES, Job, JobStatus
 from data.models.org import Branch
 from data.models.workforce import Absence, ShiftException, Technician
@@ -193,7 +193,10 @@ def load_visits(session: Session, start: date, end: date) -> list[VisitFact]:
             InvoiceDraft.subtotal,
         )
         .outerjoin(CompletionReport, CompletionReport.job_id == Job.id)
-        .outerjoin(InvoiceDraft, InvoiceDraft.job_id == Job.id)
+        .outerjoin(
+            InvoiceDraft,
+            (InvoiceDraft.job_id == Job.id) & InvoiceDraft.status.not_in(CANCELLED_INVOICE_STATUSES),
+        )
         .where(Job.status.in_(FINISHED), Job.actual_end >= lo, Job.actual_end < hi)
     ).all()
     in_range = []

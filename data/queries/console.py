@@ -399,7 +399,8 @@ def technician_board(
         return rows
 
 
-def _risk(j: Any, now: datetime) -> str:
+def sla_risk(j: Any, now: datetime) -> str:
+    """The one rule of SLA risk: "late" (due, or planned to end after it), "at risk" (due within the lead), or ""."""
     if j.sla_due is None or j.status in CLOSED_STATUSES:
         return ""
     if j.sla_due <= now or (j.planned_end is not None and j.planned_end > j.sla_due):
@@ -476,7 +477,7 @@ def job_queue(
                 technician=j.technician,
                 planned_start=j.planned_start,
                 created_at=j.created_at,
-                risk=_risk(j, now),
+                risk=sla_risk(j, now),
                 version=j.version,
             )
             for j in s.execute(stmt)
@@ -489,6 +490,50 @@ def _notes(notes: Iterable[JobNote]) -> tuple[NoteLine, ...]:
     return tuple(NoteLine(n.author, n.author_kind.value, n.created_at, n.body) for n in notes)
 
 
+def contact_line(s: Session, customer_id: int) -> str | None:
+    """The customer's primary (else first) contact as one line: name · role · phone · email."""
+    contact = s.scalars(
+        select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.primary.desc(), Contact.id)
+    ).first()
+    if contact is None:
+        return None
+    return " · ".join(x for x in (contact.name, contact.role, contact.phone, contact.email) if x)
+
+
+def past_visits(s: Session, j: Job, visits: int = 5) -> tuple[PastVisit, ...]:
+    """The last visits at the job's site (newest first), with who went and their notes."""
+    past_jobs = list(
+        s.scalars(
+            select(Job)
+            .where(Job.site_id == j.site_id, Job.id != j.id, Job.status.in_(VISITED_STATUSES))
+            .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
+            .limit(visits)
+        )
+    )
+    past_techs = {
+        t.id: t.code
+        for t in s.scalars(
+            select(Technician).where(Technician.id.in_([p.technician_id for p in past_jobs if p.technician_id]))
+        )
+    }
+    past_notes: dict[int, list[JobNote]] = defaultdict(list)
+    for n in s.scalars(
+        select(JobNote).where(JobNote.job_id.in_([p.id for p in past_jobs])).order_by(JobNote.created_at)
+    ):
+        past_notes[n.job_id].append(n)
+    return tuple(
+        PastVisit(
+            p.ref,
+            p.status.value,
+            p.summary,
+            past_techs.get(p.technician_id) if p.technician_id else None,
+            p.actual_end,
+            _notes(past_notes.get(p.id, [])),
+        )
+        for p in past_jobs
+    )
+
+
 def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDetail:
     """The job with its customer, site, asset, contract, notes, past visits at the site and history."""
     with db.read() as s:
@@ -498,9 +543,6 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
         customer = s.get(Customer, j.customer_id)
         site = s.get(Site, j.site_id)
         assert customer is not None and site is not None
-        contact = s.scalars(
-            select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.primary.desc(), Contact.id)
-        ).first()
         tech = s.get(Technician, j.technician_id) if j.technician_id else None
         asset_text = warranty = None
         if j.asset_id is not None:
@@ -522,25 +564,6 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
                     f"{k.code} {k.name}: {k.sla_response_hours} h response, covers "
                     f"{', '.join(k.covered_job_types) or 'nothing'}; valid {k.valid_from}..{k.valid_to}"
                 )
-        past_jobs = list(
-            s.scalars(
-                select(Job)
-                .where(Job.site_id == site.id, Job.id != j.id, Job.status.in_(VISITED_STATUSES))
-                .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
-                .limit(visits)
-            )
-        )
-        past_techs = {
-            t.id: t.code
-            for t in s.scalars(
-                select(Technician).where(Technician.id.in_([p.technician_id for p in past_jobs if p.technician_id]))
-            )
-        }
-        past_notes: dict[int, list[JobNote]] = defaultdict(list)
-        for n in s.scalars(
-            select(JobNote).where(JobNote.job_id.in_([p.id for p in past_jobs])).order_by(JobNote.created_at)
-        ):
-            past_notes[n.job_id].append(n)
         notes = s.scalars(select(JobNote).where(JobNote.job_id == j.id).order_by(JobNote.created_at, JobNote.id))
         detail = JobDetail(
             id=j.id,
@@ -554,7 +577,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             window_start=j.window_start,
             window_end=j.window_end,
             sla_due=j.sla_due,
-            risk=_risk(j, now),
+            risk=sla_risk(j, now),
             skills=tuple(sorted(f"{c}{lvl}" for c, lvl in j.skill_requirements().items())),
             technician=f"{tech.code} {tech.name}" if tech else None,
             planned_start=j.planned_start,
@@ -569,11 +592,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             customer_email=customer.email,
             customer_preferences=dict(customer.preferences or {}),
             customer_notes=customer.notes,
-            contact=(
-                " · ".join(x for x in (contact.name, contact.role, contact.phone, contact.email) if x)
-                if contact
-                else None
-            ),
+            contact=contact_line(s, customer.id),
             site_code=site.code,
             site_name=site.name,
             site_address=", ".join(x for x in (site.address, site.postcode, site.city) if x),
@@ -588,17 +607,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
                 for name, value in sorted((values or {}).items())
             ),
             links=job_links(s, j),
-            last_visits=tuple(
-                PastVisit(
-                    p.ref,
-                    p.status.value,
-                    p.summary,
-                    past_techs.get(p.technician_id) if p.technician_id else None,
-                    p.actual_end,
-                    _notes(past_notes.get(p.id, [])),
-                )
-                for p in past_jobs
-            ),
+            last_visits=past_visits(s, j, visits),
         )
     return _with_history(db, detail)
 
