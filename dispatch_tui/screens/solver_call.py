@@ -8,7 +8,6 @@ unexpected error may carry customer data), goes to the log, and the console stay
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -19,10 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import LoadingIndicator, Static
 from textual.worker import get_current_worker
 
-from data.errors import DispatchError
+from dispatch_tui.call_failure import failure_text
 from dispatch_tui.messages import Notice
-
-log = logging.getLogger("dispatch.console")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,14 +60,9 @@ class SolverDialog(ModalScreen[R], Generic[T, R]):
     def _compute(self) -> None:
         worker = get_current_worker()
         try:
-            answer = self.compute()
-        except DispatchError as e:
-            result: Message = Failed(e.message)
-        except Exception as e:  # never a traceback on screen: say what kind, log the rest
-            log.warning("%s failed", self.what, exc_info=True)
-            result = Failed(f"{self.what} failed ({type(e).__name__}); the console is still up, details in the log")
-        else:
-            result = Answered(answer)
+            result: Message = Answered(self.compute())
+        except Exception as e:  # never a traceback on screen: a refusal in its words, anything else by kind
+            result = Failed(failure_text(self.what, e))
         if not worker.is_cancelled:
             self.post_message(result)
 
