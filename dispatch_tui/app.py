@@ -153,6 +153,8 @@ class DispatchApp(CommandLineKeys):
             self.run_worker(self.feed.run(self.post_message), name="feed", group="feed")
         for task in self.background:
             self.run_worker(task(self.stop_background), group="background")
+        if self.ctx.solver is not None:  # warm before the first `s` or `R`, on another core
+            self.run_worker(self.ctx.solver.start, thread=True, group="background", exit_on_error=False)
         self.set_interval(1.0, self._update_freshness)
         self._count_unread()
         self._check_first_run()
@@ -452,6 +454,8 @@ class DispatchApp(CommandLineKeys):
 
     def on_unmount(self) -> None:
         self.stop_background.set()
+        if self.ctx.solver is not None:
+            self.ctx.solver.close()
         set_stderr_redirect(self._stderr_redirect)
 
     def _handle_exception(self, error: Exception) -> None:

@@ -59,7 +59,8 @@ class BranchKeys(ActionRunner):
         self.notice("re-planning the rest of the day...")
         title = f"Re-plan {ctx.branch.code} {ctx.day:%a %d %b} from {ctx.local(ctx.now()):%H:%M}"
         compute = lambda: actions.propose_replan(ctx, technician)  # noqa: E731 - one call, named for the dialog
-        self.push_screen(ReplanScreen(title, compute, ctx.zone, None if self.read_only else apply))
+        apply_it = None if self.read_only else apply
+        self.push_screen(ReplanScreen(title, compute, ctx.zone, apply_it, cancel=ctx.cancel_solve))
 
     def show_slots(self, site: str, skills: str, minutes: str) -> None:
         """The windows a calling customer at ``site`` can be promised over the coming days, cheapest first."""

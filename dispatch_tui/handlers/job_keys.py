@@ -145,4 +145,5 @@ class JobKeys(ActionRunner):
             self.perform(lambda: actions.assign(ctx, ref, s.technician, s.start), reply_to=reply_to)
 
         self.notice(f"asking the scheduler where {ref} could go...")
-        self.push_screen(SuggestionsScreen(ref, lambda: actions.suggestions_for(ctx, ref), ctx.zone, choose))
+        compute = lambda: actions.suggestions_for(ctx, ref)  # noqa: E731 - one call, named for the dialog
+        self.push_screen(SuggestionsScreen(ref, compute, ctx.zone, choose, cancel=ctx.cancel_solve))

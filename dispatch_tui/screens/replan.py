@@ -63,8 +63,9 @@ class ReplanScreen(SolverDialog[ReplanProposal, bool]):
         compute: Callable[[], ReplanProposal],
         zone: tzinfo,
         apply: Callable[[ReplanProposal, MessagePump], None] | None,
+        cancel: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(compute)
+        super().__init__(compute, cancel)
         self.title_text = title
         self.proposal: ReplanProposal | None = None
         self.zone = zone
@@ -102,8 +103,8 @@ class ReplanScreen(SolverDialog[ReplanProposal, bool]):
         self.query_one("#hint", Static).update(Text(hint, style="dim"))
         self.refresh_bindings()
 
-    def on_failed(self, message: Failed) -> None:
-        super().on_failed(message)
+    def on_failed(self, _message: Failed) -> None:
+        # SolverDialog.on_failed runs too (Textual calls each class's handler): it shows the error.
         self.query_one("#hint", Static).update(Text("n close", style="dim"))
 
     def action_apply(self) -> None:

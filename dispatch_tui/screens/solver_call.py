@@ -1,7 +1,8 @@
 """One slow call (the scheduler) run in a thread worker by the dialog that shows its answer.
 
 The dialog opens at once with a progress indicator; the worker posts `Answered` or `Failed` to it.
-Esc dismisses the dialog, which cancels its worker: a late answer is dropped, never applied. A
+Esc dismisses the dialog, which cancels its worker: a late answer is dropped, never applied, and the
+search itself is ended when it runs in the solver process (`cancel`). A
 refusal from a service shows its own message; any other failure shows its kind only (the text of an
 unexpected error may carry customer data), goes to the log, and the console stays up.
 """
@@ -49,9 +50,12 @@ class SolverDialog(ModalScreen[R], Generic[T, R]):
     what = "the call"
     """What is being computed, for the failure message ("the re-plan")."""
 
-    def __init__(self, compute: Callable[[], T]) -> None:
+    def __init__(self, compute: Callable[[], T], cancel: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.compute = compute
+        self.cancel_search = cancel
+        """Ends the search under way (the solver process's) when the dialog closes before the answer."""
+        self.settled = False
 
     def start(self) -> None:
         self._compute()
@@ -66,8 +70,16 @@ class SolverDialog(ModalScreen[R], Generic[T, R]):
         if not worker.is_cancelled:
             self.post_message(result)
 
+    def on_answered(self, _message: Answered) -> None:
+        self.settled = True  # Textual calls this and the subclass's handler too (each class in the MRO)
+
+    def on_unmount(self) -> None:
+        if not self.settled and self.cancel_search is not None:
+            self.cancel_search()
+
     def on_failed(self, message: Failed) -> None:
         """The failure in place of the answer (the dialog's `#error` line), and on the status line."""
+        self.settled = True
         self.query_one(LoadingIndicator).display = False
         self.query_one("#error", Static).update(Text(message.text, style="bold red"))
         self.app.post_message(Notice(message.text, "error"))

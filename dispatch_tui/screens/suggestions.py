@@ -45,8 +45,9 @@ class SuggestionsScreen(SolverDialog[list[Suggestion], Suggestion | None]):
         compute: Callable[[], list[Suggestion]],
         zone: tzinfo,
         choose: Callable[[Suggestion, MessagePump], None],
+        cancel: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(compute)
+        super().__init__(compute, cancel)
         self.job_ref = job_ref
         self.suggestions: list[Suggestion] = []
         self.zone = zone
