@@ -52,8 +52,7 @@ def overtime_rule(name: str, attribute: str, help: str, parse: p.Parser) -> Fiel
             rules = OvertimeRules(branch_id=branch.id)
             session.add(rules)
             session.flush()
-        default = OvertimeRules.__table__.c[attribute].default.arg
-        wanted = default if value is None else value
+        wanted = _rule_default(attribute) if value is None else value
         if getattr(rules, attribute) == wanted:
             return False
         setattr(rules, attribute, wanted)
@@ -61,9 +60,16 @@ def overtime_rule(name: str, attribute: str, help: str, parse: p.Parser) -> Fiel
 
     def read(session: Session, branch: Branch) -> Any:
         rules = current(session, branch)
-        return getattr(rules, attribute) if rules is not None else OvertimeRules.__table__.c[attribute].default.arg
+        return getattr(rules, attribute) if rules is not None else _rule_default(attribute)
 
     return FieldSpec(name, help, parse, apply=apply, read=read)
+
+
+def _rule_default(attribute: str) -> Any:
+    default = OvertimeRules.__table__.c[attribute].default
+    if default is None:
+        return None
+    return [] if default.is_callable else default.arg
 
 
 BRANCH = RecordKind(
@@ -108,6 +114,24 @@ BRANCH = RecordKind(
             "rest_day_multiplier",
             "Pay multiplier on a rest day.",
             p.decimal(Decimal("1"), Decimal("5")),
+        ),
+        overtime_rule(
+            "holiday_rate",
+            "holiday_multiplier",
+            "Pay multiplier on a public holiday.",
+            p.decimal(Decimal("1"), Decimal("5")),
+        ),
+        overtime_rule(
+            "holiday_country",
+            "holiday_country",
+            "Public holiday calendar: ISO country code, e.g. FI, GB or DE-BY.",
+            p.holiday_country,
+        ),
+        overtime_rule(
+            "holiday_dates",
+            "holiday_dates",
+            "The company's own holidays: YYYY-MM-DD,YYYY-MM-DD,...",
+            p.iso_dates,
         ),
     ),
     columns=("name", "timezone", "currency"),
