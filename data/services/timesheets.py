@@ -28,13 +28,13 @@ from data.db import Database
 from data.errors import IllegalTransition, InvalidInput
 from data.models.base import utcnow
 from data.models.field import CompletionReport, OvertimeRules, Timesheet, TimesheetStatus
-from data.models.jobs import Job
+from data.models.jobs import Job, JobStatus
 from data.models.org import Branch
 from data.models.workforce import Technician
 from data.public_holidays import holiday_name
 from data.services.attendance import AttendanceEvent
 from data.services.jobs import find_technician
-from data.services.workday import Span, Workday, absence_minutes, attendance_events, workday_in
+from data.services.workday import Span, Workday, absence_minutes, attendance_events, status_changes, workday_in
 from data.uow import PendingEvent, UnitOfWork
 
 
@@ -210,11 +210,11 @@ def _day_figures(
     regular_before: int,
     now: datetime,
     clocked: Sequence[AttendanceEvent],
-    pending: Sequence[PendingEvent],
+    changes: Sequence[tuple[datetime, int, JobStatus]],
 ) -> TimesheetFigures:
     shift = shift_on(session, tech, day, branch.timezone)
     holiday = rules.holiday(day)
-    lived: Workday | None = workday_in(session, tech, day, clocked, now, pending)
+    lived: Workday | None = workday_in(day, clocked, changes, now)
     absences = absence_minutes(session, tech, Span(shift.start, shift.end)) if shift is not None else {}
     is_holiday = holiday is not None
     if lived is not None:
@@ -263,12 +263,18 @@ def week_in(
     branch = session.get(Branch, tech.branch_id)
     assert branch is not None
     rules = rules_for(session, branch.id)
-    clocked = attendance_events(session, tech, pending)
+    sunday = monday + timedelta(days=6)
+    clocked = attendance_events(session, tech, monday, sunday, pending)
+    changes: Sequence[tuple[datetime, int, JobStatus]] = ()
+    if clocked:  # the jobs' status timeline around the week (a night shift runs into the next day)
+        week_start, _ = local_day_bounds(monday, branch.timezone)
+        _, week_end = local_day_bounds(sunday + timedelta(days=1), branch.timezone)
+        changes = status_changes(session, tech, week_start - timedelta(days=1), week_end, pending)
     days: list[TimesheetFigures] = []
     regular_before = 0
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        figures = _day_figures(session, tech, branch, rules, day, regular_before, now, clocked, pending)
+        figures = _day_figures(session, tech, branch, rules, day, regular_before, now, clocked, changes)
         days.append(figures)
         regular_before += figures.split.regular
     return days
@@ -339,7 +345,10 @@ def refresh_for_visit_in(uow: UnitOfWork, technician_id: int, at: datetime) -> T
     return refresh_in(uow, tech, local_date(at, branch.timezone))
 
 
-def _close_in(uow: UnitOfWork, tech: Technician, day: date, now: datetime) -> Timesheet:
+def _close_in(
+    uow: UnitOfWork, tech: Technician, day: date, now: datetime, figures: TimesheetFigures | None = None
+) -> Timesheet:
+    """Close one day with its figures (computed here unless the caller, working through a week, has them)."""
     s = uow.session
     sheet = s.scalar(select(Timesheet).where(Timesheet.technician_id == tech.id, Timesheet.day == day))
     if sheet is not None and sheet.status is TimesheetStatus.CLOSED:
@@ -350,7 +359,8 @@ def _close_in(uow: UnitOfWork, tech: Technician, day: date, now: datetime) -> Ti
     if sheet is None:
         sheet = Timesheet(technician_id=tech.id, day=day)
         s.add(sheet)
-    figures = compute_in(s, tech, day, now=now, pending=uow.events)
+    if figures is None:
+        figures = compute_in(s, tech, day, now=now, pending=uow.events)
     _apply(sheet, figures)
     sheet.status = TimesheetStatus.CLOSED
     sheet.closed_by = uow.actor.login
@@ -515,7 +525,7 @@ def approve_week(
                 if day_figures.is_empty and sheet is None:
                     continue
                 if sheet is None or sheet.status is TimesheetStatus.OPEN:
-                    sheet = _close_in(uow, tech, day_figures.day, when)
+                    sheet = _close_in(uow, tech, day_figures.day, when, day_figures)
                 sheet.approved_by = actor.login
                 sheet.approved_at = when
                 s.flush()

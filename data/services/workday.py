@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -62,23 +62,32 @@ def _payloads(rows: Iterable[Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def attendance_events(
-    session: Session, tech: Technician, pending: Sequence[PendingEvent] = ()
+    session: Session, tech: Technician, first: date, last: date, pending: Sequence[PendingEvent] = ()
 ) -> list[AttendanceEvent]:
-    """Every clock act of the technician in log order, then those of the asking transaction.
+    """The technician's clock acts for the local days `first`..`last`, in log order, then the asking transaction's.
 
-    Not narrowed by the time an event was recorded: a phone's offline batch, or the demo's fast clock, records an
-    act at a time that says nothing about the day it belongs to; the payload's `local_day` does.
+    Chosen by the payload's `local_day`, not by the time an event was recorded: a phone's offline batch, or the
+    demo's fast clock, records an act at a time that says nothing about the day it belongs to.
     """
     types = list(EVENT_TYPES.values())
+    local_day = Event.payload["local_day"].as_string()
     stored = session.execute(
         select(Event.type, Event.subject_type, Event.subject_id, Event.payload)
-        .where(Event.subject_type == "technician", Event.subject_id == str(tech.id), Event.type.in_(types))
+        .where(
+            Event.subject_type == "technician",
+            Event.subject_id == str(tech.id),
+            Event.type.in_(types),
+            local_day.between(first.isoformat(), last.isoformat()),
+        )
         .order_by(Event.seq)
     )
     rows = _payloads(stored.all()) + [
         (p.type, p.subject_id, p.payload)
         for p in pending
-        if p.subject_type == "technician" and p.subject_id == str(tech.id) and p.type in types
+        if p.subject_type == "technician"
+        and p.subject_id == str(tech.id)
+        and p.type in types
+        and first.isoformat() <= str(p.payload.get("local_day")) <= last.isoformat()
     ]
     return [AttendanceEvent.from_payload(payload) for _, _, payload in rows]
 
@@ -110,7 +119,7 @@ def clocked_spans(events: Sequence[AttendanceEvent], day: date, now: datetime) -
     return work, breaks
 
 
-def _status_changes(
+def status_changes(
     session: Session, tech: Technician, lo: datetime, hi: datetime, pending: Sequence[PendingEvent]
 ) -> list[tuple[datetime, int, JobStatus]]:
     """(when, job id, new status) for the technician's jobs around the span, in time order."""
@@ -183,19 +192,17 @@ def _minutes(seconds: float) -> int:
 
 
 def workday_in(
-    session: Session,
-    tech: Technician,
     day: date,
     events: Sequence[AttendanceEvent],
+    changes: Sequence[tuple[datetime, int, JobStatus]],
     now: datetime,
-    pending: Sequence[PendingEvent] = (),
 ) -> Workday | None:
-    """The clocked day (from `attendance_events`), or None when the technician did not clock in on it."""
+    """The clocked day (from `attendance_events` and the `status_changes` around it), or None when the technician
+    did not clock in on it."""
     work, breaks = clocked_spans(events, day, now)
     if not work:
         return None
-    lo, hi = work[0].start - timedelta(days=1), work[-1].end + timedelta(days=1)
-    seconds = activity_seconds(work, _status_changes(session, tech, lo, hi, pending))
+    seconds = activity_seconds(work, changes)
     paid = _minutes(sum(span.seconds for span in work))
     travel = min(paid, _minutes(seconds[Activity.TRAVEL]))
     on_site = min(paid - travel, _minutes(seconds[Activity.ON_SITE]))

@@ -52,22 +52,22 @@ def visit(db: Database, leave: datetime, arrive: datetime, done: datetime, *, tr
     return job.ref
 
 
-def test_an_eight_and_a_half_hour_shift_is_paid_as_clocked_not_as_one_visit(sqlite_db: Database) -> None:
-    """The T020 case: one visit reported (60 min labour + 29 travel) on a day clocked 08:00-16:30."""
-    build_world(sqlite_db)
-    clock(sqlite_db, ClockAct.CLOCK_IN, local(8))
-    visit(sqlite_db, local(8), local(8, 29), local(9, 29), travel=29, labour=60)
-    clock(sqlite_db, ClockAct.BREAK_START, local(11, 30))
-    clock(sqlite_db, ClockAct.BREAK_END, local(12))
-    clock(sqlite_db, ClockAct.CLOCK_OUT, local(16, 30))
-    fig = compute_timesheet(sqlite_db, "T2", DAY, now=local(18))
+def test_an_eight_and_a_half_hour_shift_is_paid_as_clocked_not_as_one_visit(db: Database) -> None:
+    """The T020 case: one visit reported (60 min labour + 29 travel) on a day clocked 08:00-16:30 (both engines)."""
+    build_world(db)
+    clock(db, ClockAct.CLOCK_IN, local(8))
+    visit(db, local(8), local(8, 29), local(9, 29), travel=29, labour=60)
+    clock(db, ClockAct.BREAK_START, local(11, 30))
+    clock(db, ClockAct.BREAK_END, local(12))
+    clock(db, ClockAct.CLOCK_OUT, local(16, 30))
+    fig = compute_timesheet(db, "T2", DAY, now=local(18))
     assert fig.source == "attendance" and fig.clock_in == local(8) and fig.clock_out == local(16, 30)
     assert (fig.travel_minutes, fig.on_site_minutes, fig.break_minutes) == (29, 60, 30)
     assert fig.waiting_minutes == 510 - 30 - 29 - 60
     assert fig.paid_minutes == 480 and fig.worked_minutes == 451
     assert fig.overtime_minutes == 0
     # The stored open timesheet followed the clock-out, so payroll and `timesheets list` see the same day.
-    [sheet] = list_timesheets(sqlite_db, DAY, DAY, "T2")
+    [sheet] = list_timesheets(db, DAY, DAY, "T2")
     assert (sheet.worked_minutes, sheet.travel_minutes, sheet.break_minutes) == (451, 29, 30)
     assert (sheet.clock_in, sheet.clock_out, sheet.on_site_minutes) == (local(8), local(16, 30), 60)
 
@@ -135,36 +135,36 @@ def test_an_absence_inside_the_shift_is_counted_beside_paid_time(sqlite_db: Data
     assert fig.absences == {"sick": 480} and fig.paid_minutes == 0 and fig.overtime_minutes == 0
 
 
-def test_approving_the_week_closes_locks_and_publishes_each_day(sqlite_db: Database) -> None:
-    build_world(sqlite_db)
-    clocked_day(sqlite_db, MONDAY, (8, 0), (16, 30), ((12, 30),))
-    clocked_day(sqlite_db, DAY, (8, 0), (17, 30), ((12, 30),))
-    mark_absent(sqlite_db, DISPATCHER, "T2", AbsenceKind.LEAVE, local(8, 0, DAY + timedelta(days=1)),
+def test_approving_the_week_closes_locks_and_publishes_each_day(db: Database) -> None:
+    build_world(db)
+    clocked_day(db, MONDAY, (8, 0), (16, 30), ((12, 30),))
+    clocked_day(db, DAY, (8, 0), (17, 30), ((12, 30),))
+    mark_absent(db, DISPATCHER, "T2", AbsenceKind.LEAVE, local(8, 0, DAY + timedelta(days=1)),
                 local(16, 0, DAY + timedelta(days=1)))  # fmt: skip
     with pytest.raises(InvalidInput, match=r"timesheet week 2026-W48 of T1: week: 2026-W48 ends .*once it is over"):
-        approve_week(sqlite_db, DISPATCHER, "2026-W48", branch="HEL", now=local(12, 0, DAY))
+        approve_week(db, DISPATCHER, "2026-W48", branch="HEL", now=local(12, 0, DAY))
     with pytest.raises(PermissionDenied):
-        approve_week(sqlite_db, SUPERVISOR, "2026-W48", technician="T2", now=AFTER_WEEK)
-    [approval] = approve_week(sqlite_db, DISPATCHER, "2026-W48", technician="T2", now=AFTER_WEEK)
+        approve_week(db, SUPERVISOR, "2026-W48", technician="T2", now=AFTER_WEEK)
+    [approval] = approve_week(db, DISPATCHER, "2026-W48", technician="T2", now=AFTER_WEEK)
     assert approval.week == "2026-W48"
     assert [f.day for f in approval.days] == [MONDAY, DAY, DAY + timedelta(days=1)]
     assert approval.payload()["paid_minutes"] == 480 + 540
     assert approval.payload()["overtime_minutes"] == 60
-    events = [e for e in tail(sqlite_db) if e.type.startswith("timesheet.")]
+    events = [e for e in tail(db) if e.type.startswith("timesheet.")]
     assert [e.type for e in events] == ["timesheet.closed", "timesheet.approved"] * 3 + ["timesheet.week_approved"]
     approved = [e.payload for e in events if e.type == "timesheet.approved"]
     assert approved[1]["overtime"]["daily"] == {"minutes": 60, "multiplier": "1.5"}
     assert approved[1]["clock_in"] == local(8).isoformat() and approved[2]["absences"] == {"leave": 480}
     assert {p["approved_by"] for p in approved} == {"dana"} and {p["week"] for p in approved} == {"2026-W48"}
-    sheets = list_timesheets(sqlite_db, MONDAY, MONDAY + timedelta(days=6), "T2")
+    sheets = list_timesheets(db, MONDAY, MONDAY + timedelta(days=6), "T2")
     assert len(sheets) == 3 and all(r.status is TimesheetStatus.CLOSED and r.approved_by == "dana" for r in sheets)
     # Locked: no more clocking on its days, no second approval, and the refusal writes nothing.
-    seq = last_seq(sqlite_db)
+    seq = last_seq(db)
     with pytest.raises(IllegalTransition, match="approved by dana"):
-        clock(sqlite_db, ClockAct.CLOCK_IN, local(18, 0, DAY))
+        clock(db, ClockAct.CLOCK_IN, local(18, 0, DAY))
     with pytest.raises(IllegalTransition, match="approved by dana"):
-        approve_week(sqlite_db, DISPATCHER, "2026-W48", technician="T2", now=AFTER_WEEK)
-    assert last_seq(sqlite_db) == seq
+        approve_week(db, DISPATCHER, "2026-W48", technician="T2", now=AFTER_WEEK)
+    assert last_seq(db) == seq
 
 
 def test_a_week_with_someone_still_clocked_in_is_refused_whole(sqlite_db: Database) -> None:
