@@ -387,7 +387,8 @@ def close_timesheet(
 
 
 def close_due_timesheets(db: Database, actor: Actor, now: datetime) -> list[Timesheet]:
-    """Close every open timesheet whose local day has ended by `now` (the end-of-day run)."""
+    """Close every open timesheet whose local day has ended by `now` (the end-of-day run); a shift still clocked in
+    (a night shift past midnight) stays open until its clock-out."""
     actor.require_write("close timesheets")
     closed: list[Timesheet] = []
     with UnitOfWork(db, actor) as uow:
@@ -405,8 +406,12 @@ def close_due_timesheets(db: Database, actor: Actor, now: datetime) -> list[Time
             branch = s.get(Branch, tech.branch_id)
             assert branch is not None
             _, day_end = local_day_bounds(sheet.day, branch.timezone)
-            if day_end <= now:
-                closed.append(_close_in(uow, tech, sheet.day, now))
+            if day_end > now:
+                continue
+            figures = compute_in(s, tech, sheet.day, now=now, pending=uow.events)
+            if figures.source == "attendance" and figures.clock_out is None:
+                continue
+            closed.append(_close_in(uow, tech, sheet.day, now, figures))
     return closed
 
 

@@ -20,7 +20,13 @@ from data.services.jobs import JobDraft, assign_job, change_status, create_job
 from data.services.record_kinds import BRANCH
 from data.services.records import edit_record
 from data.services.technicians import mark_absent
-from data.services.timesheets import approve_week, compute_timesheet, list_timesheets, parse_week
+from data.services.timesheets import (
+    approve_week,
+    close_due_timesheets,
+    compute_timesheet,
+    list_timesheets,
+    parse_week,
+)
 from tests.factories import DAY, DISPATCHER, SUPERVISOR, build_world, local
 
 MONDAY = DAY - timedelta(days=DAY.weekday())  # 2026-11-23, ISO week 2026-W48
@@ -176,6 +182,18 @@ def test_a_week_with_someone_still_clocked_in_is_refused_whole(sqlite_db: Databa
         approve_week(sqlite_db, DISPATCHER, "2026-W48", branch="HEL", now=AFTER_WEEK)
     assert last_seq(sqlite_db) == seq
     assert all(s.approved_at is None for s in list_timesheets(sqlite_db, MONDAY, DAY))
+
+
+def test_a_night_shift_past_midnight_stays_open_until_its_clock_out(sqlite_db: Database) -> None:
+    build_world(sqlite_db)
+    clock(sqlite_db, ClockAct.CLOCK_IN, local(22))
+    after_midnight = local(0, 30, DAY + timedelta(days=1))
+    assert close_due_timesheets(sqlite_db, DISPATCHER, after_midnight) == []
+    clock(sqlite_db, ClockAct.CLOCK_OUT, local(6, 0, DAY + timedelta(days=1)))
+    [closed] = close_due_timesheets(sqlite_db, DISPATCHER, local(7, 0, DAY + timedelta(days=1)))
+    assert (
+        closed.day == DAY and closed.worked_minutes == 480 and closed.clock_out == local(6, 0, DAY + timedelta(days=1))
+    )
 
 
 @pytest.mark.parametrize("bad", ["2026-48", "2026-W54", "W48", ""])
