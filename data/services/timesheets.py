@@ -494,7 +494,8 @@ def approve_week(
 
     Refused while the week has not ended in the branch's zone, while a technician is still clocked in to one of
     its days, or when the week was approved before. Open days are closed first (`timesheet.closed`), then every
-    day with time or absences gets its `timesheet.approved`, what payroll connectors publish.
+    day with time or absences gets its `timesheet.approved`, what payroll connectors publish; a technician with
+    neither that week is left out.
     """
     actor.require_write("approve timesheets")
     monday = parse_week(week)
@@ -543,6 +544,8 @@ def approve_week(
                     stored.payload() | {"week": label, "approved_by": actor.login, "approved_at": when},
                     idempotency_key=f"timesheet.approved:{tech.id}:{day_figures.day.isoformat()}",
                 )
+            if not approved:  # no time and no absence that week: nothing to lock or to pay
+                continue
             approval = WeekApproval(tech.code, label, approved)
             summary = approval.payload() | {"approved_by": actor.login}
             uow.emit("timesheet.week_approved", "technician", tech.id, summary)

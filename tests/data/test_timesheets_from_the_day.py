@@ -182,6 +182,9 @@ def test_a_week_with_someone_still_clocked_in_is_refused_whole(sqlite_db: Databa
         approve_week(sqlite_db, DISPATCHER, "2026-W48", branch="HEL", now=AFTER_WEEK)
     assert last_seq(sqlite_db) == seq
     assert all(s.approved_at is None for s in list_timesheets(sqlite_db, MONDAY, DAY))
+    clock(sqlite_db, ClockAct.CLOCK_OUT, local(12), tech="T3")
+    approvals = approve_week(sqlite_db, DISPATCHER, "2026-W48", branch="HEL", now=AFTER_WEEK)
+    assert [a.technician for a in approvals] == ["T2", "T3"]  # T1 had no time that week: nothing to approve
 
 
 def test_a_night_shift_past_midnight_stays_open_until_its_clock_out(sqlite_db: Database) -> None:
