@@ -27,7 +27,9 @@ from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 WEEK_HELP = "ISO week, e.g. 2026-W48."
 
-timesheets_app = typer.Typer(help="Timesheets and overtime for payroll.", no_args_is_help=True)
+timesheets_app = typer.Typer(
+    help="Timesheets for payroll: the clocked day, overtime, week approval, the payroll CSV.", no_args_is_help=True
+)
 
 
 def _hours(minutes: int) -> str:
