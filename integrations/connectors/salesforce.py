@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "object": "WorkOrder",
     "external_id_field": "Dispatch_Job_Ref__c",
     "completed_status": "Completed",
+    "reopened_status": "In Progress",  # a reopened job's record goes back to this (a Case: e.g. "Working")
     "throttle_seconds": 300.0,
     "offer_followup_field": "Dispatch_Field_Follow_Up__c",
     "offer_response_field": "Dispatch_Field_Response__c",
@@ -57,13 +58,14 @@ DEFAULTS: dict[str, Any] = {
     "case_field_service_field": "Dispatch_Field_Service__c",
     "case_closed_status": "Closed",  # a Case's status when its job is completed (WorkOrder statuses differ)
     "case_incomplete_status": "On Hold",
+    "case_reopened_status": "Working",
     "job_type": "repair",
     "job_minutes": 60,
 }
 CASE_PREFIX = "500"  # Salesforce's key prefix of Case ids
 # Case priorities (the standard picklist, plus common additions) to Dispatch's 1 (emergency) ... 4; others are 3.
 PRIORITY = {"critical": 1, "urgent": 1, "high": 2, "medium": 3, "low": 4}
-DEFAULT_EVENTS = ("job.completed", "offer.responded")
+DEFAULT_EVENTS = ("job.completed", "job.reopened", "offer.responded")
 ANSWERS = {"interested": "Interested", "accepted": "Accepted"}  # the response picklist's values
 OBJECTS = ("WorkOrder", "Case")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -117,7 +119,7 @@ class SalesforceConnector:
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
         if event.type == "offer.responded":
             return self.offer_requests(event.payload)
-        if event.type not in ("job.completed", "job.status_changed", "job.incomplete"):
+        if event.type not in ("job.completed", "job.status_changed", "job.incomplete", "job.reopened"):
             return []
         source = job_source(context.db, event)
         job = source.get("job")
@@ -135,6 +137,8 @@ class SalesforceConnector:
         if not status:
             return []
         report = source.get("report") or {}
+        if event.type == "job.reopened":
+            report = _reopened(event)
         record: dict[str, Any] = {"Status": status, "Subject": f"{ref}: {job['summary']}"[:255]}
         resolution = " ".join(p for p in (report.get("resolution_code"), report.get("notes")) if p)
         if resolution and self.settings["object"] == "WorkOrder":
@@ -161,6 +165,8 @@ class SalesforceConnector:
             return str(dict(self.settings.get("status_map", {})).get(event.payload.get("to"), ""))
         if event.type == "job.incomplete":
             return str(self.settings.get("incomplete_status", "On Hold"))
+        if event.type == "job.reopened":
+            return str(self.settings["reopened_status"])
         return str(self.settings["completed_status"])
 
     def _note_requests(self, source: Mapping[str, Any], event: EventRecord, parent: str) -> list[OutboundRequest]:
@@ -170,7 +176,7 @@ class SalesforceConnector:
         bodies = ([str(report["notes"])] if report.get("notes") else []) + [
             str(n["body"]) for n in source.get("notes", []) if n.get("body")
         ]
-        if event.type == "job.status_changed" or not bodies:
+        if event.type in ("job.status_changed", "job.reopened") or not bodies:
             return []
         note_ids = ",".join(str(n.get("id")) for n in source.get("notes", []))
         marker = hashlib.sha256(f"{ref}|{event.seq}|{note_ids}".encode()).hexdigest()[:12]
@@ -194,12 +200,11 @@ class SalesforceConnector:
         elif event.type == "job.status_changed":
             status = ""  # the status map speaks of work orders
         else:
-            status = str(
-                self.settings["case_incomplete_status" if event.type == "job.incomplete" else "case_closed_status"]
-            )
+            key = {"job.incomplete": "case_incomplete_status", "job.reopened": "case_reopened_status"}
+            status = str(self.settings[key.get(event.type, "case_closed_status")])
         if not status:
             return []
-        report = source.get("report") or {}
+        report = _reopened(event) if event.type == "job.reopened" else source.get("report") or {}
         record: dict[str, Any] = {"Status": status, str(self.settings["external_id_field"]): ref}
         resolution = " ".join(p for p in (report.get("resolution_code"), report.get("notes")) if p)
         if resolution:
@@ -398,6 +403,11 @@ class SalesforceConnector:
             newest = max(datetime.fromisoformat(s.replace("Z", "+00:00").replace("+0000", "+00:00")) for s in stamps)
             result.cursor = newest.isoformat()
         return result
+
+
+def _reopened(event: EventRecord) -> dict[str, Any]:
+    """What a reopened job's record says instead of a report: that it was reopened, and why."""
+    return {"resolution_code": "Reopened:", "notes": event.payload.get("reason")}
 
 
 class PullFailed(Exception):

@@ -1,7 +1,7 @@
 """timesheets from the day, holidays, stock minimums, part return receipts
 
-Revision ID: 0013_timesheet_day
-Revises: 0012_messages
+Revision ID: 0014_timesheet_day
+Revises: 0013_invoice_series
 Create Date: 2026-12-06 21:48:26.199256
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import data.models.types
 
-revision: str = "0013_timesheet_day"
-down_revision: str | None = "0012_messages"
+revision: str = "0014_timesheet_day"
+down_revision: str | None = "0013_invoice_series"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
