@@ -18,6 +18,7 @@ from data.models.customers import Customer
 from data.services.completion import complete_job
 from data.services.crm_sync import link_external
 from data.services.jobs import assign_job, change_status
+from data.services.reopen import reopen_job
 from integrations.connector import Outcome
 from integrations.connectors.hubspot import HubSpotConnector
 from integrations.connectors.salesforce import SalesforceConnector
@@ -127,6 +128,13 @@ async def test_a_hubspot_ticket_becomes_one_job_its_updates_flow_in_and_completi
     assert closed["subject"] == "Boiler leaking badly"  # the customer's words stay
     assert len(state.tickets) == 2 and len(state.notes) == 1
     assert after.created == 0 and len(jobs_of(sqlite_db, "crm")) == 1
+    # Reopened by the office: the same ticket goes back to the reopened stage (found by the ref written on it).
+    reopen_job(sqlite_db, ADMIN, job.ref, "Leak came back")
+    reopened = next(e for e in reversed(tail(sqlite_db, 0, 10_000)) if e.type == "job.reopened")
+    async with httpx.AsyncClient(timeout=5) as client:
+        [result] = await deliver(connector, connector.map(reopened, context(sqlite_db, connector.config)), client)
+    assert result.outcome is Outcome.DELIVERED and len(state.tickets) == 2
+    assert state.ticket(ticket)["properties"]["hs_pipeline_stage"] == "1"
 
 
 async def test_a_hubspot_ticket_closed_before_the_visit_cancels_its_job_and_unknown_customers_are_named(
@@ -218,3 +226,11 @@ async def test_a_salesforce_case_becomes_one_job_its_updates_flow_in_and_complet
     assert after.created == 0 and len(jobs_of(sqlite_db, "sf")) == 1
     with sqlite_db.read() as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 1
+    # Reopened by the office: the Case goes back to a Case status (WorkOrder's "In Progress" is not one).
+    reopen_job(sqlite_db, ADMIN, job.ref, "Heater failed again")
+    reopened = next(e for e in reversed(tail(sqlite_db, 0, 10_000)) if e.type == "job.reopened")
+    requests = connector.map(reopened, context(sqlite_db, connector.config))
+    async with httpx.AsyncClient(timeout=5) as client:
+        assert [r.outcome for r in await deliver(connector, requests, client)] == [Outcome.DELIVERED]
+    assert closed["Status"] == "Working" and "Heater failed again" in closed["Comments"]
+    assert "WorkOrder" not in state.records
