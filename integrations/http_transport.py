@@ -6,10 +6,10 @@ and socket attributes anew each time. The worker sends thousands of small JSON b
 hosts, so this transport keeps it simple: per origin, a stack of idle connections (asyncio streams
 with h11), one write per request (headers and body together), the response read whole.
 
-It is an `httpx.AsyncBaseTransport`, so connectors see an ordinary `httpx.AsyncClient`; proxies from
-the environment still go through httpx's own proxy transports (the client mounts them). Errors are
-httpx's: ConnectTimeout/ReadTimeout/WriteTimeout/PoolTimeout, ConnectError/ReadError/WriteError and
-RemoteProtocolError/LocalProtocolError, each carrying its request.
+It is an `httpx.AsyncBaseTransport`, so connectors see an ordinary `httpx.AsyncClient`. httpx reads proxies
+from the environment only for its own transport, so `keep_alive_client` keeps httpx's transport when the
+environment names a proxy. Errors are httpx's: ConnectTimeout/ReadTimeout/WriteTimeout/PoolTimeout,
+ConnectError/ReadError/WriteError and RemoteProtocolError/LocalProtocolError, each carrying its request.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,3 +216,12 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             for conn in idle:
                 conn.close()
         self._idle.clear()
+
+
+def keep_alive_client(timeout: httpx.Timeout, max_connections: int) -> httpx.AsyncClient:
+    """The worker's one client: this transport, or httpx's own when a proxy is configured in the environment."""
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        return httpx.AsyncClient(timeout=timeout, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, transport=KeepAliveTransport(max_connections=max_connections))

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from integrations.http_transport import KeepAliveTransport
+from integrations.http_transport import KeepAliveTransport, keep_alive_client
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -170,3 +170,16 @@ async def test_a_gzip_answer_is_decoded_like_httpx_does() -> None:
 
     async with server(handle) as (url, _accepted), httpx.AsyncClient(transport=KeepAliveTransport()) as client:
         assert (await client.get(url)).json() == {"id": "ext-1"}
+
+
+async def test_the_worker_client_keeps_httpx_transport_when_the_environment_names_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with keep_alive_client(httpx.Timeout(5), 4) as direct:
+        assert isinstance(direct._transport, KeepAliveTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    async with keep_alive_client(httpx.Timeout(5), 4) as proxied:
+        assert not isinstance(proxied._transport, KeepAliveTransport)
+        assert any(mount is not None for mount in proxied._mounts.values())  # httpx routes https through it
