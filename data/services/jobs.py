@@ -334,7 +334,7 @@ def _insert_jobs(
     if skill_rows:
         s.execute(insert(JOB_SKILLS), skill_rows)
     for row in rows:
-        uow.emit("job.created", "job", row["id"], job_payload(Job(**row)))  # a transient Job, never added
+        uow.emit("job.created", "job", row["id"], {name: row[name] for name in JOB_PAYLOAD})
     return made
 
 
@@ -348,27 +348,16 @@ def create_job(db: Database, actor: Actor, draft: JobDraft) -> Job:
         return create_job_in(uow, draft)
 
 
+JOB_PAYLOAD = (
+    "ref", "type", "status", "priority", "summary", "customer_id", "site_id", "branch_id", "duration_minutes",
+    "window_start", "window_end", "sla_due", "technician_id", "custom_fields", "planned_start", "planned_end",
+    "pinned", "version",
+)  # fmt: skip
+"""What job events carry about the job."""
+
+
 def job_payload(job: Job) -> dict[str, Any]:
-    return {
-        "ref": job.ref,
-        "type": job.type,
-        "status": job.status,
-        "priority": job.priority,
-        "summary": job.summary,
-        "customer_id": job.customer_id,
-        "site_id": job.site_id,
-        "branch_id": job.branch_id,
-        "duration_minutes": job.duration_minutes,
-        "window_start": job.window_start,
-        "window_end": job.window_end,
-        "sla_due": job.sla_due,
-        "technician_id": job.technician_id,
-        "custom_fields": job.custom_fields,
-        "planned_start": job.planned_start,
-        "planned_end": job.planned_end,
-        "pinned": job.pinned,
-        "version": job.version,
-    }
+    return {name: getattr(job, name) for name in JOB_PAYLOAD}
 
 
 def find_job(session: Session, ref_or_id: str | int) -> Job:
