@@ -26,10 +26,14 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from datetime import time as dtime
 from pathlib import Path
+
+from sqlalchemy import select
 
 from data.db import open_database
 from data.models import Branch, Customer, Site, Skill, Technician
+from data.models.workforce import ShiftPattern, TechnicianSkill
 from data.transfer.csv_formats import CUSTOMER_COLUMNS, JOB_COLUMNS, TECHNICIAN_COLUMNS
 
 STREETS = ("Mannerheimintie", "Aleksanterinkatu", "Hämeentie", "Mechelininkatu", "Itämerenkatu", "Kaivokatu")
@@ -99,7 +103,7 @@ def write_jobs(path: Path, rows: int, seed: int = 7) -> None:
                     "" if n % 4 else "customer asks for a call ahead", f"JS{1 + n % JOB_SITES:05d}",
                     f"{rng.choice(SKILLS)}:{rng.randint(1, 3)}", rng.choice((30, 45, 60, 90, 120)),
                     f"2027-01-{day:02d}T08:00:00+02:00", f"2027-01-{day:02d}T16:00:00+02:00", "",
-                    f"BT{1 + n % JOB_TECHNICIANS:03d}" if scheduled else "",
+                    f"BT{1 + (n // 50) % JOB_TECHNICIANS:03d}" if scheduled else "",
                     f"2027-01-{day:02d}T09:00:00+02:00" if scheduled else "", "false",
                 ]
             )  # fmt: skip
@@ -132,14 +136,16 @@ def fresh_database(path: Path, entity: str = "customers") -> str:
                         address=f"Street {n}", lat=branch.depot_lat, lon=branch.depot_lon,
                     )
                 )  # fmt: skip
+            skills = list(s.scalars(select(Skill)))
             for n in range(1, JOB_TECHNICIANS + 1):
                 branch = branches[n % 2]
-                s.add(
-                    Technician(
-                        code=f"BT{n:03d}", name=f"Bench tech {n}", branch_id=branch.id,
-                        home_lat=branch.depot_lat, home_lon=branch.depot_lon,
-                    )
+                tech = Technician(
+                    code=f"BT{n:03d}", name=f"Bench tech {n}", branch_id=branch.id,
+                    home_lat=branch.depot_lat, home_lon=branch.depot_lon,
                 )  # fmt: skip
+                tech.skills = [TechnicianSkill(skill=skill, level=5) for skill in skills]
+                tech.shifts = [ShiftPattern(weekday=d, start=dtime(7), end=dtime(18)) for d in range(7)]
+                s.add(tech)
         s.commit()
     db.dispose()
     return url

@@ -154,3 +154,14 @@ def test_batched_jobs_keep_the_row_by_row_rules(db: Database, tmp_path: Path, mo
         q1 = s.scalar(select(Job).where(Job.ref == "Q1"))
         assert q1 is not None and q1.contract_id is not None  # the customer's contract covers repairs: its SLA
         assert q1.sla_due == q1.created_at + timedelta(hours=8)
+
+
+def test_an_assignment_finds_later_visits_by_index_not_by_reading_every_job(sqlite_db: Database) -> None:
+    """`pin_next_visits` runs on every assignment; without an index it read the whole jobs table each time,
+    so an import of scheduled jobs slowed with every job already in the file (quadratic)."""
+    with sqlite_db.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE visit_of_id = 1 ORDER BY visit_number"
+        ).fetchall()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX ix_jobs_visit_of_id" in details, details

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -183,3 +185,62 @@ async def test_the_worker_client_keeps_httpx_transport_when_the_environment_name
     async with keep_alive_client(httpx.Timeout(5), 4) as proxied:
         assert not isinstance(proxied._transport, KeepAliveTransport)
         assert any(mount is not None for mount in proxied._mounts.values())  # httpx routes https through it
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, PEM files (what a test vendor over HTTPS presents)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+async def test_https_is_verified_against_the_trusted_certificates(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ssl.load_cert_chain(cert, key)
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await keep_alive_echo()(reader, writer)
+        except (ConnectionError, ssl.SSLError):
+            pass  # the untrusting client hangs up during the handshake
+        finally:
+            writer.close()
+
+    srv = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=server_ssl)
+    url = f"https://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    try:
+        trusting = KeepAliveTransport(verify=ssl.create_default_context(cafile=str(cert)))
+        async with httpx.AsyncClient(transport=trusting) as client:
+            assert [(await client.post(url, content=b"over tls")).text for _ in range(2)] == ["over tls"] * 2
+        async with httpx.AsyncClient(transport=KeepAliveTransport()) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get(url)  # a certificate no trusted authority signed
+    finally:
+        srv.close()
