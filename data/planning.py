@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
-from data.availability import absences_overlapping, local_day_bounds, shift_on
+from data.availability import absences_overlapping, break_window, local_day_bounds, shift_on, working_span
 from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
@@ -60,6 +60,7 @@ from optimizer.model import Technician as OptTechnician
 from optimizer.network import Network
 from optimizer.road_travel import RoadTravel
 from optimizer.solver import SolutionProgress, solve
+from optimizer.solver_process import SolveRunner, call_here
 from optimizer.travel import TravelProvider
 
 # A live position older than this is not trusted as "where the technician is now".
@@ -131,21 +132,15 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             shift = shift_on(session, tech, day, branch.timezone)
             if shift is None:
                 continue
-            start, end = offset(shift.start), offset(shift.end)
-            available_from: int | None = None
-            away: list[Absence] = []
             overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
-            for absence in absences_overlapping(session, tech.id, shift.start, overtime_end):
-                a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
-                away.append(Absence(a_start, a_end))  # the optimizer cuts the day (and its overtime) there
-                if a_start <= start and a_end >= end:
-                    start = end  # away all day
-                elif a_start <= start:
-                    available_from = max(available_from or start, a_end)
-                else:
-                    end = min(end, a_start)
-            if end <= start:
+            absences = absences_overlapping(session, tech.id, shift.start, overtime_end)
+            # the optimizer cuts the day (and its overtime) at each absence
+            away = [Absence(offset(a.starts_at), offset(a.ends_at)) for a in absences]
+            span_start, span_end, back = working_span(shift, [(a.starts_at, a.ends_at) for a in absences])
+            if span_end <= span_start:
                 continue
+            start, end = offset(span_start), offset(span_end)
+            available_from = offset(back) if back is not None else None
             home = Location(tech.home_lat, tech.home_lon)
             live_location = None
             if (
@@ -159,12 +154,10 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 live_location = Location(tech.last_lat, tech.last_lon)
             if now_off is not None:
                 available_from = max(available_from or start, now_off)
-            middle = (start + end) // 2
-            breaks = (
-                [BreakRule(middle - 90 * 60, middle + 60 * 60, shift.break_minutes * 60)]
-                if shift.break_minutes and end - start >= 6 * 3600
-                else []
-            )
+            window = break_window(span_start, span_end, shift.break_minutes)
+            breaks = []
+            if window is not None:
+                breaks.append(BreakRule(offset(window[0]), offset(window[1]), shift.break_minutes * 60))
             technicians.append(
                 OptTechnician(
                     id=tech.code,
@@ -393,9 +386,17 @@ class Suggestion:
 
 
 def suggest_for_job(
-    db: Database, job_ref: str, day: date | None = None, now: datetime | None = None, k: int = 5
+    db: Database,
+    job_ref: str,
+    day: date | None = None,
+    now: datetime | None = None,
+    k: int = 5,
+    *,
+    run: SolveRunner = call_here,
 ) -> list[Suggestion]:
-    """Who can take this job: the k cheapest feasible insertions into the branch's current day."""
+    """Who can take this job: the k cheapest feasible insertions into the branch's current day.
+
+    `run` calls the search (here, or in a `SolverProcess` so that the caller's threads go on)."""
     with db.read() as session:
         job = session.scalar(select(Job).where(Job.ref == job_ref))
         if job is None:
@@ -410,8 +411,8 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = plan_suggest.suggest(
-        live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
+    options = run(
+        plan_suggest.suggest, live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
     )
     with db.read() as session:
         wanted = [o.technician_id for o in options]
@@ -450,10 +451,14 @@ def live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
 
 
 def solve_warm(
-    planning: PlanningDay, time_limit: float, on_progress: Callable[[SolutionProgress], None] | None = None
+    planning: PlanningDay,
+    time_limit: float,
+    on_progress: Callable[[SolutionProgress], None] | None = None,
+    run: SolveRunner = call_here,
 ) -> Plan:
     """Optimise the day from the plan as it stands, pricing moves of appointments customers were told."""
-    return solve(
+    return run(
+        solve,
         planning.problem,
         time_limit=time_limit,
         warm_start=planning.current,
@@ -507,23 +512,25 @@ def replan_day(
     now: datetime | None = None,
     time_limit: float = 5.0,
     scope: str = "minimal",
+    run: SolveRunner = call_here,
 ) -> tuple[PlanningDay, Plan, plan_diff.PlanDiff]:
     """Re-plan the rest of the day after a change, keeping started work and told appointments.
 
     ``scope="minimal"`` (the default) after an absence moves only the absent technician's jobs;
-    ``scope="branch"`` re-optimises the whole branch's day."""
+    ``scope="branch"`` re-optimises the whole branch's day. `run` calls the search (here, or in a
+    `SolverProcess`)."""
     if scope not in SCOPES:
         raise InvalidInput(f"is {scope!r}; use one of {', '.join(SCOPES)}", record="re-plan", field="scope")
     planning = load_day(db, day, branch_code, now)
     if change is None:
-        new_plan = solve_warm(planning, time_limit)
+        new_plan = solve_warm(planning, time_limit, run=run)
     elif scope == "minimal" and isinstance(change, plan_replan.TechnicianAbsent):
         problem, left_out = _minimal_problem(planning, change.technician_id)
-        new_plan = plan_replan.replan(problem, planning.current, change, time_limit=time_limit)
+        new_plan = run(plan_replan.replan, problem, planning.current, change, time_limit=time_limit)
         new_plan.unassigned = [*new_plan.unassigned, *left_out]
     else:
         # Started work comes from the jobs' real statuses (load_day), not from planned times.
-        new_plan = plan_replan.replan(planning.problem, planning.current, change, time_limit=time_limit)
+        new_plan = run(plan_replan.replan, planning.problem, planning.current, change, time_limit=time_limit)
     return planning, new_plan, plan_diff.diff(planning.current, new_plan)
 
 

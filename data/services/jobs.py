@@ -46,6 +46,7 @@ from data.models.jobs import (
     NoteAuthorKind,
 )
 from data.models.org import Branch, Role
+from data.models.stock import Part
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
 
@@ -80,6 +81,7 @@ class JobDraft:
     # The company's own fields by name (see data/custom_fields.py); a dict when a person fills in the job (required
     # ones are then checked), None for jobs Dispatch makes itself (follow-ups, maintenance, quotes, CRM cases).
     custom_fields: dict[str, Any] | None = None
+    parts_needed: dict[str, int] = field(default_factory=dict)  # SKU -> quantity the visit needs
 
 
 @dataclass
@@ -153,6 +155,17 @@ def covering_contract(contracts: Iterable[Contract], job_type: JobType, on: date
     return None
 
 
+def checked_parts(session: Session, parts: dict[str, int], record: str) -> dict[str, int]:
+    """The parts a job needs: known SKUs, positive whole quantities."""
+    known = set(session.scalars(select(Part.sku).where(Part.sku.in_(list(parts))))) if parts else set()
+    for sku, quantity in parts.items():
+        if sku not in known:
+            raise InvalidInput(f"unknown part {sku!r} (see `dispatch parts list`)", record=record, field="parts")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise InvalidInput(f"part {sku}: {quantity!r} is not a positive whole number", record=record, field="parts")
+    return dict(sorted(parts.items()))
+
+
 def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     record = f"job {draft.ref or draft.summary!r}"
     _check_draft(draft, record)
@@ -205,6 +218,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
         updated_at=created_at,
         updated_by=uow.actor.login,
         custom_fields=custom,
+        parts_needed=checked_parts(s, draft.parts_needed, record),
     )
     job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in draft.skills.items()]
     s.add(job)
@@ -223,8 +237,8 @@ def create_jobs_in(uow: UnitOfWork, drafts: Sequence[JobDraft]) -> list[str | In
 
     A batch costs a few statements whatever its size (sites, skills and the customers' contracts read
     once, jobs and their skills inserted in one executemany each), for imports of many thousand jobs.
-    Drafts naming an asset, a contract or custom fields go through `create_job_in` one by one. A refused
-    draft writes nothing.
+    Drafts naming an asset, a contract, custom fields or parts go through `create_job_in` one by one. A
+    refused draft writes nothing.
     """
     s = uow.session
     sites: dict[str, tuple[int, int, int]] = {}
@@ -245,7 +259,7 @@ def create_jobs_in(uow: UnitOfWork, drafts: Sequence[JobDraft]) -> list[str | In
     wanted: list[dict[int, int]] = []  # skill id -> level
     generated: list[bool] = []
     for draft in drafts:
-        if draft.asset_serial or draft.contract_code or draft.custom_fields is not None:
+        if draft.asset_serial or draft.contract_code or draft.custom_fields is not None or draft.parts_needed:
             try:
                 results.append(create_job_in(uow, draft).ref)
             except InvalidInput as e:
@@ -292,6 +306,7 @@ def create_jobs_in(uow: UnitOfWork, drafts: Sequence[JobDraft]) -> list[str | In
                 "planned_end": None,
                 "pinned": False,
                 "custom_fields": {},
+                "parts_needed": {},
                 "created_at": created_at,
                 "updated_at": created_at,
                 "updated_by": uow.actor.login,
@@ -350,8 +365,8 @@ def create_job(db: Database, actor: Actor, draft: JobDraft) -> Job:
 
 JOB_PAYLOAD = (
     "ref", "type", "status", "priority", "summary", "customer_id", "site_id", "branch_id", "duration_minutes",
-    "window_start", "window_end", "sla_due", "technician_id", "custom_fields", "planned_start", "planned_end",
-    "pinned", "version",
+    "window_start", "window_end", "sla_due", "technician_id", "custom_fields", "parts_needed", "planned_start",
+    "planned_end", "pinned", "version",
 )  # fmt: skip
 """What job events carry about the job."""
 
@@ -945,6 +960,7 @@ def update_job(
         "window_end",
         "sla_due",
         "custom_fields",
+        "parts_needed",
     }
     unknown = set(changes) - editable - {"skills"}
     with UnitOfWork(db, actor) as uow:
@@ -971,6 +987,8 @@ def update_job(
         for name, value in changes.items():
             if name == "custom_fields":
                 job.custom_fields = merge_custom_fields("jobs", job.custom_fields or {}, value, record)
+            elif name == "parts_needed":
+                job.parts_needed = checked_parts(uow.session, value, record)
             elif name == "skills":
                 skills = skills_by_code(uow.session, list(value), record)
                 job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in value.items()]
