@@ -1,7 +1,7 @@
 """index jobs.visit_of_id (each assignment looks up the job's later visits)
 
-Revision ID: 0014_jobs_visit_of_index
-Revises: 0013_invoice_series
+Revision ID: 0015_jobs_visit_of_index
+Revises: 0014_timesheet_day
 Create Date: 2026-12-06 22:40:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0014_jobs_visit_of_index"
-down_revision: str | None = "0013_invoice_series"
+revision: str = "0015_jobs_visit_of_index"
+down_revision: str | None = "0014_timesheet_day"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
