@@ -173,7 +173,6 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     site = s.scalar(select(Site).where(Site.code == draft.site_code))
     if site is None:
         raise InvalidInput(f"unknown site '{draft.site_code}'", record=record, field="site")
-    uow.actor.require_write("create jobs", branch_id=site.branch_id)
     asset_id = None
     if draft.asset_serial:
         asset = s.scalar(select(Asset).where(Asset.serial == draft.asset_serial, Asset.site_id == site.id))
@@ -359,6 +358,9 @@ def query_rows(session: Session, query: Any) -> Iterator[tuple[Any, ...]]:
 
 
 def create_job(db: Database, actor: Actor, draft: JobDraft) -> Job:
+    """The office creates a job; services that derive one from work they already checked (a follow-up visit,
+    an accepted quote, a CRM case, a maintenance plan) call `create_job_in` under their own permission."""
+    actor.require_write("create jobs")
     with UnitOfWork(db, actor) as uow:
         return create_job_in(uow, draft)
 

@@ -8,16 +8,9 @@ import pytest
 from data.db import Database
 from data.errors import PermissionDenied
 from data.models import JobType
-from data.services.jobs import JobDraft, assign_job, create_job, create_job_in, unassign_in
+from data.services.jobs import JobDraft, assign_job, create_job, unassign_in
 from data.uow import UnitOfWork
 from tests.factories import DISPATCHER, SUPERVISOR, build_world, local
-
-
-def test_creating_a_job_inside_a_unit_of_work_checks_the_actor(sqlite_db: Database) -> None:
-    build_world(sqlite_db)
-    draft = JobDraft(type=JobType.REPAIR, site_code="S1", summary="Leak", duration_minutes=30)
-    with pytest.raises(PermissionDenied, match="create jobs"), UnitOfWork(sqlite_db, SUPERVISOR) as uow:
-        create_job_in(uow, draft)
 
 
 def test_unassigning_inside_a_unit_of_work_checks_the_actor(sqlite_db: Database) -> None:
