@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -40,10 +41,23 @@ def shift_on(session: Session, technician: Technician, day: date, tz: str | None
         branch = session.get(Branch, technician.branch_id)
         assert branch is not None
         tz = branch.timezone
-    zone = ZoneInfo(tz)
     exception = session.scalar(
         select(ShiftException).where(ShiftException.technician_id == technician.id, ShiftException.day == day)
     )
+    return shift_from(technician, day, tz, exception)
+
+
+def shift_exceptions_on(session: Session, technician_ids: Iterable[int], day: date) -> dict[int, ShiftException]:
+    """Technician id -> their dated exception on `day`, for many technicians in one query."""
+    ids = list(technician_ids)
+    query = select(ShiftException).where(ShiftException.technician_id.in_(ids), ShiftException.day == day)
+    rows = session.scalars(query)
+    return {row.technician_id: row for row in rows}
+
+
+def shift_from(technician: Technician, day: date, tz: str, exception: ShiftException | None) -> Shift | None:
+    """The shift on a local day from the weekly pattern, unless the day's exception says otherwise."""
+    zone = ZoneInfo(tz)
     break_minutes = 30
     if exception is not None:
         if exception.start is None or exception.end is None:
@@ -60,6 +74,18 @@ def shift_on(session: Session, technician: Technician, day: date, tz: str | None
         end += timedelta(days=1)
     utc = ZoneInfo("UTC")
     return Shift(start.astimezone(utc), end.astimezone(utc), break_minutes)
+
+
+def absences_between(
+    session: Session, technician_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, list[Absence]]:
+    """Technician id -> their absences overlapping [start, end), for many technicians in one query."""
+    ids = list(technician_ids)
+    out: dict[int, list[Absence]] = {}
+    query = select(Absence).where(Absence.technician_id.in_(ids), Absence.starts_at < end, Absence.ends_at > start)
+    for absence in session.scalars(query.order_by(Absence.starts_at, Absence.id)):
+        out.setdefault(absence.technician_id, []).append(absence)
+    return out
 
 
 def absences_overlapping(session: Session, technician_id: int, start: datetime, end: datetime) -> list[Absence]:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
-from data.availability import absences_overlapping, local_day_bounds, shift_on
+from data.availability import absences_between, local_day_bounds, shift_exceptions_on, shift_from
 from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
@@ -124,19 +124,28 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
         techs = session.scalars(
             select(Technician)
             .where(Technician.branch_id == branch.id, Technician.active.is_(True))
-            .options(selectinload(Technician.skills).joinedload(TechnicianSkill.skill))
+            .options(
+                selectinload(Technician.skills).joinedload(TechnicianSkill.skill), selectinload(Technician.shifts)
+            )
             .order_by(Technician.code)
         ).all()
         codes_by_id = {t.id: t.code for t in techs}
+        # A few queries for the whole branch, never a few per technician (500 technicians: 900 round trips).
+        exceptions = shift_exceptions_on(session, codes_by_id, day)
+        longest_overtime = max((t.overtime_allowance_minutes for t in techs), default=0)
+        absences = absences_between(
+            session, codes_by_id, horizon_start, horizon_end + timedelta(days=1, minutes=longest_overtime)
+        )
         for tech in techs:
-            shift = shift_on(session, tech, day, branch.timezone)
+            shift = shift_from(tech, day, branch.timezone, exceptions.get(tech.id))
             if shift is None:
                 continue
             start, end = offset(shift.start), offset(shift.end)
             available_from: int | None = None
             away: list[Absence] = []
             overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
-            for absence in absences_overlapping(session, tech.id, shift.start, overtime_end):
+            mine = absences.get(tech.id, [])
+            for absence in [a for a in mine if a.starts_at < overtime_end and a.ends_at > shift.start]:
                 a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
                 away.append(Absence(a_start, a_end))  # the optimizer cuts the day (and its overtime) there
                 if a_start <= start and a_end >= end:
@@ -357,12 +366,13 @@ def _expand_crews(
 
 
 def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
-    """The plan as it stands in the database, with travel filled in from the problem's network."""
-    network = Network.for_problem(problem)
+    """The plan as it stands in the database, with travel filled in: each route's legs only, not the branch's
+    whole matrix (most of a 500-technician day's load time went there)."""
     jobs = {j.id: j for j in problem.jobs}
     out: list[Route] = []
     for tech in problem.technicians:
         visits = sorted(routes.get(tech.id, []), key=lambda v: v.start)
+        network = Network.for_route(problem, tech, [jobs[v.job_id] for v in visits])
         here = tech.route_start_location
         timed: list[Visit] = []
         travel_total = 0
@@ -380,6 +390,10 @@ def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
         Unassigned(j.id, UnassignedReason.DAY_FULL, "not planned yet") for j in problem.jobs if j.id not in assigned
     ]
     return Plan(problem.horizon_start, out, unassigned)
+
+
+SUGGEST_NEAREST = 40
+"""Suggestions try the 40 eligible technicians whose day passes nearest the job (straight line), not all 500."""
 
 
 @dataclass
@@ -419,9 +433,8 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = run(
-        plan_suggest.suggest, live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
-    )
+    problem, plan = suggestion_day(planning, job_ref)
+    options = run(plan_suggest.suggest, problem, plan, job_ref, k, one_per_technician=True, nearest=SUGGEST_NEAREST)
     with db.read() as session:
         wanted = [o.technician_id for o in options]
         rows = session.execute(select(Technician.code, Technician.name).where(Technician.code.in_(wanted)))
@@ -443,19 +456,43 @@ def suggest_for_job(
 def live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
     """During the day, work already on someone's route may run late: its window becomes a soft deadline
     (lateness priced, not forbidden), so one late appointment does not hide that technician from every
-    suggestion. The job being placed keeps its hard windows."""
-    problem = copy.deepcopy(planning.problem)
+    suggestion. The job being placed keeps its hard windows.
+
+    The day itself is never changed: only the jobs that soften are copied (a deep copy of the whole problem
+    would copy its travel provider's caches too, seconds on a 500-technician branch)."""
+    problem = copy.copy(planning.problem)
     planned = set(planning.current.assignment())
+    jobs = []
     for job in problem.jobs:
         if job.id == keep_hard or job.id not in planned or not job.time_windows:
+            jobs.append(job)
             continue
         opens = min(w.start for w in job.time_windows)
         closes = max(w.end for w in job.time_windows)
-        job.earliest_start = max(job.earliest_start or opens, opens)
-        job.sla_due = closes if job.sla_due is None else min(job.sla_due, closes)
-        job.sla_hard = False
-        job.time_windows = []
+        soft = copy.copy(job)
+        soft.earliest_start = max(job.earliest_start or opens, opens)
+        soft.sla_due = closes if job.sla_due is None else min(job.sla_due, closes)
+        soft.sla_hard = False
+        soft.time_windows = []
+        jobs.append(soft)
+    problem.jobs = jobs
     return problem
+
+
+def suggestion_day(planning: PlanningDay, job_ref: str) -> tuple[Problem, Plan]:
+    """The part of the day a suggestion for ``job_ref`` can touch: the technicians who could take it (skills,
+    shift, absence, pin) with their own routes, and the job. Other people's days cannot change where it fits,
+    so the answer is the same as on the whole day, and far less is sent to the solver process."""
+    problem = live_problem(planning, job_ref)
+    job = next(j for j in problem.jobs if j.id == job_ref)
+    techs = plan_suggest.eligible(problem, job)
+    keep = {t.id for t in techs}
+    routes = [r for r in planning.current.routes if r.technician_id in keep]
+    wanted = {job_ref} | {v.job_id for r in routes for v in r.visits}
+    focus = copy.copy(problem)
+    focus.technicians = techs
+    focus.jobs = [j for j in problem.jobs if j.id in wanted]
+    return focus, Plan(planning.current.horizon_start, routes, [])
 
 
 def solve_warm(
