@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
-from data.availability import absences_between, local_day_bounds, shift_exceptions_on, shift_from
+from data.availability import absences_between, break_window, local_day_bounds, shifts_on, working_span
 from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
@@ -124,38 +124,30 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
         techs = session.scalars(
             select(Technician)
             .where(Technician.branch_id == branch.id, Technician.active.is_(True))
-            .options(
-                selectinload(Technician.skills).joinedload(TechnicianSkill.skill), selectinload(Technician.shifts)
-            )
+            .options(selectinload(Technician.skills).joinedload(TechnicianSkill.skill))
             .order_by(Technician.code)
         ).all()
         codes_by_id = {t.id: t.code for t in techs}
         # A few queries for the whole branch, never a few per technician (500 technicians: 900 round trips).
-        exceptions = shift_exceptions_on(session, codes_by_id, day)
+        shifts = shifts_on(session, codes_by_id, day, branch.timezone)
         longest_overtime = max((t.overtime_allowance_minutes for t in techs), default=0)
         absences = absences_between(
             session, codes_by_id, horizon_start, horizon_end + timedelta(days=1, minutes=longest_overtime)
         )
         for tech in techs:
-            shift = shift_from(tech, day, branch.timezone, exceptions.get(tech.id))
+            shift = shifts.get(tech.id)
             if shift is None:
                 continue
-            start, end = offset(shift.start), offset(shift.end)
-            available_from: int | None = None
-            away: list[Absence] = []
             overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
             mine = absences.get(tech.id, [])
-            for absence in [a for a in mine if a.starts_at < overtime_end and a.ends_at > shift.start]:
-                a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
-                away.append(Absence(a_start, a_end))  # the optimizer cuts the day (and its overtime) there
-                if a_start <= start and a_end >= end:
-                    start = end  # away all day
-                elif a_start <= start:
-                    available_from = max(available_from or start, a_end)
-                else:
-                    end = min(end, a_start)
-            if end <= start:
+            overlapping = [a for a in mine if a.starts_at < overtime_end and a.ends_at > shift.start]
+            # the optimizer cuts the day (and its overtime) at each absence
+            away = [Absence(offset(a.starts_at), offset(a.ends_at)) for a in overlapping]
+            span_start, span_end, back = working_span(shift, [(a.starts_at, a.ends_at) for a in overlapping])
+            if span_end <= span_start:
                 continue
+            start, end = offset(span_start), offset(span_end)
+            available_from = offset(back) if back is not None else None
             home = Location(tech.home_lat, tech.home_lon)
             live_location = None
             if (
@@ -169,12 +161,10 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 live_location = Location(tech.last_lat, tech.last_lon)
             if now_off is not None:
                 available_from = max(available_from or start, now_off)
-            middle = (start + end) // 2
-            breaks = (
-                [BreakRule(middle - 90 * 60, middle + 60 * 60, shift.break_minutes * 60)]
-                if shift.break_minutes and end - start >= 6 * 3600
-                else []
-            )
+            window = break_window(span_start, span_end, shift.break_minutes)
+            breaks = []
+            if window is not None:
+                breaks.append(BreakRule(offset(window[0]), offset(window[1]), shift.break_minutes * 60))
             technicians.append(
                 OptTechnician(
                     id=tech.code,
