@@ -24,6 +24,10 @@ BREAK_EARLIEST = timedelta(minutes=90)  # a break may start this long before the
 BREAK_LATEST = timedelta(minutes=60)  # ... and at the latest this long after it
 
 
+POSITION_FRESH = timedelta(minutes=30)
+"""A live position older than this is not trusted as "where the technician is now"."""
+
+
 @dataclass(frozen=True)
 class Shift:
     start: datetime  # UTC-aware

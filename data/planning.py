@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
-from data.availability import absences_between, break_window, local_day_bounds, shifts_on, working_span
+from data.availability import POSITION_FRESH, absences_between, break_window, local_day_bounds, shifts_on, working_span
 from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
@@ -62,9 +62,6 @@ from optimizer.road_travel import RoadTravel
 from optimizer.solver import SolutionProgress, solve
 from optimizer.solver_process import SolveRunner, call_here
 from optimizer.travel import TravelProvider
-
-# A live position older than this is not trusted as "where the technician is now".
-POSITION_FRESH = timedelta(minutes=30)
 
 
 @dataclass

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from data import permissions
-from data import slots as slot_queries
 from data.actor import Actor
 from data.db import Database
 from data.errors import Conflict, DispatchError
@@ -25,6 +25,17 @@ from data.queries import console as console_queries
 from data.queries import free as free_queries
 from data.queries.console import BranchInfo
 from optimizer.solver_process import SolverProcess, SolveRunner, call_here
+
+if TYPE_CHECKING:
+    from data.slots import SlotView
+
+
+def slot_offers(*args: Any, **kwargs: Any) -> list[SlotView]:
+    """`data.slots.slot_offers`, imported on first use: it loads the planner (OR-Tools, numpy), seconds of
+    start-up the console does not spend before the first `:slots`."""
+    from data import slots
+
+    return slots.slot_offers(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class ReadModels:
     job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
     job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
     free_technicians: Callable[..., list[free_queries.FreeTechnician]] = free_queries.free_technicians
-    slot_offers: Callable[..., list[slot_queries.SlotView]] = slot_queries.slot_offers
+    slot_offers: Callable[..., list[SlotView]] = slot_offers
 
 
 @dataclass
