@@ -167,6 +167,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     site = s.scalar(select(Site).where(Site.code == draft.site_code))
     if site is None:
         raise InvalidInput(f"unknown site '{draft.site_code}'", record=record, field="site")
+    uow.actor.require_write("create jobs", branch_id=site.branch_id)
     asset_id = None
     if draft.asset_serial:
         asset = s.scalar(select(Asset).where(Asset.serial == draft.asset_serial, Asset.site_id == site.id))
@@ -224,7 +225,6 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
 
 
 def create_job(db: Database, actor: Actor, draft: JobDraft) -> Job:
-    actor.require_write("create jobs")
     with UnitOfWork(db, actor) as uow:
         return create_job_in(uow, draft)
 
@@ -536,6 +536,7 @@ def assign_job(
 
 def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | None = None) -> Job:
     job = uow.job_for_update(find_job(uow.session, job_ref).id, expected_version)
+    uow.actor.require_write(f"unassign job {job.ref}", branch_id=job.branch_id)
     if job.status not in NOT_STARTED_STATUSES:
         raise IllegalTransition(f"job {job.ref} is {job.status.value}; it cannot be unassigned now")
     if job.technician_id is None:
@@ -552,7 +553,6 @@ def unassign_in(uow: UnitOfWork, job_ref: str | int, expected_version: int | Non
 
 
 def unassign_job(db: Database, actor: Actor, job_ref: str | int, expected_version: int | None = None) -> Job:
-    actor.require_write("unassign jobs")
     with UnitOfWork(db, actor) as uow:
         return unassign_in(uow, job_ref, expected_version)
 
