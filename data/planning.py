@@ -11,6 +11,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -564,6 +565,46 @@ def replan_day(
         # Started work comes from the jobs' real statuses (load_day), not from planned times.
         new_plan = run(plan_replan.replan, planning.problem, planning.current, change, time_limit=time_limit)
     return planning, new_plan, plan_diff.diff(planning.current, new_plan)
+
+
+_DATABASES: dict[str, Database] = {}
+
+
+def _database_at(url: str) -> Database:
+    """This process's own engine on `url` (a solver process opens one and keeps it)."""
+    if url not in _DATABASES:
+        from data.db import create_database_engine
+
+        _DATABASES[url] = Database(url, create_database_engine(url))
+    return _DATABASES[url]
+
+
+def suggest_for_job_at(
+    url: str, job_ref: str, day: date | None, now: datetime | None, k: int, search: Callable[..., Any]
+) -> list[Suggestion]:
+    """`suggest_for_job` on the database at `url`, read and searched wholly in the calling process (a solver
+    process: the console's own threads then never wait for the GIL while the day loads); `search` is the
+    optimizer's `suggest` as the caller names it."""
+    return suggest_for_job(_database_at(url), job_ref, day, now, k, run=_searching_with(search))
+
+
+def replan_day_at(
+    url: str,
+    day: date,
+    branch_code: str | None,
+    change: plan_replan.Change | None,
+    now: datetime | None,
+    time_limit: float,
+) -> tuple[PlanningDay, Plan, plan_diff.PlanDiff]:
+    """`replan_day` on the database at `url`, loaded and searched in the calling process (a solver process)."""
+    return replan_day(_database_at(url), day, branch_code, change, now=now, time_limit=time_limit)
+
+
+def _searching_with(search: Callable[..., Any]) -> SolveRunner:
+    def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return (search if fn is plan_suggest.suggest else fn)(*args, **kwargs)
+
+    return run
 
 
 def explain_plan(planning: PlanningDay, plan: Plan) -> plan_explain.Explanation:

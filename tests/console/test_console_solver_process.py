@@ -120,3 +120,18 @@ async def test_esc_ends_the_search_and_a_fresh_process_takes_the_next(
         dialog = app.screen
         assert isinstance(dialog, SuggestionsScreen)
         await until(pilot, lambda: bool(dialog.suggestions))
+
+
+def test_a_replan_is_loaded_and_searched_in_the_solver_process(world_db: Database) -> None:
+    from dispatch_tui import actions
+    from dispatch_tui.context import console_solver
+    from tests.console.conftest import make_context
+
+    ctx = make_context(world_db)
+    ctx.solver = console_solver()
+    try:
+        proposal = actions.propose_replan(ctx, "T2", time_limit=1.0)
+    finally:
+        ctx.solver.close()
+    assert ctx.solver.calls == 1
+    assert "J-PLUMB" in {ref for ref, *_ in proposal.moves} | {ref for ref, _ in proposal.left_out}
