@@ -392,13 +392,15 @@ from dispatch_tui.cli.commands import console
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.feed_source import LiveFeed
 from dispatch_tui.screens.technicians import TechniciansScreen
-from bench.console import cached_database, largest_branch, DAY, NOW
+from datetime import date, datetime
 from data.actor import SYSTEM
+from data.db import open_database
 from dispatch_tui.context import ConsoleContext
 
 async def first_screen():
-    db = cached_database()
-    ctx = ConsoleContext(db, SYSTEM, largest_branch(db), DAY, clock=lambda: NOW)
+    db = open_database({url!r})
+    now = datetime.fromisoformat({now!r})
+    ctx = ConsoleContext(db, SYSTEM, {branch!r}, date.fromisoformat({day!r}), clock=lambda: now)
     try:  # the console makes its solver process before the app (absent before there was one)
         from dispatch_tui.context import console_solver
         ctx.solver = console_solver()
@@ -422,11 +424,15 @@ def console_first_screen(runs: int) -> dict[str, Any]:
     the app headless (no terminal), timed from the process's launch to the technicians view filled."""
     import subprocess
 
+    db = cached_database()
+    branch, url = largest_branch(db), db.url
+    db.dispose()
+    probe = FIRST_SCREEN_PROBE.format(root=str(ROOT), url=url, branch=branch, day=DAY.isoformat(), now=NOW.isoformat())
     walls, cpus = [], []
     for _ in range(runs):
         t = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-c", FIRST_SCREEN_PROBE.format(root=str(ROOT))],
+            [sys.executable, "-c", probe],
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
