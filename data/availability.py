@@ -24,6 +24,10 @@ BREAK_EARLIEST = timedelta(minutes=90)  # a break may start this long before the
 BREAK_LATEST = timedelta(minutes=60)  # ... and at the latest this long after it
 
 
+POSITION_FRESH = timedelta(minutes=30)
+"""A live position older than this is not trusted as "where the technician is now"."""
+
+
 @dataclass(frozen=True)
 class Shift:
     start: datetime  # UTC-aware
@@ -140,10 +144,19 @@ def shift_on(session: Session, technician: Technician, day: date, tz: str | None
 
 
 def absences_overlapping(session: Session, technician_id: int, start: datetime, end: datetime) -> list[Absence]:
-    return list(
-        session.scalars(
-            select(Absence).where(
-                Absence.technician_id == technician_id, Absence.starts_at < end, Absence.ends_at > start
-            )
-        )
+    return absences_between(session, [technician_id], start, end).get(technician_id, [])
+
+
+def absences_between(
+    session: Session, technician_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, list[Absence]]:
+    """Technician id -> their absences overlapping [start, end), for many technicians in one query."""
+    out: dict[int, list[Absence]] = {}
+    if not technician_ids:
+        return out
+    query = select(Absence).where(
+        Absence.technician_id.in_(list(technician_ids)), Absence.starts_at < end, Absence.ends_at > start
     )
+    for absence in session.scalars(query.order_by(Absence.starts_at, Absence.id)):
+        out.setdefault(absence.technician_id, []).append(absence)
+    return out

@@ -97,10 +97,13 @@ def open_database(url: str | None = None, *, migrate: bool = True, create: bool 
         _refuse_missing_sqlite(resolved)
     db = Database(resolved, create_database_engine(resolved))
     if migrate:
-        from data.migrate import upgrade_to_head
+        from data.migration_head import schema_is_current
 
         try:
-            upgrade_to_head(db)
+            if not schema_is_current(db):  # Alembic (half a second of imports) only when there is work
+                from data.migrate import upgrade_to_head
+
+                upgrade_to_head(db)
         except OperationalError as e:
             db.dispose()
             if db.is_sqlite:

@@ -11,12 +11,13 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
-from data.availability import absences_overlapping, break_window, local_day_bounds, shift_on, working_span
+from data.availability import POSITION_FRESH, absences_between, break_window, local_day_bounds, shifts_on, working_span
 from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
@@ -62,9 +63,6 @@ from optimizer.road_travel import RoadTravel
 from optimizer.solver import SolutionProgress, solve
 from optimizer.solver_process import SolveRunner, call_here
 from optimizer.travel import TravelProvider
-
-# A live position older than this is not trusted as "where the technician is now".
-POSITION_FRESH = timedelta(minutes=30)
 
 
 @dataclass
@@ -128,15 +126,22 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             .order_by(Technician.code)
         ).all()
         codes_by_id = {t.id: t.code for t in techs}
+        # A few queries for the whole branch, never a few per technician (500 technicians: 900 round trips).
+        shifts = shifts_on(session, codes_by_id, day, branch.timezone)
+        longest_overtime = max((t.overtime_allowance_minutes for t in techs), default=0)
+        absences = absences_between(
+            session, codes_by_id, horizon_start, horizon_end + timedelta(days=1, minutes=longest_overtime)
+        )
         for tech in techs:
-            shift = shift_on(session, tech, day, branch.timezone)
+            shift = shifts.get(tech.id)
             if shift is None:
                 continue
             overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
-            absences = absences_overlapping(session, tech.id, shift.start, overtime_end)
+            mine = absences.get(tech.id, [])
+            overlapping = [a for a in mine if a.starts_at < overtime_end and a.ends_at > shift.start]
             # the optimizer cuts the day (and its overtime) at each absence
-            away = [Absence(offset(a.starts_at), offset(a.ends_at)) for a in absences]
-            span_start, span_end, back = working_span(shift, [(a.starts_at, a.ends_at) for a in absences])
+            away = [Absence(offset(a.starts_at), offset(a.ends_at)) for a in overlapping]
+            span_start, span_end, back = working_span(shift, [(a.starts_at, a.ends_at) for a in overlapping])
             if span_end <= span_start:
                 continue
             start, end = offset(span_start), offset(span_end)
@@ -349,12 +354,13 @@ def _expand_crews(
 
 
 def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
-    """The plan as it stands in the database, with travel filled in from the problem's network."""
-    network = Network.for_problem(problem)
+    """The plan as it stands in the database, with travel filled in: each route's legs only, not the branch's
+    whole matrix (most of a 500-technician day's load time went there)."""
     jobs = {j.id: j for j in problem.jobs}
     out: list[Route] = []
     for tech in problem.technicians:
         visits = sorted(routes.get(tech.id, []), key=lambda v: v.start)
+        network = Network.for_route(problem, tech, [jobs[v.job_id] for v in visits])
         here = tech.route_start_location
         timed: list[Visit] = []
         travel_total = 0
@@ -372,6 +378,10 @@ def _plan_from_visits(problem: Problem, routes: dict[str, list[Visit]]) -> Plan:
         Unassigned(j.id, UnassignedReason.DAY_FULL, "not planned yet") for j in problem.jobs if j.id not in assigned
     ]
     return Plan(problem.horizon_start, out, unassigned)
+
+
+SUGGEST_NEAREST = 40
+"""Suggestions try the 40 eligible technicians whose day passes nearest the job (straight line), not all 500."""
 
 
 @dataclass
@@ -411,9 +421,8 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = run(
-        plan_suggest.suggest, live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
-    )
+    problem, plan = suggestion_day(planning, job_ref)
+    options = run(plan_suggest.suggest, problem, plan, job_ref, k, one_per_technician=True, nearest=SUGGEST_NEAREST)
     with db.read() as session:
         wanted = [o.technician_id for o in options]
         rows = session.execute(select(Technician.code, Technician.name).where(Technician.code.in_(wanted)))
@@ -435,19 +444,43 @@ def suggest_for_job(
 def live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
     """During the day, work already on someone's route may run late: its window becomes a soft deadline
     (lateness priced, not forbidden), so one late appointment does not hide that technician from every
-    suggestion. The job being placed keeps its hard windows."""
-    problem = copy.deepcopy(planning.problem)
+    suggestion. The job being placed keeps its hard windows.
+
+    The day itself is never changed: only the jobs that soften are copied (a deep copy of the whole problem
+    would copy its travel provider's caches too, seconds on a 500-technician branch)."""
+    problem = copy.copy(planning.problem)
     planned = set(planning.current.assignment())
+    jobs = []
     for job in problem.jobs:
         if job.id == keep_hard or job.id not in planned or not job.time_windows:
+            jobs.append(job)
             continue
         opens = min(w.start for w in job.time_windows)
         closes = max(w.end for w in job.time_windows)
-        job.earliest_start = max(job.earliest_start or opens, opens)
-        job.sla_due = closes if job.sla_due is None else min(job.sla_due, closes)
-        job.sla_hard = False
-        job.time_windows = []
+        soft = copy.copy(job)
+        soft.earliest_start = max(job.earliest_start or opens, opens)
+        soft.sla_due = closes if job.sla_due is None else min(job.sla_due, closes)
+        soft.sla_hard = False
+        soft.time_windows = []
+        jobs.append(soft)
+    problem.jobs = jobs
     return problem
+
+
+def suggestion_day(planning: PlanningDay, job_ref: str) -> tuple[Problem, Plan]:
+    """The part of the day a suggestion for ``job_ref`` can touch: the technicians who could take it (skills,
+    shift, absence, pin) with their own routes, and the job. Other people's days cannot change where it fits,
+    so the answer is the same as on the whole day, and far less is sent to the solver process."""
+    problem = live_problem(planning, job_ref)
+    job = next(j for j in problem.jobs if j.id == job_ref)
+    techs = plan_suggest.eligible(problem, job)
+    keep = {t.id for t in techs}
+    routes = [r for r in planning.current.routes if r.technician_id in keep]
+    wanted = {job_ref} | {v.job_id for r in routes for v in r.visits}
+    focus = copy.copy(problem)
+    focus.technicians = techs
+    focus.jobs = [j for j in problem.jobs if j.id in wanted]
+    return focus, Plan(planning.current.horizon_start, routes, [])
 
 
 def solve_warm(
@@ -532,6 +565,46 @@ def replan_day(
         # Started work comes from the jobs' real statuses (load_day), not from planned times.
         new_plan = run(plan_replan.replan, planning.problem, planning.current, change, time_limit=time_limit)
     return planning, new_plan, plan_diff.diff(planning.current, new_plan)
+
+
+_DATABASES: dict[str, Database] = {}
+
+
+def _database_at(url: str) -> Database:
+    """This process's own engine on `url` (a solver process opens one and keeps it)."""
+    if url not in _DATABASES:
+        from data.db import create_database_engine
+
+        _DATABASES[url] = Database(url, create_database_engine(url))
+    return _DATABASES[url]
+
+
+def suggest_for_job_at(
+    url: str, job_ref: str, day: date | None, now: datetime | None, k: int, search: Callable[..., Any]
+) -> list[Suggestion]:
+    """`suggest_for_job` on the database at `url`, read and searched wholly in the calling process (a solver
+    process: the console's own threads then never wait for the GIL while the day loads); `search` is the
+    optimizer's `suggest` as the caller names it."""
+    return suggest_for_job(_database_at(url), job_ref, day, now, k, run=_searching_with(search))
+
+
+def replan_day_at(
+    url: str,
+    day: date,
+    branch_code: str | None,
+    change: plan_replan.Change | None,
+    now: datetime | None,
+    time_limit: float,
+) -> tuple[PlanningDay, Plan, plan_diff.PlanDiff]:
+    """`replan_day` on the database at `url`, loaded and searched in the calling process (a solver process)."""
+    return replan_day(_database_at(url), day, branch_code, change, now=now, time_limit=time_limit)
+
+
+def _searching_with(search: Callable[..., Any]) -> SolveRunner:
+    def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return (search if fn is plan_suggest.suggest else fn)(*args, **kwargs)
+
+    return run
 
 
 def explain_plan(planning: PlanningDay, plan: Plan) -> plan_explain.Explanation:

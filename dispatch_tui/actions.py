@@ -254,9 +254,15 @@ def _planning() -> Any:
 
 
 def suggestions_for(ctx: ConsoleContext, job_ref: str, k: int = 5) -> list[Suggestion]:
-    """The scheduler's ranked places for a job on the viewed day, cheapest first (via `data.planning`)."""
+    """The scheduler's ranked places for a job on the viewed day, cheapest first (via `data.planning`).
+
+    With a solver process, the day is read and searched there, on its own connection to the database."""
     planning = _planning()
-    found = planning.suggest_for_job(ctx.db, job_ref, day=ctx.day, now=ctx.now(), k=k, run=ctx.solve)
+    if ctx.solver is not None:
+        search = importlib.import_module("optimizer.suggest").suggest
+        found = ctx.solver.run(planning.suggest_for_job_at, ctx.db.url, job_ref, ctx.day, ctx.now(), k, search)
+    else:
+        found = planning.suggest_for_job(ctx.db, job_ref, day=ctx.day, now=ctx.now(), k=k)
     return [
         Suggestion(
             technician=s.technician,
@@ -286,13 +292,18 @@ def propose_replan(ctx: ConsoleContext, technician: str | None = None, time_limi
     planning = _planning()
     change = None
     if technician is not None:
+        from data.availability import local_day_bounds
         from optimizer.replan import TechnicianAbsent
 
-        day = planning.load_day(ctx.db, ctx.day, ctx.branch.code, ctx.now())
-        change = TechnicianAbsent(technician, max(0, day.offset(ctx.now())))
-    day_plan, new_plan, diff = planning.replan_day(
-        ctx.db, ctx.day, ctx.branch.code, change, now=ctx.now(), time_limit=time_limit, run=ctx.solve
-    )
+        day_start = local_day_bounds(ctx.day, ctx.branch.timezone)[0]
+        change = TechnicianAbsent(technician, max(0, int((ctx.now() - day_start).total_seconds())))
+    if ctx.solver is not None:  # the day is loaded and searched in the solver process
+        args = (ctx.db.url, ctx.day, ctx.branch.code, change, ctx.now(), time_limit)
+        day_plan, new_plan, diff = ctx.solver.run(planning.replan_day_at, *args)
+    else:
+        day_plan, new_plan, diff = planning.replan_day(
+            ctx.db, ctx.day, ctx.branch.code, change, now=ctx.now(), time_limit=time_limit
+        )
     from data.services.solves import record_solve
 
     record_solve(ctx.db, ctx.actor, ctx.branch.code, ctx.day, new_plan, kind="replan-console")

@@ -131,6 +131,7 @@ class DispatchApp(CommandLineKeys):
         self.unseen: Counter[str] = Counter()
         """View name -> alerts about it the dispatcher has not looked at yet (its title tab's badge)."""
         self.feed_alerts = FeedAlerts(context.actor.login, context.local)
+        self._solver_started = False
 
     # Set-up.
 
@@ -153,8 +154,6 @@ class DispatchApp(CommandLineKeys):
             self.run_worker(self.feed.run(self.post_message), name="feed", group="feed")
         for task in self.background:
             self.run_worker(task(self.stop_background), group="background")
-        if self.ctx.solver is not None:  # warm before the first `s` or `R`, on another core
-            self.run_worker(self.ctx.solver.start, thread=True, group="background", exit_on_error=False)
         self.set_interval(1.0, self._update_freshness)
         self._count_unread()
         self._check_first_run()
@@ -270,6 +269,11 @@ class DispatchApp(CommandLineKeys):
     def on_view_refreshed(self, message: ViewRefreshed) -> None:
         self.last_refresh = self.ctx.now()
         self._update_freshness()
+        if self.ctx.solver is not None and not self._solver_started:
+            # Warm before the first `s` or `R`, but after the first view is filled: on two cores its
+            # import of OR-Tools would otherwise slow the start-up.
+            self._solver_started = True
+            self.run_worker(self.ctx.solver.start, thread=True, group="background", exit_on_error=False)
         if message.full:
             # Thousands of long-lived cells make every full garbage collection walk them all (tens of
             # milliseconds per repaint at 5,000 jobs); they hold no cycles, so keep the collector off them.

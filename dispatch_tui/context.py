@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from data import permissions
-from data import slots as slot_queries
 from data.actor import Actor
 from data.db import Database
 from data.errors import Conflict, DispatchError
@@ -24,7 +24,23 @@ from data.permissions import Permission
 from data.queries import console as console_queries
 from data.queries import free as free_queries
 from data.queries.console import BranchInfo
-from optimizer.solver_process import SolverProcess, SolveRunner, call_here
+from optimizer.solver_process import WARM_MODULES, SolverProcess
+
+if TYPE_CHECKING:
+    from data.slots import SlotView
+
+
+def console_solver() -> SolverProcess:
+    """The console's solver process: it reads the day itself, so the planning adapter is warm in it too."""
+    return SolverProcess(warm=(*WARM_MODULES, "data.planning"))
+
+
+def slot_offers(*args: Any, **kwargs: Any) -> list[SlotView]:
+    """`data.slots.slot_offers`, imported on first use: it loads the planner (OR-Tools, numpy), seconds of
+    start-up the console does not spend before the first `:slots`."""
+    from data import slots
+
+    return slots.slot_offers(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,7 @@ class ReadModels:
     job_queue: Callable[..., list[console_queries.JobRow]] = console_queries.job_queue
     job_detail: Callable[..., console_queries.JobDetail] = console_queries.job_detail
     free_technicians: Callable[..., list[free_queries.FreeTechnician]] = free_queries.free_technicians
-    slot_offers: Callable[..., list[slot_queries.SlotView]] = slot_queries.slot_offers
+    slot_offers: Callable[..., list[SlotView]] = slot_offers
 
 
 @dataclass
@@ -70,12 +86,8 @@ class ConsoleContext:
     followed_job: str | None = None
     """The technician and job last under the cursor of the view on screen: the map opens on them."""
     solver: SolverProcess | None = None
-    """The warm solver process searches run in (the real console); None runs them in the calling thread."""
-
-    @property
-    def solve(self) -> SolveRunner:
-        """How suggestions and re-plans call the optimizer: in the solver process when there is one."""
-        return self.solver.run if self.solver is not None else call_here
+    """The warm solver process suggestions and re-plans run in (the real console: `console_solver()`); None
+    runs them in the calling thread (tests, scripts)."""
 
     def cancel_solve(self) -> None:
         """End the search under way in the solver process (Esc on its dialog); nothing in-thread can be ended."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from optimizer.model import Location, Problem
+from optimizer.model import Job, Location, Problem, Technician
 
 
 @dataclass(slots=True)
@@ -31,6 +31,21 @@ class Network:
         locations = list(seen)
         matrix = problem.travel_provider().matrix(locations)
         return cls(locations, matrix, seen)
+
+    @classmethod
+    def for_locations(cls, problem: Problem, locations: Iterable[Location]) -> Network:
+        """The travel between these places only (one technician's day): a few dozen pairs, not the branch's square."""
+        seen: dict[Location, int] = {}
+        for loc in locations:
+            seen.setdefault(loc, len(seen))
+        places = list(seen)
+        return cls(places, problem.travel_provider().matrix(places), seen)
+
+    @classmethod
+    def for_route(cls, problem: Problem, tech: Technician, jobs: Iterable[Job]) -> Network:
+        """What timing `tech`'s route through `jobs` needs: their places and the technician's own."""
+        own = (tech.route_start_location, tech.start_location, tech.route_end_location)
+        return cls.for_locations(problem, [*own, *(j.location for j in jobs)])
 
     def seconds(self, a: Location, b: Location) -> int:
         """Driving seconds from a to b (0 for the same point)."""

@@ -143,7 +143,7 @@ class SolverProcess:
         conn.close()
 
     def close(self) -> None:
-        """Stop the child (the console is closing)."""
+        """Stop the child (the console is closing); returns at once, whatever the child is doing."""
         with self._state:
             self._closed = True
             process, self._process = self._process, None
@@ -151,6 +151,5 @@ class SolverProcess:
         if conn is not None:
             conn.close()
         if process is not None:
-            process.join(timeout=2)
-            if process.is_alive():
-                process.terminate()
+            process.terminate()  # a search or a warm-up under way would otherwise hold the exit
+            process.join(timeout=1)

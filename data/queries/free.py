@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from data.availability import absences_overlapping, local_date, local_day_bounds, shift_on
+from data.availability import POSITION_FRESH, absences_overlapping, local_date, local_day_bounds, shift_on
 from data.db import Database
 from data.errors import NotFound
 from data.models.customers import Site
 from data.models.jobs import CLOSED_STATUSES, UNDERWAY_STATUSES, Job, JobCrewMember, JobStatus
 from data.models.org import Branch
 from data.models.workforce import PlannedBreak, Technician, TechnicianStatus
-from data.planning import POSITION_FRESH
 from data.queries.technicians import roster
 from optimizer.model import Location
 from optimizer.travel import HaversineTravel

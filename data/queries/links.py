@@ -12,7 +12,15 @@ from data.models.workforce import Technician
 def job_links(s: Session, j: Job) -> tuple[str, ...]:
     """What ties this job to others: what it waits for, its crew, its visits over several days."""
     out: list[str] = []
-    code = {t.id: t.code for t in s.scalars(select(Technician))}
+
+    def codes(ids: set[int | None]) -> dict[int | None, str]:
+        """Codes of just these technicians (two columns, never the branch's whole roster of objects)."""
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        rows = s.execute(select(Technician.id, Technician.code).where(Technician.id.in_(wanted)))
+        return {tid: code for tid, code in rows}
+
     if j.after_job_id is not None:
         before = s.get(Job, j.after_job_id)
         if before is not None:
@@ -21,10 +29,9 @@ def job_links(s: Session, j: Job) -> tuple[str, ...]:
     if waiting:
         out.append(f"{', '.join(waiting)} wait(s) for it")
     if j.crew_size > 1:
-        seats = {
-            m.seat: code.get(m.technician_id, "?")
-            for m in s.scalars(select(JobCrewMember).where(JobCrewMember.job_id == j.id))
-        }
+        members = s.scalars(select(JobCrewMember).where(JobCrewMember.job_id == j.id)).all()
+        code = codes({j.technician_id, *(m.technician_id for m in members)})
+        seats = {m.seat: code.get(m.technician_id, "?") for m in members}
         lead = code.get(j.technician_id, "-") if j.technician_id is not None else "-"
         crew = [lead, *(seats.get(k, "-") for k in range(2, j.crew_size + 1))]
         out.append(f"crew of {j.crew_size}: {', '.join(crew)}")
@@ -32,6 +39,7 @@ def job_links(s: Session, j: Job) -> tuple[str, ...]:
     if first is not None:
         days = [first, *s.scalars(select(Job).where(Job.visit_of_id == first.id).order_by(Job.visit_number))]
         if len(days) > 1:
+            code = codes({d.technician_id for d in days})
             parts = [
                 f"{d.ref} {code.get(d.technician_id, '-') if d.technician_id else '-'}"
                 + (f" {d.planned_start:%Y-%m-%d}" if d.planned_start else "")

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from textual.message_pump import MessagePump
 
 from data.models.workforce import AbsenceKind
 from data.services.jobs import parse_skills
-from data.slots import SlotView
 from dispatch_tui import actions
 from dispatch_tui.handlers.runner import ActionRunner
 from dispatch_tui.screens.pickers import Choice, PickList
 from dispatch_tui.screens.replan import ReplanScreen
 from dispatch_tui.screens.slots import SlotsScreen
 from dispatch_tui.screens.technicians import TechniciansScreen
+
+if TYPE_CHECKING:
+    from data.slots import SlotView  # loads the planner: only for the types
 
 SLOT_DAYS = 5
 """`:slots` offers windows over this many days from the viewed day."""

@@ -62,11 +62,14 @@ class JobDetailScreen(TargetScreen):
         self.run_worker(self._load(), group="load", exclusive=True)
 
     async def _load(self) -> None:
-        ctx = self.ctx
+        ctx, ref = self.ctx, self.ref
+
+        def read() -> tuple[JobDetail, FieldReport | None, list[OfferLine]]:
+            # One trip to a thread for all three reads: each hop back to a busy loop costs a frame or more.
+            return ctx.queries.job_detail(ctx.db, ref, ctx.now()), field_report(ctx.db, ref), job_offers(ctx.db, ref)
+
         try:
-            detail = await asyncio.to_thread(ctx.queries.job_detail, ctx.db, self.ref, ctx.now())
-            self.field_report = await asyncio.to_thread(field_report, ctx.db, self.ref)
-            self.offers = await asyncio.to_thread(job_offers, ctx.db, self.ref)
+            detail, self.field_report, self.offers = await asyncio.to_thread(read)
         except DispatchError as e:
             body = self._body()
             if body is not None:

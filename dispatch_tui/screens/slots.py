@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,7 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from data.slots import SlotView
+if TYPE_CHECKING:
+    from data.slots import SlotView  # loads the planner: only for the types
 
 
 def slot_line(offer: SlotView, zone: tzinfo) -> Text:

@@ -57,3 +57,15 @@ def test_every_command_module_is_listed_with_every_command_it_registers() -> Non
         names = [c.name for c in holder.registered_commands] + [g.name for g in holder.registered_groups]
         registered |= {str(n): info.name for n in names}
     assert registered == {name: entry.module for name, entry in COMMANDS.items()}
+
+
+def test_opening_the_console_loads_no_planner() -> None:
+    """The console's first screen needs no OR-Tools, numpy or road graph: suggestions and `:slots` load them."""
+    planner = ("ortools", "numpy", "scipy", "data.planning", "data.slots", "optimizer.solver")
+    probe = (
+        "import sys, json\n"
+        "import dispatch_tui.cli.commands.console, dispatch_tui.app, dispatch_tui.feed_source\n"
+        f"print(json.dumps([m for m in {list(planner)!r} if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []

@@ -9,14 +9,12 @@ from collections.abc import Iterator
 from functools import partial
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import LoadingIndicator
 
-from data import planning
 from data.db import Database
 from data.feed import last_seq, tail
 from data.services.jobs import assign_job
@@ -24,6 +22,7 @@ from dispatch_tui.app import DispatchApp
 from dispatch_tui.feed_source import FakeFeed
 from dispatch_tui.screens.jobs import JobsScreen
 from dispatch_tui.screens.suggestions import SuggestionsScreen
+from optimizer import suggest as optimizer_suggest
 from optimizer.solver_process import SolverProcess
 from tests.console.conftest import make_app, settle, until
 from tests.console.solver_child import held_suggest
@@ -36,7 +35,8 @@ def held(tmp_path: Path, monkeypatch: Any) -> Iterator[Listener]:
     """Every suggestion search connects here from the process that runs it and waits for a word."""
     address = str(tmp_path / "search.sock")
     listener = Listener(address, family="AF_UNIX")
-    monkeypatch.setattr(planning, "plan_suggest", SimpleNamespace(suggest=partial(held_suggest, address)))
+    # Only the name the parent sends changes: the child runs the real search once the test lets it go.
+    monkeypatch.setattr(optimizer_suggest, "suggest", partial(held_suggest, address))
     yield listener
     listener.close()
 
@@ -120,3 +120,18 @@ async def test_esc_ends_the_search_and_a_fresh_process_takes_the_next(
         dialog = app.screen
         assert isinstance(dialog, SuggestionsScreen)
         await until(pilot, lambda: bool(dialog.suggestions))
+
+
+def test_a_replan_is_loaded_and_searched_in_the_solver_process(world_db: Database) -> None:
+    from dispatch_tui import actions
+    from dispatch_tui.context import console_solver
+    from tests.console.conftest import make_context
+
+    ctx = make_context(world_db)
+    ctx.solver = console_solver()
+    try:
+        proposal = actions.propose_replan(ctx, "T2", time_limit=1.0)
+    finally:
+        ctx.solver.close()
+    assert ctx.solver.calls == 1
+    assert "J-PLUMB" in {ref for ref, *_ in proposal.moves} | {ref for ref, _ in proposal.left_out}
