@@ -883,6 +883,11 @@ class _DayLog:
         self._status(job_id, ref, JobStatus.ON_SITE, status, end)
         self._last_end = end
 
+    @property
+    def lunch_delay(self) -> timedelta:
+        taken = self._lunch_taken or self._lunch is not None
+        return timedelta(minutes=LUNCH_MINUTES if taken else 0)
+
     def after_visit(self, end: datetime) -> datetime:
         """When the next drive may start: after lunch for the first visit that ends past LUNCH_AFTER."""
         if not self._lunch_taken and self._lunch is None and end.astimezone(ZONE).time() >= LUNCH_AFTER:
@@ -1561,7 +1566,7 @@ class _Builder:
                     travel = travel_minutes(lat, lon, site.lat, site.lon)
                     start = at + timedelta(minutes=travel)
                     end = start + timedelta(minutes=duration)
-                    if end > shift_end:
+                    if end > shift_end + day_log.lunch_delay:  # the lunch moves the day, not what fits in it
                         if follow_up is not None:
                             open_incomplete.insert(0, follow_up)
                         break
