@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from data.actor import Actor
 from data.db import Database
 from data.errors import InvalidInput
+from data.jsonable import jsonable
 from data.maps.demo_map import DEMO_GRAPH_BRANCHES, demo_graph, demo_layer
 from data.models import (
     Absence,
@@ -69,6 +70,10 @@ from data.models import (
     User,
 )
 from data.models.base import advance_sequences
+from data.models.events import Event
+from data.services.attendance import EVENT_TYPES as ATTENDANCE_TYPES
+from data.services.attendance import MOVES as ATTENDANCE_MOVES
+from data.services.attendance import AttendanceEvent, AttendanceState, ClockAct
 from data.services.branch_maps import store_branch_map_in
 from data.services.completion import signature_hash
 from data.services.invoice_numbers import SeriesKind, series_ref
@@ -84,6 +89,7 @@ from data.services.invoicing import (
 )
 from data.services.timesheets import Rules, split_overtime
 from data.services.users import os_login
+from data.services.workday import STATUS_CHANGED, workday_in
 from data.uow import UnitOfWork
 from optimizer.model import Location
 from optimizer.travel import haversine_km
@@ -827,6 +833,73 @@ def build_demo(
     )
 
 
+LUNCH_AFTER = time(11, 0)  # the first visit ending after this is followed by the lunch break
+LUNCH_MINUTES = 30
+
+
+class _DayLog:
+    """One technician's history day as the field simulator clocks a live one: in on the first drive, a lunch
+    break between visits, out when the last visit ends; each visit en route, on site, then closed."""
+
+    def __init__(self, tech: _Tech, day: date) -> None:
+        self.tech, self.day = tech, day
+        self.acts: list[AttendanceEvent] = []
+        self.changes: list[tuple[datetime, int, JobStatus]] = []
+        self.status_rows: list[dict[str, Any]] = []
+        self._lunch: datetime | None = None  # a break that began after a visit, taken once the next one starts
+        self._lunch_taken = False
+        self._last_end: datetime | None = None
+
+    def _act(self, act: ClockAct, at: datetime) -> None:
+        state = ATTENDANCE_MOVES[self.acts[-1].state if self.acts else AttendanceState.OFF][act]
+        started = at if act is ClockAct.CLOCK_IN else self.acts[0].at
+        self.acts.append(AttendanceEvent(self.tech.code, self.tech.id, act, at, self.day, started, state))
+
+    def _status(self, job_id: int, ref: str, old: JobStatus, new: JobStatus, at: datetime) -> None:
+        self.changes.append((at, job_id, new))
+        payload = {"ref": ref, "from": old, "to": new, "at": at, "reason": None, "technician_id": self.tech.id}
+        self.status_rows.append(
+            {
+                "at": at,
+                "type": STATUS_CHANGED,
+                "subject_type": "job",
+                "subject_id": str(job_id),
+                "payload": jsonable(payload),
+                "actor": self.tech.code,
+                "source": "demo",
+            }
+        )
+
+    def visit(self, job_id: int, ref: str, depart: datetime, start: datetime, end: datetime, status: JobStatus) -> None:
+        if not self.acts:
+            self._act(ClockAct.CLOCK_IN, depart)
+        elif self._lunch is not None:
+            self._act(ClockAct.BREAK_START, self._lunch)
+            self._act(ClockAct.BREAK_END, self._lunch + timedelta(minutes=LUNCH_MINUTES))
+            self._lunch, self._lunch_taken = None, True
+        leave = min(depart, start)
+        self._status(job_id, ref, JobStatus.DISPATCHED, JobStatus.EN_ROUTE, leave)
+        self._status(job_id, ref, JobStatus.EN_ROUTE, JobStatus.ON_SITE, start)
+        self._status(job_id, ref, JobStatus.ON_SITE, status, end)
+        self._last_end = end
+
+    @property
+    def lunch_delay(self) -> timedelta:
+        taken = self._lunch_taken or self._lunch is not None
+        return timedelta(minutes=LUNCH_MINUTES if taken else 0)
+
+    def after_visit(self, end: datetime) -> datetime:
+        """When the next drive may start: after lunch for the first visit that ends past LUNCH_AFTER."""
+        if not self._lunch_taken and self._lunch is None and end.astimezone(ZONE).time() >= LUNCH_AFTER:
+            self._lunch = end
+            return end + timedelta(minutes=LUNCH_MINUTES)
+        return end
+
+    def close(self) -> None:
+        if self.acts and self.acts[-1].act is not ClockAct.CLOCK_OUT and self._last_end is not None:
+            self._act(ClockAct.CLOCK_OUT, self._last_end)
+
+
 class _Builder:
     def __init__(self, session: Session, rng: random.Random, today: date, now: datetime | None, report: Progress):
         self.s = session
@@ -877,6 +950,10 @@ class _Builder:
         self.invoice_line_rows: list[dict[str, Any]] = []
         self.invoice_series_rows: list[dict[str, Any]] = []
         self.day_minutes: dict[tuple[int, date], list[int]] = {}
+        # What each worked history day leaves in the log: clock acts, and the visits' status changes.
+        self.clocked: dict[tuple[int, date], list[AttendanceEvent]] = {}
+        self.changes: dict[tuple[int, date], list[tuple[datetime, int, JobStatus]]] = {}
+        self.event_rows: list[dict[str, Any]] = []
 
     # -- plumbing ---------------------------------------------------------------------------
     def insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -922,6 +999,7 @@ class _Builder:
         self.insert(InvoiceSeries, self.invoice_series_rows)
         self.insert(InvoiceLine, self.invoice_line_rows)
         self.insert(Timesheet, self.timesheets())
+        self.insert(Event, self.event_rows)
         self.insert(MaintenancePlan, self.maintenance_plans())
         self.report("done", steps, steps)
 
@@ -1471,6 +1549,7 @@ class _Builder:
                 at = _local(day, tech.start.hour, tech.start.minute)
                 shift_end = _local(day, tech.end.hour, tech.end.minute)
                 lat, lon = tech.lat, tech.lon
+                day_log = _DayLog(tech, day)
                 for _ in range(rng.randint(3, 5)):
                     follow_up = None
                     if open_incomplete and rng.random() < 0.3:
@@ -1487,7 +1566,7 @@ class _Builder:
                     travel = travel_minutes(lat, lon, site.lat, site.lon)
                     start = at + timedelta(minutes=travel)
                     end = start + timedelta(minutes=duration)
-                    if end > shift_end:
+                    if end > shift_end + day_log.lunch_delay:  # the lunch moves the day, not what fits in it
                         if follow_up is not None:
                             open_incomplete.insert(0, follow_up)
                         break
@@ -1550,7 +1629,9 @@ class _Builder:
                         fixed = self.visit_record(row, tech, skill, day, travel, note)
                         if not fixed:
                             open_incomplete.append((job_id, site, skill, job_type, duration))
-                        at, lat, lon = actual_end, site.lat, site.lon
+                        day_log.visit(job_id, ref, at, actual_start, actual_end, status)
+                        at, lat, lon = day_log.after_visit(actual_end), site.lat, site.lon
+                self.log_day(day_log)
             if back % 10 == 0:
                 self.report("history", days - back, days)
 
@@ -1750,17 +1831,30 @@ class _Builder:
         for (tech_id, day), (worked, travel) in sorted(self.day_minutes.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             monday = day - timedelta(days=day.weekday())
             before = week_regular.get((tech_id, monday), 0)
-            split = split_overtime(worked + travel, True, before, rules)
-            week_regular[(tech_id, monday)] = before + split.regular
             closed = _local(day + timedelta(days=1), 6)
+            lived = workday_in(day, self.clocked.get((tech_id, day), ()), self.changes.get((tech_id, day), ()), closed)
+            if lived is None:  # not clocked (cannot happen for a visited day): the reports' minutes
+                split = split_overtime(worked + travel, True, before, rules)
+                clocked: dict[str, Any] = {"worked_minutes": worked, "travel_minutes": travel}
+                clocked |= {"break_minutes": 30 if worked + travel > 0 else 0, "on_site_minutes": worked}
+            else:  # the clocked day, as the timesheet service figures it from the same log
+                split = split_overtime(lived.paid_minutes, True, before, rules)
+                clocked = {
+                    "worked_minutes": lived.on_site_minutes + lived.waiting_minutes,
+                    "travel_minutes": lived.travel_minutes,
+                    "break_minutes": lived.break_minutes,
+                    "on_site_minutes": lived.on_site_minutes,
+                    "waiting_minutes": lived.waiting_minutes,
+                    "clock_in": lived.clock_in,
+                    "clock_out": lived.clock_out,
+                }
+            week_regular[(tech_id, monday)] = before + split.regular
             rows.append(
                 {
                     "id": self.ids.take(Timesheet),
                     "technician_id": tech_id,
                     "day": day,
-                    "worked_minutes": worked,
-                    "travel_minutes": travel,
-                    "break_minutes": 30 if worked + travel > 0 else 0,
+                    **clocked,
                     "overtime_minutes": split.overtime,
                     "overtime_breakdown": split.breakdown(rules),
                     "status": TimesheetStatus.CLOSED,
@@ -1770,6 +1864,28 @@ class _Builder:
                 }
             )
         return rows
+
+    def log_day(self, log: _DayLog) -> None:
+        """A worked history day's clock acts and status changes, as the log holds a live day's."""
+        log.close()
+        if not log.acts:
+            return
+        key = (log.tech.id, log.day)
+        self.clocked[key] = log.acts
+        self.changes[key] = sorted(log.changes)
+        for act in log.acts:
+            self.event_rows.append(
+                {
+                    "at": act.at,
+                    "type": ATTENDANCE_TYPES[act.act],
+                    "subject_type": "technician",
+                    "subject_id": str(log.tech.id),
+                    "payload": jsonable(act.payload()),
+                    "actor": log.tech.code,
+                    "source": "demo",
+                }
+            )
+        self.event_rows.extend(log.status_rows)
 
     def maintenance_plans(self) -> list[dict[str, Any]]:
         """Preventive plans on contract customers' assets (and a few without a contract), due over the next months."""

@@ -128,8 +128,29 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def money_hidden_because() -> str | None:
+    """Why the person at the keyboard may not see money (None when they may): see data.money."""
+    from data.errors import PermissionDenied
+    from data.money import money_refusal
+
+    try:
+        return money_refusal(actor())
+    except PermissionDenied as e:  # someone Dispatch does not know sees no money either
+        return e.message
+
+
+def shown_money(value: Any) -> Any:
+    """`value` as the person at the keyboard may see it: money fields hidden without `see_money`."""
+    from data.money import has_money, without_money
+
+    if not has_money(jsonable(value)):
+        return value
+    reason = money_hidden_because()
+    return value if reason is None else without_money(value, reason)
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(jsonable(value), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(jsonable(shown_money(value)), indent=2, ensure_ascii=False) + "\n")
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from data.services.records import RecordKind, add_record, archive_record, edit_record, list_records, show_record
-from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
+from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json, shown_money
 
 JSON_HELP = "Print JSON for scripts."
 
@@ -48,6 +48,7 @@ def print_record(kind: RecordKind, record: dict[str, Any], as_json: bool, verb: 
 
 def print_fields(title: str, record: dict[str, Any]) -> None:
     """One record as a two-column table: field, value (lists of dicts, like invoice lines, as their own table)."""
+    record = shown_money(record)
     table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -61,6 +62,7 @@ def print_fields(title: str, record: dict[str, Any]) -> None:
 
 
 def print_rows(title: str, columns: list[str], records: list[dict[str, Any]]) -> None:
+    records = shown_money(records)
     table = Table(title=title, header_style="bold")
     for column in columns:
         table.add_column(column.replace("_", " "))

@@ -36,7 +36,7 @@ from data.services.jobs import (
     unassign_job,
     update_job,
 )
-from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, labelled, out, print_json
+from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, labelled, out, print_json, shown_money
 from dispatch_tui.cli.dates import DATE_HELP, now, parse_day, parse_moment
 
 jobs_app = typer.Typer(
@@ -446,9 +446,8 @@ def complete_command(
             {"ref": done.job_ref, "status": done.status, "invoice": done.invoice_ref, "total": done.invoice_total}
         )
         return
-    out.print(
-        f"{done.job_ref} completed; invoice {done.invoice_ref or '-'} {done.invoice_total or ''}", highlight=False
-    )
+    total = shown_money({"total": done.invoice_total})["total"]
+    out.print(f"{done.job_ref} completed; invoice {done.invoice_ref or '-'} {total or ''}", highlight=False)
 
 
 @jobs_app.command("reopen")

@@ -14,7 +14,7 @@ from data.queries.office import list_quotes, quote_detail
 from data.services.jobs import parse_skills
 from data.services.quotes import QuoteInput, QuoteLineInput, accept_quote, decline_quote, propose_quote
 from dispatch_tui.cli.commands.jobs import job_zone
-from dispatch_tui.cli.context import actor, db, fail, handles_errors, out, print_json
+from dispatch_tui.cli.context import actor, db, fail, handles_errors, out, print_json, shown_money
 from dispatch_tui.cli.dates import DATE_HELP, parse_day, parse_moment
 from dispatch_tui.cli.records import print_fields, print_rows
 
@@ -77,7 +77,8 @@ def propose_command(
     if as_json:
         print_json({"ref": quote.ref, "total": quote.total, "currency": quote.currency, "status": quote.status})
         return
-    out.print(f"proposed {quote.ref}: {quote.total} {quote.currency}", highlight=False)
+    total = shown_money({"total": quote.total})["total"]
+    out.print(f"proposed {quote.ref}: {total} {quote.currency}", highlight=False)
 
 
 @quotes_app.command("list")

@@ -12,10 +12,11 @@ from rich.table import Table
 
 from data.errors import InvalidInput
 from data.kpis import GROUPINGS, KPI_NAMES, RATIOS, KpiReport, KpiValue, compute_kpis
+from data.money import MONEY_FIELDS, hidden
 from data.services.completion import visit_summary
 from data.transfer.csv_formats import neutralise_formula
 from dispatch_tui.cli.commands.jobs import branch_zone
-from dispatch_tui.cli.context import db, handles_errors, out, print_json, status
+from dispatch_tui.cli.context import db, handles_errors, money_hidden_because, out, print_json, status
 from dispatch_tui.cli.dates import DATE_HELP, parse_day
 
 report_app = typer.Typer(help="Reports: KPIs over a date range.", no_args_is_help=True)
@@ -75,18 +76,28 @@ def format_value(name: str, value: KpiValue) -> str:
     return str(value)
 
 
-def _overall_table(report: KpiReport) -> Table:
+def _value(name: str, values: dict[str, KpiValue], money_hidden: str | None) -> str:
+    return hidden(money_hidden) if money_hidden and name in MONEY_FIELDS else format_value(name, values[name])
+
+
+def _trend(name: str, series: list[KpiValue], money_hidden: str | None, width: int = 30) -> str:
+    return "" if money_hidden and name in MONEY_FIELDS else sparkline(series, width)
+
+
+def _overall_table(report: KpiReport, money_hidden: str | None = None) -> Table:
     group = report.groups[0]
     table = Table(title=f"KPIs {report.start} .. {report.end} ({len(report.days)} days)", header_style="bold")
     table.add_column("KPI", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("daily trend", no_wrap=True)
     for name in KPI_NAMES:
-        table.add_row(LABELS[name], format_value(name, group.values[name]), sparkline(group.series[name]))
+        table.add_row(
+            LABELS[name], _value(name, group.values, money_hidden), _trend(name, group.series[name], money_hidden)
+        )
     return table
 
 
-def _grouped_table(report: KpiReport) -> Table:
+def _grouped_table(report: KpiReport, money_hidden: str | None = None) -> Table:
     table = Table(
         title=f"KPIs by {report.by} {report.start} .. {report.end} ({len(report.days)} days)",
         header_style="bold",
@@ -98,7 +109,10 @@ def _grouped_table(report: KpiReport) -> Table:
     for group in report.groups:
         table.add_row(
             group.label,
-            *[f"{format_value(n, group.values[n])}\n{sparkline(group.series[n], 8)}" for n in KPI_NAMES],
+            *[
+                f"{_value(n, group.values, money_hidden)}\n{_trend(n, group.series[n], money_hidden, 8)}"
+                for n in KPI_NAMES
+            ],
         )
     return table
 
@@ -133,6 +147,7 @@ def kpis_command(
     start = parse_day(date_from, tz, "--from") if date_from else end - timedelta(days=29)
     with status("Computing KPIs..."):
         report = compute_kpis(database, start, end, by)
+    money_hidden = money_hidden_because()
     if as_json:
         print_json(report_json(report))
     elif as_csv:
@@ -142,13 +157,14 @@ def kpis_command(
             for name in KPI_NAMES:
                 value = g.values[name]
                 label = neutralise_formula(g.label)  # a customer's name is text a spreadsheet must not run
-                writer.writerow([neutralise_formula(g.key), label, name, "" if value is None else value])
+                shown = _value(name, g.values, money_hidden) if money_hidden else ("" if value is None else value)
+                writer.writerow([neutralise_formula(g.key), label, name, shown])
     elif not report.groups:
         out.print(f"No data between {start} and {end}.")
     elif by is None:
-        out.print(_overall_table(report))
+        out.print(_overall_table(report, money_hidden))
     else:
-        out.print(_grouped_table(report))
+        out.print(_grouped_table(report, money_hidden))
 
 
 @report_app.command("visit")
@@ -171,7 +187,10 @@ def visit_command(
         highlight=False,
     )
     invoice = data["invoice"]
-    if invoice:
+    money_hidden = money_hidden_because() if invoice else None
+    if invoice and money_hidden:
+        out.print(f"Invoice draft {invoice['ref']}: amounts {hidden(money_hidden)}", markup=False, highlight=False)
+    elif invoice:
         table = Table(title=f"Invoice draft {invoice['ref']} ({invoice['currency']})", header_style="bold")
         for col, justify in (
             ("kind", "left"),

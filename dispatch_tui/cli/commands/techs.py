@@ -9,13 +9,23 @@ import typer
 from rich.table import Table
 
 from data.models.workforce import AbsenceKind
+from data.money import hidden
 from data.queries.free import FreeTechnician, free_technicians
 from data.queries.technicians import TechnicianDetailView, list_technicians, technician_detail
 from data.services.attendance import ClockAct, record_act
 from data.services.jobs import parse_skills
 from data.services.technicians import mark_absent
 from dispatch_tui.cli.commands.jobs import branch_zone, site_zone
-from dispatch_tui.cli.context import actor, db, err, handles_errors, labelled, out, print_json
+from dispatch_tui.cli.context import (
+    actor,
+    db,
+    err,
+    handles_errors,
+    labelled,
+    money_hidden_because,
+    out,
+    print_json,
+)
 from dispatch_tui.cli.dates import DATE_HELP, parse_at, parse_day, parse_moment
 
 techs_app = typer.Typer(help="Technicians: list, show, free, absent, clock.", no_args_is_help=True)
@@ -55,7 +65,9 @@ def list_command(
 def _print_detail(d: TechnicianDetailView) -> None:
     t = d.technician
     zone = ZoneInfo(t.timezone)
-    out.print(f"[bold]{t.code}[/] {t.name}  [dim]({t.branch}, {t.status}, {t.hourly_cost} EUR/h)[/]")
+    money_hidden = money_hidden_because()
+    cost = f"cost {hidden(money_hidden)}" if money_hidden else f"{t.hourly_cost} EUR/h"
+    out.print(f"[bold]{t.code}[/] {t.name}  [dim]({t.branch}, {t.status}, {cost})[/]", highlight=False)
     if d.email or d.phone:
         out.print(f"contact   {d.email or ''} {d.phone or ''}", markup=False)
     out.print("skills    " + ", ".join(f"{k}:{v}" for k, v in t.skills.items()))
