@@ -1,7 +1,7 @@
 """branch maps keep the extract's address points
 
-Revision ID: 0014_branch_map_addresses
-Revises: 0013_invoice_series
+Revision ID: 0016_branch_map_addresses
+Revises: 0015_jobs_visit_of_index
 Create Date: 2026-12-06 23:05:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_branch_map_addresses"
-down_revision: str | None = "0013_invoice_series"
+revision: str = "0016_branch_map_addresses"
+down_revision: str | None = "0015_jobs_visit_of_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
