@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from data.errors import InvalidInput
 
@@ -146,18 +147,30 @@ def encode_layer(layer: BaseLayer) -> bytes:
             [lb.kind, lb.name, round(lb.lat * SCALE), round(lb.lon * SCALE), lb.rank, lb.level] for lb in layer.labels
         ],
     }
+    return pack_json(doc)
+
+
+def pack_json(doc: dict[str, object]) -> bytes:
+    """A document as compact gzipped JSON, byte for byte the same each time (the map blobs' format)."""
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return gzip.compress(raw, compresslevel=9, mtime=0)
 
 
-def decode_layer(blob: bytes, *, record: str = "base layer") -> BaseLayer:
-    """Read what `encode_layer` wrote; anything else is refused naming the record."""
+def unpack_json(blob: bytes, version: int, what: str, record: str) -> dict[str, Any]:
+    """Read what `pack_json` wrote, of format `version`; anything else is refused naming the record."""
     try:
         doc = json.loads(gzip.decompress(blob).decode("utf-8"))
     except (OSError, EOFError, ValueError) as exc:
-        raise InvalidInput(f"not a base layer ({exc})", record=record) from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
-        raise InvalidInput(f"base layer format {doc.get('format') if isinstance(doc, dict) else '?'}", record=record)
+        raise InvalidInput(f"not {what} ({exc})", record=record) from None
+    if not isinstance(doc, dict) or doc.get("format") != version:
+        found = doc.get("format") if isinstance(doc, dict) else "?"
+        raise InvalidInput(f"{what} in format {found}, expected {version}", record=record)
+    return doc
+
+
+def decode_layer(blob: bytes, *, record: str = "base layer") -> BaseLayer:
+    """Read what `encode_layer` wrote; anything else is refused naming the record."""
+    doc = unpack_json(blob, FORMAT_VERSION, "a base layer", record)
     levels = tuple(
         tuple(MapLine(kind, _unpack_points(flat)) for kind, parts in by_kind.items() for flat in parts)
         for by_kind in doc["levels"]

@@ -1,4 +1,5 @@
-"""Read an OpenStreetMap extract (.osm.pbf) into a base layer for the map and a road graph for travel times.
+"""Read an OpenStreetMap extract (.osm.pbf) into a base layer for the map, a road graph for travel times and
+the address points sites are geocoded from (nodes and buildings with `addr:street` and `addr:housenumber`).
 
 pyosmium streams the file twice: first the drivable ways, to learn which nodes are junctions (shared by two ways
 or ending one), then everything with node locations and assembled areas. The road graph keeps only junctions
@@ -19,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from data.errors import InvalidInput
+from data.maps.addresses import AddressPoint
 from data.maps.layer import DETAIL_LEVELS, OSM_ATTRIBUTION, BaseLayer, MapLabel, MapLine
 from optimizer.road_travel import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, RoadGraph
 
@@ -61,6 +63,7 @@ MAXSPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$")
 class ExtractedMap:
     layer: BaseLayer
     graph: RoadGraph
+    addresses: tuple[AddressPoint, ...] = ()
 
 
 def _check_file(path: Path) -> None:
@@ -105,9 +108,18 @@ class _Collector:
         self.areas: list[tuple[str, Any]] = []  # (kind, shapely polygon in lon/lat)
         self.labels: list[MapLabel] = []
         self.place_points: list[tuple[float, float]] = []
+        self.addresses: list[AddressPoint] = []
+
+    def address(self, tags: Any, lat: float, lon: float) -> None:
+        street, number = tags.get("addr:street"), tags.get("addr:housenumber")
+        if street and number:
+            postcode, city = tags.get("addr:postcode", ""), tags.get("addr:city", "")
+            self.addresses.append(AddressPoint(street, number, postcode, city, lat, lon))
 
     def node(self, node: Any) -> None:
         tags = node.tags
+        if "addr:housenumber" in tags:
+            self.address(tags, node.location.lat, node.location.lon)
         place, name = tags.get("place"), tags.get("name")
         if place in PLACE_RANK and name:
             loc = node.location
@@ -140,6 +152,9 @@ class _Collector:
 
     def area(self, area: Any, factory: Any) -> None:
         tags = area.tags
+        if "addr:housenumber" in tags and "building" in tags:
+            self.building(area, factory)
+            return
         kind = None
         if tags.get("natural") in WATER_AREA or tags.get("landuse") in ("reservoir", "basin"):
             kind = "water"
@@ -154,6 +169,16 @@ class _Collector:
         except Exception:  # broken multipolygons are common in extracts; they are skipped
             return
         self.areas.append((kind, polygon))
+
+    def building(self, area: Any, factory: Any) -> None:
+        """An addressed building, kept at its centroid."""
+        from shapely import wkb as shapely_wkb
+
+        try:
+            centre = shapely_wkb.loads(factory.create_multipolygon(area), hex=True).centroid
+        except Exception:  # a building missing nodes in a clipped extract: no point for its address
+            return
+        self.address(area.tags, float(centre.y), float(centre.x))
 
 
 @dataclass(frozen=True)
@@ -277,7 +302,8 @@ def simplify_levels(lines: dict[str, list[Any]], areas: list[tuple[str, Any]]) -
 
 
 def read_extract(path: Path, progress: Progress | None = None) -> ExtractedMap:
-    """The base layer and road graph of one extract; a file osmium cannot read is refused naming it (exit 2)."""
+    """The base layer, road graph and address points of one extract; a file osmium cannot read is refused
+    naming it (exit 2)."""
     import osmium
     from osmium.geom import WKBFactory
 
@@ -295,7 +321,15 @@ def read_extract(path: Path, progress: Progress | None = None) -> ExtractedMap:
             .with_filter(osmium.filter.EmptyTagFilter())
             .with_filter(
                 osmium.filter.KeyFilter(
-                    "highway", "railway", "natural", "waterway", "leisure", "landuse", "place", "water"
+                    "highway",
+                    "railway",
+                    "natural",
+                    "waterway",
+                    "leisure",
+                    "landuse",
+                    "place",
+                    "water",
+                    "addr:housenumber",
                 )
             )
         )
@@ -323,10 +357,12 @@ def read_extract(path: Path, progress: Progress | None = None) -> ExtractedMap:
     report("labelling", 3, total)
     lons = [*ways.lonlat[:, 0].tolist(), *(p[1] for p in collector.place_points)]
     lats = [*ways.lonlat[:, 1].tolist(), *(p[0] for p in collector.place_points)]
+    lons += [a.lon for a in collector.addresses]
+    lats += [a.lat for a in collector.addresses]
     for _, polygon in collector.areas:
         west, south, east, north = polygon.bounds
         lons += [west, east]
         lats += [south, north]
     layer = BaseLayer((min(lats), min(lons), max(lats), max(lons)), levels, labels, OSM_ATTRIBUTION, path.name)
     report("done", total, total)
-    return ExtractedMap(layer, graph)
+    return ExtractedMap(layer, graph, tuple(collector.addresses))

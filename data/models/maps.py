@@ -1,4 +1,5 @@
-"""Each branch's imported map: the console's base layer and the road graph travel times are routed on."""
+"""Each branch's imported map: the console's base layer, the road graph travel times are routed on, and the
+address points sites are geocoded from."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class BranchMap(Base):
     east: Mapped[float]
     layer: Mapped[bytes] = mapped_column(LargeBinary)  # gzipped JSON, data.maps.layer.encode_layer
     road_graph: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # npz, RoadGraph.to_bytes
+    addresses: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # gzipped JSON, data.maps.addresses
+    address_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     road_nodes: Mapped[int] = mapped_column(Integer, default=0)
     road_edges: Mapped[int] = mapped_column(Integer, default=0)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

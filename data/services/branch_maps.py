@@ -1,4 +1,5 @@
-"""Storing an imported map for a branch: its base layer and road graph, replaced whole in one transaction."""
+"""Storing an imported map for a branch: its base layer, road graph and address points, replaced whole in one
+transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from data.actor import Actor
 from data.db import Database
 from data.errors import InvalidInput
+from data.maps.addresses import AddressPoint, encode_addresses
 from data.maps.layer import BaseLayer, encode_layer
 from data.models.base import utcnow
 from data.models.maps import BranchMap
@@ -26,6 +28,7 @@ class StoredMap:
     graph_bytes: int
     road_nodes: int
     road_edges: int
+    addresses: int = 0
 
 
 def _target_branch(uow: UnitOfWork, code: str | None, layer: BaseLayer) -> Branch:
@@ -45,16 +48,27 @@ def _target_branch(uow: UnitOfWork, code: str | None, layer: BaseLayer) -> Branc
 
 
 def store_branch_map(
-    db: Database, actor: Actor, branch_code: str | None, layer: BaseLayer, graph: RoadGraph | None
+    db: Database,
+    actor: Actor,
+    branch_code: str | None,
+    layer: BaseLayer,
+    graph: RoadGraph | None,
+    addresses: tuple[AddressPoint, ...] = (),
 ) -> StoredMap:
-    """Keep `layer` (and `graph`, if any) as the branch's map; without a code, the branch whose depot it covers."""
+    """Keep `layer` (and `graph` and `addresses`, if any) as the branch's map; without a code, the branch whose
+    depot it covers."""
     actor.require_admin("import maps")
     with UnitOfWork(db, actor) as uow:
-        return store_branch_map_in(uow, branch_code, layer, graph)
+        return store_branch_map_in(uow, branch_code, layer, graph, addresses=addresses)
 
 
 def store_branch_map_in(
-    uow: UnitOfWork, branch_code: str | None, layer: BaseLayer, graph: RoadGraph | None, at: datetime | None = None
+    uow: UnitOfWork,
+    branch_code: str | None,
+    layer: BaseLayer,
+    graph: RoadGraph | None,
+    at: datetime | None = None,
+    addresses: tuple[AddressPoint, ...] = (),
 ) -> StoredMap:
     """`store_branch_map` inside an open unit of work (the demo builder stores its shipped map this way)."""
     uow.actor.require_admin("import maps")
@@ -69,10 +83,20 @@ def store_branch_map_in(
     row.source, row.attribution = layer.source[:255], layer.attribution[:255]
     row.south, row.west, row.north, row.east = south, west, north, east
     row.layer, row.road_graph = layer_blob, graph_blob
+    row.addresses = encode_addresses(addresses) if addresses else None
+    row.address_count = len(addresses)
     row.road_nodes = graph.node_count if graph is not None and graph_blob else 0
     row.road_edges = graph.edge_count if graph is not None and graph_blob else 0
     row.imported_at = at or utcnow()
-    stored = StoredMap(branch.code, row.source, len(layer_blob), len(graph_blob or b""), row.road_nodes, row.road_edges)
+    stored = StoredMap(
+        branch.code,
+        row.source,
+        len(layer_blob),
+        len(graph_blob or b""),
+        row.road_nodes,
+        row.road_edges,
+        len(addresses),
+    )
     uow.emit(
         "branch.map_imported",
         "branch",
@@ -83,6 +107,7 @@ def store_branch_map_in(
             "bounds": [south, west, north, east],
             "road_nodes": stored.road_nodes,
             "road_edges": stored.road_edges,
+            "addresses": stored.addresses,
         },
     )
     return stored

@@ -21,6 +21,7 @@ from data.models.org import Branch
 from data.models.stock import Part, StockLevel, StockLocation, StockLocationKind
 from data.models.workforce import ShiftPattern, Skill, Technician, TechnicianSkill
 from data.services import record_parsers as p
+from data.services.geocoding import geocode_in, needs_geocoding
 from data.services.jobs import skills_by_code
 from data.services.maintenance import check_plan_rules
 from data.services.records import FieldSpec, RecordKind
@@ -321,6 +322,21 @@ def _site_rules(session: Session, site: Site, record: str) -> None:
         raise InvalidInput(f"customer {customer.code} is archived", record=record, field="customer")
 
 
+_FROM_ADDRESS = "Leave lat and lon out to take them from the address in the branch's imported map."
+
+
+def _site_coordinates(session: Session, values: dict[str, str], record: str) -> dict[str, str]:
+    """A site given an address but neither lat nor lon is placed at that address in its branch's map."""
+    branch = str(values.get("branch") or "").strip()
+    if not branch or not needs_geocoding(values.get("lat"), values.get("lon"), values.get("address")):
+        return values
+    try:
+        lat, lon = geocode_in(session, branch, values["address"].strip(), values.get("postcode"), values.get("city"))
+    except ValueError as e:
+        raise InvalidInput(str(e), record=record, field="address") from None
+    return {**values, "lat": repr(lat), "lon": repr(lon)}
+
+
 SITE = RecordKind(
     "site",
     "sites",
@@ -331,8 +347,8 @@ SITE = RecordKind(
         reference("branch", "Branch that serves it.", Branch, required=True),
         F("name", "Site name.", p.text(200), required=True),
         F("address", "Street address.", p.text(300), required=True),
-        F("lat", "Latitude (WGS84).", p.degrees(90), required=True),
-        F("lon", "Longitude (WGS84).", p.degrees(180), required=True),
+        F("lat", f"Latitude (WGS84). {_FROM_ADDRESS}", p.degrees(90), required=True),
+        F("lon", f"Longitude (WGS84). {_FROM_ADDRESS}", p.degrees(180), required=True),
         F("postcode", "Postcode.", p.text(20)),
         F("city", "City.", p.text(100)),
         F("access_notes", "Keys, codes, parking: what a technician must know.", p.text(10_000)),
@@ -340,6 +356,7 @@ SITE = RecordKind(
     ),
     check=_site_rules,
     columns=("customer", "branch", "name", "address"),
+    complete=_site_coordinates,
 )
 
 

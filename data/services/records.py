@@ -62,6 +62,9 @@ class RecordKind:
     created: Callable[[UnitOfWork, Any], None] | None = None  # what a new record brings along (a van)
     archived: Callable[[UnitOfWork, Any], None] | None = None
     columns: tuple[str, ...] = ()  # the fields a listing shows (default: the first four)
+    # Values a new record may be given without, filled in from the others before they are checked (a site's
+    # lat/lon from its address); raise InvalidInput naming the record and field.
+    complete: Callable[[Session, dict[str, str], str], dict[str, str]] | None = None
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -133,6 +136,8 @@ def add_record_in(uow: UnitOfWork, kind: RecordKind, key: str, values: Mapping[s
     s = uow.session
     if s.scalar(select(kind.model).where(getattr(kind.model, kind.key) == key)) is not None:
         raise InvalidInput("is already taken", record=record, field=kind.key)
+    if kind.complete is not None:
+        values = kind.complete(s, dict(values), record)
     missing = [f.name for f in kind.fields if f.required and not str(values.get(f.name) or "").strip()]
     if missing:
         raise InvalidInput("is required", record=record, field=missing[0])

@@ -86,7 +86,16 @@ COLUMNS: dict[Entity, tuple[str, ...]] = {
 OPTIONAL: dict[Entity, frozenset[str]] = {
     Entity.TECHNICIANS: frozenset({"email", "phone", "exceptions", "max_daily_minutes", "active", "hourly_cost"}),
     Entity.CUSTOMERS: frozenset(
-        {"customer_email", "customer_phone", "payment_terms_days", "customer_notes", "postcode", "access_notes"}
+        {
+            "customer_email",
+            "customer_phone",
+            "payment_terms_days",
+            "customer_notes",
+            "postcode",
+            "access_notes",
+            "lat",
+            "lon",
+        }
     ),
     Entity.JOBS: frozenset(
         {"status", "description", "window_start", "window_end", "sla_due", "technician", "planned_start", "pinned"}

@@ -42,6 +42,7 @@ from data.services.directory import (
     upsert_customer_sites_in,
     upsert_technicians_in,
 )
+from data.services.geocoding import geocode_in, needs_geocoding
 from data.services.jobs import JobDraft, assign_in, change_status_in, create_job_in, create_jobs_in, unassign_in
 from data.transfer import csv_formats as f
 from data.transfer.csv_formats import Entity, FieldError, RowError, SourceRow, iso, read_rows, write_rows
@@ -375,16 +376,26 @@ class _Context:
             assert branch is not None
             if branch not in self.branches:
                 raise FieldError("branch", f"unknown branch '{branch}' (known: {', '.join(sorted(self.branches))})")
+            address = f.text(row, "address", max_len=300) or ""
+            postcode = f.text(row, "postcode", required=False, max_len=20)
+            city = f.text(row, "city", required=False, max_len=100)
+            if needs_geocoding(row.get("lat"), row.get("lon"), address):
+                try:
+                    lat, lon = geocode_in(self.uow.session, branch, address, postcode, city)
+                except ValueError as e:
+                    raise FieldError("address", str(e)) from None
+            else:
+                lat, lon = f.coordinate(row, "lat", 90), f.coordinate(row, "lon", 180)
             site = SiteRecord(
                 code=site_code,
                 customer_code=code,
                 name=f.text(row, "site_name") or "",
                 branch=branch,
-                address=f.text(row, "address", max_len=300) or "",
-                lat=f.coordinate(row, "lat", 90),
-                lon=f.coordinate(row, "lon", 180),
-                postcode=f.text(row, "postcode", required=False, max_len=20),
-                city=f.text(row, "city", required=False, max_len=100),
+                address=address,
+                lat=lat,
+                lon=lon,
+                postcode=postcode,
+                city=city,
                 access_notes=f.text(row, "access_notes", required=False, max_len=4000),
             )
         return rec, site
