@@ -165,7 +165,7 @@ def run_phase(
     ]
     try:
         if rate > 0:
-            time.sleep(3.0)  # let the workers start before the clock matters
+            wait_started(procs)  # the clock starts once every worker is delivering, however slow its start-up
             step = 20
             began = time.time()
             for i, start in enumerate(range(first, first + total, step)):
@@ -209,6 +209,17 @@ def run_phase(
         # CPU the worker processes used (start-up included) per delivery: what a free core would sustain.
         "worker_cpu_ms_per_delivery": round(worker_cpu * 1000 / max(1, len(arrived)), 2),
     }
+
+
+def wait_started(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Read each worker's stderr up to its "delivering to" line (printed just before its loop starts)."""
+    for p in procs:
+        assert p.stderr is not None
+        for line in iter(p.stderr.readline, b""):
+            if b"delivering to" in line:
+                break
+        else:
+            raise RuntimeError(f"worker exited with {p.wait()} before it started delivering")
 
 
 def fresh_postgres(admin_url: str) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from data.models.jobs import Job, JobStatus
 from data.models.org import Branch, Role, User
 from data.models.stock import StockLevel, StockLocation, StockLocationKind
 from data.models.workforce import AbsenceKind, Technician, TechnicianStatus
+from data.services.attendance import AttendanceState, ClockAct, attendance, record_act
 from data.services.completion import (
     CompletionInput,
     FollowUpInput,
@@ -99,6 +100,7 @@ class _TechState:
     lat: float
     lon: float
     free_at: datetime | None = None
+    clocked_in: date | None = None  # the local day they clocked in on (and not out yet)
 
 
 class FieldSimulator:
@@ -226,6 +228,24 @@ class FieldSimulator:
                 report.errors.append(f"timesheets: {e.message}")
         return report
 
+    def _clock(self, state: _TechState, act: ClockAct, at: datetime) -> None:
+        """Clock in when the day's first drive starts, out when the last visit ends (or they fall ill)."""
+        if (act is ClockAct.CLOCK_IN) != (state.clocked_in is None):
+            return
+        now = attendance(self.db, state.id)  # the log, not memory: a restarted simulator finds them as they were
+        if act is ClockAct.CLOCK_IN:
+            if now.state is AttendanceState.OFF:
+                record_act(self.db, state.actor, state.id, act, at)
+            state.clocked_in = (
+                now.last.local_day if now.last and now.state is not AttendanceState.OFF else local_date(at, state.tz)
+            )
+            return
+        if now.state is AttendanceState.ON_BREAK:
+            record_act(self.db, state.actor, state.id, ClockAct.BREAK_END, max(at, now.since or at))
+        if now.state is not AttendanceState.OFF:
+            record_act(self.db, state.actor, state.id, act, max(at, now.since or at))
+        state.clocked_in = None
+
     def _advance(self, state: _TechState, jobs: list[Job], until: datetime, report: StepReport) -> None:
         for job in jobs:
             if job.id in self._failed:
@@ -241,6 +261,8 @@ class FieldSimulator:
                 log.info("simulator: %s %s: %s", state.code, job.ref, e.message)
                 self._failed.add(job.id)
                 self._legs.pop(job.id, None)
+        if state.free_at is not None:  # every visit of the day is done
+            self._clock(state, ClockAct.CLOCK_OUT, state.free_at)
 
     def _site(self, job: Job) -> Site:
         with self.db.read() as s:
@@ -276,6 +298,7 @@ class FieldSimulator:
                 depart,
             )
             self._legs[job.id] = leg
+            self._clock(state, ClockAct.CLOCK_IN, depart)
             if status is JobStatus.SCHEDULED:
                 change_status(self.db, OFFICE, job.id, JobStatus.DISPATCHED, at=depart)
                 report.dispatched += 1
@@ -373,6 +396,7 @@ class FieldSimulator:
         mark_absent(self.db, OFFICE, state.id, AbsenceKind.SICK, at, end_of_day, "Called in sick (simulated)")
         # mark_absent sets the live status only when the absence covers the real clock; the simulated one counts here.
         set_technician_status(self.db, OFFICE, state.id, TechnicianStatus.ABSENT)
+        self._clock(state, ClockAct.CLOCK_OUT, at)
         with self.db.read() as s:
             lo, hi = local_day_bounds(day, state.tz)
             remaining = list(

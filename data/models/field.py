@@ -156,6 +156,11 @@ class PartReturn(Base):
     warranty_claim_ref: Mapped[str | None] = mapped_column(String(120), default=None)
     status: Mapped[ReturnStatus] = mapped_column(str_enum(ReturnStatus, "return_status"), default=ReturnStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    note: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class TimesheetStatus(StrEnum):
@@ -184,6 +189,17 @@ class Timesheet(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The day as the technician lived it (clock-in to clock-out; none when only reports are known).
+    clock_in: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    clock_out: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    on_site_minutes: Mapped[int] = mapped_column(default=0)
+    waiting_minutes: Mapped[int] = mapped_column(default=0)
+    # {"leave": 480, "sick": 0, ...}: absence minutes within the rostered shift, paid or not as payroll decides.
+    absences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holiday: Mapped[str | None] = mapped_column(String(120), default=None)  # the public holiday's name
+    # A dispatcher's approval of the week locks the day and publishes it to payroll.
+    approved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class InvoiceStatus(StrEnum):
@@ -392,6 +408,11 @@ class OvertimeRules(Base):
     daily_multiplier: Mapped[Decimal] = mapped_column(Money, default=Decimal("1.5"))
     weekly_multiplier: Mapped[Decimal] = mapped_column(Money, default=Decimal("1.5"))
     rest_day_multiplier: Mapped[Decimal] = mapped_column(Money, default=Decimal("2.0"))
+    holiday_multiplier: Mapped[Decimal] = mapped_column(Money, default=Decimal("2.0"))
+    # Public holidays: the `holidays` package's calendar for this country (ISO 3166 code, "FI", or with a
+    # subdivision, "DE-BY"), plus the company's own dates (ISO strings); neither means no holidays.
+    holiday_country: Mapped[str | None] = mapped_column(String(12), default=None)
+    holiday_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 __all__ = [

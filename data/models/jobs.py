@@ -104,7 +104,8 @@ class Job(Base):
     # Multi-day work: visit k of a job spread over consecutive days (visit_of_id = visit 1). Visits after
     # the first are not planned on their own: planning visit 1 pins each next visit to the same technician
     # on the following day.
-    visit_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
+    # Indexed: every assignment looks up the job's later visits (`pin_next_visits`).
+    visit_of_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None, index=True)
     visit_number: Mapped[int] = mapped_column(default=1)
     # The company's own fields, declared in the configuration ([custom_fields.X]) and checked by the services.
     custom_fields: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

@@ -52,5 +52,7 @@ class StockLevel(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id", ondelete="CASCADE"), primary_key=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), primary_key=True)
     quantity: Mapped[int] = mapped_column(default=0)
+    # The level this location should hold: below `min_quantity` it is low and wants a restock up to it.
+    min_quantity: Mapped[int] = mapped_column(default=0)
 
     part: Mapped[Part] = relationship(lazy="joined")

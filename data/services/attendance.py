@@ -5,6 +5,7 @@ Each act is one event on the technician (`technician.clocked_in`, `technician.br
 technician, the act, when, the local day and the moment the shift began, so timesheets can be built
 from the log alone. The order is enforced (no break while clocked out, no second clock-in), and the
 state is read back from the latest of these events, so there is no second place it could disagree.
+Each act also brings the day's open timesheet up to date; a day in an approved week takes no more acts.
 """
 
 from __future__ import annotations
@@ -143,8 +144,13 @@ def record_act_in(uow: UnitOfWork, tech: Technician, act: ClockAct, at: datetime
         shift_start, day = at, local_date(at, branch.timezone)
     else:
         shift_start, day = now.last.shift_started_at, now.last.local_day
+    # timesheets.py reads these events back (through workday.py), hence the import here
+    from data.services.timesheets import check_not_approved, refresh_in
+
+    check_not_approved(uow.session, tech, day)
     event = AttendanceEvent(tech.code, tech.id, act, at, day, shift_start, target)
     uow.emit(EVENT_TYPES[act], "technician", tech.id, event.payload())
+    refresh_in(uow, tech, day, now=max(at, utcnow()))
     return event
 
 

@@ -14,14 +14,15 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
 
-from data.errors import IllegalTransition, InvalidInput
+from data.errors import DispatchError, IllegalTransition, InvalidInput
 from data.models.base import utcnow
 from data.models.customers import Customer, Site
 from data.models.jobs import Job, JobSkill, JobStatus
 from data.models.org import Branch
-from data.models.workforce import ShiftException, ShiftPattern, Technician, TechnicianSkill
+from data.models.stock import StockLocation, StockLocationKind
+from data.models.workforce import ShiftException, ShiftPattern, Skill, Technician, TechnicianSkill
 from data.permissions import Permission
-from data.services.jobs import find_technician, skills_by_code
+from data.services.jobs import find_technician, query_rows, skills_by_code
 from data.services.stock import ensure_van
 from data.services.technicians import check_coordinates
 from data.uow import UnitOfWork
@@ -145,6 +146,112 @@ def upsert_technician_in(uow: UnitOfWork, rec: TechnicianRecord) -> Outcome:
     s.flush()
     uow.emit("technician.updated", "technician", tech.id, {"code": tech.code, "changed": changes})
     return "updated"
+
+
+TECHNICIAN_FIELDS = ("name", "email", "phone", "home_lat", "home_lon", "hourly_cost", "max_daily_minutes", "active")
+
+
+def upsert_technicians_in(uow: UnitOfWork, recs: Sequence[TechnicianRecord]) -> list[Outcome | DispatchError]:
+    """Create or update many technicians by code; each record lands whole or not at all.
+
+    New technicians (a large import is mostly those) cost a few statements per batch whatever its size:
+    branches, skills and the codes already stored are read once, then technicians, skills, shifts,
+    exceptions and vans are inserted in one executemany each. A stored technician goes through
+    `upsert_technician_in` in its own savepoint. A refused record gets its error in the result.
+    """
+    uow.actor.require_write("create or change technicians", Permission.EDIT_MASTER_DATA)
+    s = uow.session
+    stored: set[str] = set()
+    for chunk in _chunks(sorted({r.code for r in recs})):
+        stored.update(s.scalars(select(Technician.code).where(Technician.code.in_(chunk))))
+    branches: dict[str, int] = dict(query_rows(s, select(Branch.code, Branch.id)))
+    skills: dict[str, int] = dict(query_rows(s, select(Skill.code, Skill.id)))
+    results: list[Outcome | DispatchError] = []
+    new: dict[str, tuple[TechnicianRecord, int]] = {}
+    for rec in recs:
+        if rec.code in stored:
+            pending = len(uow.events)
+            try:
+                with s.begin_nested():
+                    results.append(upsert_technician_in(uow, rec))
+            except DispatchError as e:
+                del uow.events[pending:]
+                results.append(e)
+            continue
+        try:
+            new[rec.code] = (rec, _new_technician_branch(rec, branches, skills, new))
+            results.append("created")
+        except InvalidInput as e:
+            results.append(e)
+    if new:
+        _insert_technicians(uow, new, skills)
+    return results
+
+
+def _new_technician_branch(
+    rec: TechnicianRecord, branches: dict[str, int], skills: dict[str, int], new: dict[str, Any]
+) -> int:
+    """What `upsert_technician_in` refuses in a new technician, said the same way; returns its branch id."""
+    record = f"technician {rec.code}"
+    if rec.code in new:
+        raise InvalidInput(f"'{rec.code}' appears twice", record=record, field="code")
+    check_coordinates(rec.home_lat, rec.home_lon, record)
+    branch_id = branches.get(rec.branch)
+    if branch_id is None:
+        known = ", ".join(sorted(branches)) or "none"
+        raise InvalidInput(f"unknown branch '{rec.branch}' (known: {known})", record=record, field="branch")
+    for code in rec.skills:
+        if code not in skills:
+            raise InvalidInput(f"unknown skill '{code}'", record=record, field="skills")
+    return branch_id
+
+
+def _insert_technicians(uow: UnitOfWork, new: dict[str, tuple[TechnicianRecord, int]], skills: dict[str, int]) -> None:
+    s = uow.session
+    rows = [
+        {"code": code, "branch_id": branch_id, **{n: getattr(rec, n) for n in TECHNICIAN_FIELDS}}
+        for code, (rec, branch_id) in new.items()
+    ]
+    s.execute(insert(_table(Technician)), rows)
+    ids: dict[str, int] = {}
+    for chunk in _chunks(list(new)):  # one query, not RETURNING row by row
+        ids.update(query_rows(s, select(Technician.code, Technician.id).where(Technician.code.in_(chunk))))
+    skill_rows = [
+        {"technician_id": ids[code], "skill_id": skills[skill], "level": level}
+        for code, (rec, _b) in new.items()
+        for skill, level in rec.skills.items()
+    ]
+    shift_rows = [
+        {"technician_id": ids[code], "weekday": d, "start": a, "end": b, "break_minutes": brk}
+        for code, (rec, _b) in new.items()
+        for d, a, b, brk in sorted(rec.shifts)
+    ]
+    exception_rows = [
+        {"technician_id": ids[code], "day": d, "start": a, "end": b}
+        for code, (rec, _b) in new.items()
+        for d, a, b in rec.exceptions
+    ]
+    for model, values in ((TechnicianSkill, skill_rows), (ShiftPattern, shift_rows), (ShiftException, exception_rows)):
+        if values:
+            s.execute(insert(_table(model)), values)
+    vans = {f"VAN-{code}": code for code in new}
+    for chunk in _chunks(list(vans)):  # a van another record already made is kept, as ensure_van does
+        for taken in s.scalars(select(StockLocation.code).where(StockLocation.code.in_(chunk))):
+            del vans[taken]
+    if vans:
+        s.execute(
+            insert(_table(StockLocation)),
+            [
+                {"code": van, "kind": StockLocationKind.VAN, "branch_id": new[code][1], "technician_id": ids[code]}
+                for van, code in vans.items()
+            ],
+        )
+    for code, (rec, _b) in new.items():
+        uow.emit("technician.created", "technician", ids[code], {"code": code, "name": rec.name})
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
 
 
 CUSTOMER_FIELDS = ("name", "email", "phone", "payment_terms_days", "notes")

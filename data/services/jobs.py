@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from data.actor import Actor
@@ -140,8 +141,13 @@ def skills_by_code(session: Session, codes: list[str], record: str) -> dict[str,
 
 
 def contract_for(session: Session, customer_id: int, job_type: JobType, on: datetime) -> Contract | None:
-    """The customer's valid contract that covers this kind of job, if any."""
-    contracts = session.scalars(select(Contract).where(Contract.customer_id == customer_id))
+    """The customer's valid contract that covers this kind of job, if any (the oldest when several do)."""
+    contracts = session.scalars(select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.id))
+    return covering_contract(contracts, job_type, on)
+
+
+def covering_contract(contracts: Iterable[Contract], job_type: JobType, on: datetime) -> Contract | None:
+    """The first of a customer's contracts (in id order) valid on that day that covers this kind of job."""
     day = on.date()
     for contract in contracts:
         if contract.valid_on(day) and job_type.value in contract.covered_job_types:
@@ -224,33 +230,149 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     return job
 
 
+JOBS, JOB_SKILLS = cast(Table, Job.__table__), cast(Table, JobSkill.__table__)
+
+
+def create_jobs_in(uow: UnitOfWork, drafts: Sequence[JobDraft]) -> list[str | InvalidInput]:
+    """Create many jobs as `create_job_in` creates each one; returns each one's ref, or why it was refused.
+
+    A batch costs a few statements whatever its size (sites, skills and the customers' contracts read
+    once, jobs and their skills inserted in one executemany each), for imports of many thousand jobs.
+    Drafts naming an asset, a contract, custom fields or parts go through `create_job_in` one by one. A
+    refused draft writes nothing.
+    """
+    s = uow.session
+    sites: dict[str, tuple[int, int, int]] = {}
+    codes = sorted({d.site_code for d in drafts})
+    for i in range(0, len(codes), 500):
+        query = select(Site.code, Site.id, Site.customer_id, Site.branch_id).where(Site.code.in_(codes[i : i + 500]))
+        for code, site_id, customer_id, branch_id in query_rows(s, query):
+            sites[code] = (site_id, customer_id, branch_id)
+    skills: dict[str, int] = dict(query_rows(s, select(Skill.code, Skill.id)))
+    contracts: dict[int, list[Contract]] = {}
+    customer_ids = sorted({site[1] for site in sites.values()})
+    for i in range(0, len(customer_ids), 500):
+        of_customers = Contract.customer_id.in_(customer_ids[i : i + 500])
+        for contract in s.scalars(select(Contract).where(of_customers).order_by(Contract.id)):
+            contracts.setdefault(contract.customer_id, []).append(contract)
+    results: list[str | InvalidInput] = []
+    rows: list[dict[str, Any]] = []
+    wanted: list[dict[int, int]] = []  # skill id -> level
+    generated: list[bool] = []
+    for draft in drafts:
+        if draft.asset_serial or draft.contract_code or draft.custom_fields is not None or draft.parts_needed:
+            try:
+                results.append(create_job_in(uow, draft).ref)
+            except InvalidInput as e:
+                results.append(e)
+            continue
+        record = f"job {draft.ref or draft.summary!r}"
+        try:
+            _check_draft(draft, record)
+            site = sites.get(draft.site_code)
+            if site is None:
+                raise InvalidInput(f"unknown site '{draft.site_code}'", record=record, field="site")
+            unknown = next((code for code in draft.skills if code not in skills), None)
+            if unknown is not None:
+                raise InvalidInput(f"unknown skill '{unknown}'", record=record, field="skills")
+        except InvalidInput as e:
+            results.append(e)
+            continue
+        site_id, customer_id, branch_id = site
+        created_at = draft.created_at or utcnow()
+        covering = covering_contract(contracts.get(customer_id, []), draft.type, created_at)
+        sla_due = draft.sla_due
+        if sla_due is None and covering is not None:
+            sla_due = created_at + timedelta(hours=covering.sla_response_hours)
+        ref = draft.ref or f"tmp-{uuid.uuid4().hex[:20]}"
+        rows.append(
+            {
+                "ref": ref,
+                "type": draft.type,
+                "status": JobStatus.NEW,
+                "priority": draft.priority,
+                "summary": draft.summary.strip(),
+                "description": draft.description,
+                "customer_id": customer_id,
+                "site_id": site_id,
+                "asset_id": None,
+                "contract_id": covering.id if covering else None,
+                "branch_id": branch_id,
+                "duration_minutes": draft.duration_minutes,
+                "window_start": draft.window_start,
+                "window_end": draft.window_end,
+                "sla_due": sla_due,
+                "technician_id": None,
+                "planned_start": None,
+                "planned_end": None,
+                "pinned": False,
+                "custom_fields": {},
+                "parts_needed": {},
+                "created_at": created_at,
+                "updated_at": created_at,
+                "updated_by": uow.actor.login,
+                "version": 1,
+            }
+        )
+        wanted.append({skills[code]: level for code, level in draft.skills.items()})
+        generated.append(draft.ref is None)
+        results.append(ref)
+    if rows:
+        made = _insert_jobs(uow, rows, wanted, generated)
+        results = [made.get(r, r) if isinstance(r, str) else r for r in results]
+    return results
+
+
+def _insert_jobs(
+    uow: UnitOfWork, rows: list[dict[str, Any]], wanted: list[dict[int, int]], generated: list[bool]
+) -> dict[str, str]:
+    """Insert new jobs and their skills, each with its job.created event; returns temporary refs -> J<id>."""
+    s = uow.session
+    s.execute(insert(JOBS), rows)
+    ids: dict[str, int] = {}
+    refs = [row["ref"] for row in rows]
+    for i in range(0, len(refs), 500):  # one query, not RETURNING row by row
+        ids.update(query_rows(s, select(Job.ref, Job.id).where(Job.ref.in_(refs[i : i + 500]))))
+    made: dict[str, str] = {}
+    for row, tmp in zip(rows, generated, strict=True):
+        row["id"] = ids[row["ref"]]
+        if tmp:
+            tmp_ref, row["ref"] = row["ref"], f"J{row['id']:06d}"
+            made[tmp_ref] = row["ref"]
+    if made:
+        renamed = [{"b_id": row["id"], "b_ref": row["ref"]} for row, tmp in zip(rows, generated, strict=True) if tmp]
+        s.execute(update(JOBS).where(JOBS.c.id == bindparam("b_id")).values(ref=bindparam("b_ref")), renamed)
+    skill_rows = [
+        {"job_id": row["id"], "skill_id": skill_id, "min_level": level}
+        for row, levels in zip(rows, wanted, strict=True)
+        for skill_id, level in levels.items()
+    ]
+    if skill_rows:
+        s.execute(insert(JOB_SKILLS), skill_rows)
+    for row in rows:
+        uow.emit("job.created", "job", row["id"], {name: row[name] for name in JOB_PAYLOAD})
+    return made
+
+
+def query_rows(session: Session, query: Any) -> Iterator[tuple[Any, ...]]:
+    return (tuple(row) for row in session.execute(query))
+
+
 def create_job(db: Database, actor: Actor, draft: JobDraft) -> Job:
     with UnitOfWork(db, actor) as uow:
         return create_job_in(uow, draft)
 
 
+JOB_PAYLOAD = (
+    "ref", "type", "status", "priority", "summary", "customer_id", "site_id", "branch_id", "duration_minutes",
+    "window_start", "window_end", "sla_due", "technician_id", "custom_fields", "parts_needed", "planned_start",
+    "planned_end", "pinned", "version",
+)  # fmt: skip
+"""What job events carry about the job."""
+
+
 def job_payload(job: Job) -> dict[str, Any]:
-    return {
-        "ref": job.ref,
-        "type": job.type,
-        "status": job.status,
-        "priority": job.priority,
-        "summary": job.summary,
-        "customer_id": job.customer_id,
-        "site_id": job.site_id,
-        "branch_id": job.branch_id,
-        "duration_minutes": job.duration_minutes,
-        "window_start": job.window_start,
-        "window_end": job.window_end,
-        "sla_due": job.sla_due,
-        "technician_id": job.technician_id,
-        "custom_fields": job.custom_fields,
-        "parts_needed": job.parts_needed,
-        "planned_start": job.planned_start,
-        "planned_end": job.planned_end,
-        "pinned": job.pinned,
-        "version": job.version,
-    }
+    return {name: getattr(job, name) for name in JOB_PAYLOAD}
 
 
 def find_job(session: Session, ref_or_id: str | int) -> Job:

@@ -52,8 +52,7 @@ def overtime_rule(name: str, attribute: str, help: str, parse: p.Parser) -> Fiel
             rules = OvertimeRules(branch_id=branch.id)
             session.add(rules)
             session.flush()
-        default = OvertimeRules.__table__.c[attribute].default.arg
-        wanted = default if value is None else value
+        wanted = _rule_default(attribute) if value is None else value
         if getattr(rules, attribute) == wanted:
             return False
         setattr(rules, attribute, wanted)
@@ -61,9 +60,16 @@ def overtime_rule(name: str, attribute: str, help: str, parse: p.Parser) -> Fiel
 
     def read(session: Session, branch: Branch) -> Any:
         rules = current(session, branch)
-        return getattr(rules, attribute) if rules is not None else OvertimeRules.__table__.c[attribute].default.arg
+        return getattr(rules, attribute) if rules is not None else _rule_default(attribute)
 
     return FieldSpec(name, help, parse, apply=apply, read=read)
+
+
+def _rule_default(attribute: str) -> Any:
+    default = OvertimeRules.__table__.c[attribute].default
+    if default is None:
+        return None
+    return [] if default.is_callable else default.arg
 
 
 BRANCH = RecordKind(
@@ -108,6 +114,24 @@ BRANCH = RecordKind(
             "rest_day_multiplier",
             "Pay multiplier on a rest day.",
             p.decimal(Decimal("1"), Decimal("5")),
+        ),
+        overtime_rule(
+            "holiday_rate",
+            "holiday_multiplier",
+            "Pay multiplier on a public holiday.",
+            p.decimal(Decimal("1"), Decimal("5")),
+        ),
+        overtime_rule(
+            "holiday_country",
+            "holiday_country",
+            "Public holiday calendar: ISO country code, e.g. FI, GB or DE-BY.",
+            p.holiday_country,
+        ),
+        overtime_rule(
+            "holiday_dates",
+            "holiday_dates",
+            "The company's own holidays: YYYY-MM-DD,YYYY-MM-DD,...",
+            p.iso_dates,
         ),
     ),
     columns=("name", "timezone", "currency"),
@@ -421,34 +445,39 @@ PART = RecordKind(
 )
 
 
-def _set_levels(session: Session, location: StockLocation, wanted: dict[str, int] | None) -> bool:
-    """Set the quantities named (count after a stock-take); parts not named keep theirs."""
-    changed = False
-    for sku, quantity in (wanted or {}).items():
-        part = session.scalar(select(Part).where(Part.sku == sku))
-        if part is None:
-            raise InvalidInput(f"unknown part '{sku}'", record=f"stock location {location.code}", field="levels")
-        if quantity < 0:
-            raise InvalidInput(
-                f"{sku}: {quantity} is below 0", record=f"stock location {location.code}", field="levels"
-            )
-        row = session.get(StockLevel, (location.id, part.id))
-        if row is None:
-            session.add(StockLevel(location_id=location.id, part_id=part.id, quantity=quantity))
-            changed = True
-        elif row.quantity != quantity:
-            row.quantity, changed = quantity, True
-    return changed
+def level_field(name: str, column: str, help: str) -> FieldSpec:
+    """A number per part at a location (`levels`: the quantities counted; `minimums`: what it should hold).
 
+    Setting one names parts; parts not named keep theirs."""
 
-def _read_levels(session: Session, location: StockLocation) -> dict[str, int]:
-    rows = session.execute(
-        select(Part.sku, StockLevel.quantity)
-        .join(Part, Part.id == StockLevel.part_id)
-        .where(StockLevel.location_id == location.id)
-        .order_by(Part.sku)
-    )
-    return {sku: quantity for sku, quantity in rows}
+    def apply(session: Session, location: StockLocation, wanted: dict[str, int] | None) -> bool:
+        changed = False
+        for sku, value in (wanted or {}).items():
+            part = session.scalar(select(Part).where(Part.sku == sku))
+            if part is None:
+                raise InvalidInput(f"unknown part '{sku}'", record=f"stock location {location.code}", field=name)
+            if value < 0:
+                raise InvalidInput(f"{sku}: {value} is below 0", record=f"stock location {location.code}", field=name)
+            row = session.get(StockLevel, (location.id, part.id))
+            if row is None:
+                row = StockLevel(location_id=location.id, part_id=part.id, quantity=0, min_quantity=0)
+                session.add(row)
+                changed = True
+            if getattr(row, column) != value:
+                setattr(row, column, value)
+                changed = True
+        return changed
+
+    def read(session: Session, location: StockLocation) -> dict[str, int]:
+        rows = session.execute(
+            select(Part.sku, getattr(StockLevel, column))
+            .join(Part, Part.id == StockLevel.part_id)
+            .where(StockLevel.location_id == location.id)
+            .order_by(Part.sku)
+        )
+        return {sku: value for sku, value in rows if column == "quantity" or value}
+
+    return FieldSpec(name, help, p.amounts(int, "12"), apply=apply, read=read)
 
 
 def _stock_rules(session: Session, location: StockLocation, record: str) -> None:
@@ -467,13 +496,8 @@ STOCK_LOCATION = RecordKind(
         F("kind", "warehouse or van.", p.choice(StockLocationKind), required=True),
         reference("branch", "Branch code.", Branch, required=True),
         reference("technician", "The van's technician.", Technician),
-        F(
-            "levels",
-            "Quantities counted, e.g. 'FLT-1=12;VLV-2=3'.",
-            p.amounts(int, "12"),
-            apply=_set_levels,
-            read=_read_levels,
-        ),
+        level_field("levels", "quantity", "Quantities counted, e.g. 'FLT-1=12;VLV-2=3'."),
+        level_field("minimums", "min_quantity", "What it should hold: below it a part is low, e.g. 'FLT-1=4'."),
     ),
     check=_stock_rules,
     columns=("kind", "branch", "technician"),

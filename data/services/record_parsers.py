@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from data import public_holidays
 from data.errors import InvalidInput
 from data.services.jobs import parse_skills
 from data.transfer.csv_formats import WEEKDAYS, FieldError, WeeklyShift, shifts
@@ -89,6 +90,16 @@ def iso_date(_: Session, value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def iso_dates(_: Session, value: str) -> list[str]:
+    """'2026-12-24,2026-12-31': dates, sorted, as ISO text."""
+    found = {iso_date(_, part.strip()).isoformat() for part in value.replace(";", ",").split(",") if part.strip()}
+    return sorted(found)
+
+
+def holiday_country(_: Session, value: str) -> str:
+    return public_holidays.check_country(value)
 
 
 def clock(_: Session, value: str) -> time:

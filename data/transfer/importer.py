@@ -12,12 +12,14 @@ see an imported job exactly like a typed one; unchanged records log nothing, and
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -38,14 +40,15 @@ from data.services.directory import (
     stored_customer_records,
     update_job_fields_in,
     upsert_customer_sites_in,
-    upsert_technician_in,
+    upsert_technicians_in,
 )
-from data.services.jobs import JobDraft, assign_in, change_status_in, create_job_in, unassign_in
+from data.services.jobs import JobDraft, assign_in, change_status_in, create_job_in, create_jobs_in, unassign_in
 from data.transfer import csv_formats as f
 from data.transfer.csv_formats import Entity, FieldError, RowError, SourceRow, iso, read_rows, write_rows
 from data.transfer.exporter import job_record
 from data.uow import UnitOfWork
 
+T = TypeVar("T")
 ASSIGNABLE_IMPORT = (JobStatus.SCHEDULED, JobStatus.DISPATCHED)
 BATCH_ROWS = 1000
 """Rows read, checked and written together: a few queries per batch, and memory that does not grow with the file."""
@@ -140,10 +143,10 @@ def import_file(
                 report.rows += len(batch)
                 if entity is Entity.CUSTOMERS:
                     context.customers(report, batch)
+                elif entity is Entity.TECHNICIANS:
+                    context.technicians(report, batch)
                 else:
-                    apply = context.technician if entity is Entity.TECHNICIANS else context.job
-                    for row in batch:
-                        _apply_row(uow, report, row, apply, path.name, kind)
+                    context.jobs(report, batch)
                 uow.flush_events()  # a batch's events go to the database now, not to a list as long as the file
                 if progress is not None:
                     progress(report.rows)
@@ -240,6 +243,42 @@ def write_rejects(target: Path, fmt: str, columns: list[str], report: ImportRepo
         target.write_text(write_rows("csv", out_columns, rows), encoding="utf-8")
 
 
+@dataclass
+class _JobRow:
+    """A job row's checked fields."""
+
+    ref: str | None
+    type: JobType
+    status: JobStatus
+    priority: int
+    summary: str
+    description: str | None
+    site_code: str
+    skills: dict[str, int]
+    duration: int
+    window_start: datetime | None
+    window_end: datetime | None
+    sla_due: datetime | None
+    technician: str | None
+    planned_start: datetime | None
+    pinned: bool
+
+    def draft(self) -> JobDraft:
+        return JobDraft(
+            type=self.type,
+            site_code=self.site_code,
+            summary=self.summary,
+            duration_minutes=self.duration,
+            priority=self.priority,
+            skills=self.skills,
+            description=self.description,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            sla_due=self.sla_due,
+            ref=self.ref,
+        )
+
+
 class _Context:
     """What row parsers need to know about the database: skills, branches, and keys already seen."""
 
@@ -258,7 +297,34 @@ class _Context:
         self.seen.add(key)
 
     # -- technicians ------------------------------------------------------------------------
-    def technician(self, row: dict[str, Any]) -> str:
+    def technicians(self, report: ImportReport, batch: Sequence[SourceRow]) -> None:
+        """A batch of technician rows: fields checked row by row, then written by one directory call."""
+        parsed = self._parsed(report, batch, self.technician_row)
+        self._outcomes(report, [row for row, _ in parsed], upsert_technicians_in(self.uow, [r for _, r in parsed]))
+
+    def _parsed(
+        self, report: ImportReport, batch: Sequence[SourceRow], parse: Callable[[dict[str, Any]], T]
+    ) -> list[tuple[SourceRow, T]]:
+        """Each row's checked fields; a row whose fields are wrong is rejected here, naming the field."""
+        parsed: list[tuple[SourceRow, T]] = []
+        for row in batch:
+            try:
+                _check_shape(row)
+                parsed.append((row, parse(row.values)))
+            except FieldError as e:
+                _reject(report, row, e.field, e.message, self.kind)
+        return parsed
+
+    def _outcomes(
+        self, report: ImportReport, rows: Sequence[SourceRow], outcomes: Sequence[str | DispatchError]
+    ) -> None:
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, DispatchError):
+                _reject(report, row, _field_of(outcome), _message_of(outcome), self.kind)
+            else:
+                report.count(outcome)
+
+    def technician_row(self, row: dict[str, Any]) -> TechnicianRecord:
         code = f.code(row, "code")
         assert code is not None
         self.once(code, "code")
@@ -266,7 +332,7 @@ class _Context:
         assert branch is not None
         if branch not in self.branches:
             raise FieldError("branch", f"unknown branch '{branch}' (known: {', '.join(sorted(self.branches))})")
-        rec = TechnicianRecord(
+        return TechnicianRecord(
             code=code,
             name=f.text(row, "name") or "",
             branch=branch,
@@ -281,25 +347,14 @@ class _Context:
             max_daily_minutes=f.integer(row, "max_daily_minutes", 1, 1440, default=480),
             active=f.boolean(row, "active", default=True),
         )
-        return upsert_technician_in(self.uow, rec)
 
     # -- customers and sites ----------------------------------------------------------------
     def customers(self, report: ImportReport, batch: Sequence[SourceRow]) -> None:
         """A batch of customer rows: fields checked row by row, then written by one directory call."""
-        parsed: list[tuple[SourceRow, CustomerRecord, SiteRecord | None]] = []
-        for row in batch:
-            try:
-                _check_shape(row)
-                parsed.append((row, *self.customer_row(row.values)))
-            except FieldError as e:
-                _reject(report, row, e.field, e.message, self.kind)
-        parsed = self._consistent_customers(report, parsed)
+        rows = self._parsed(report, batch, self.customer_row)
+        parsed = self._consistent_customers(report, [(row, rec, site) for row, (rec, site) in rows])
         outcomes = upsert_customer_sites_in(self.uow, [(rec, site) for _, rec, site in parsed])
-        for (row, _, _), outcome in zip(parsed, outcomes, strict=True):
-            if isinstance(outcome, DispatchError):
-                _reject(report, row, _field_of(outcome), _message_of(outcome), self.kind)
-            else:
-                report.count(outcome)
+        self._outcomes(report, [row for row, _, _ in parsed], outcomes)
 
     def customer_row(self, row: dict[str, Any]) -> tuple[CustomerRecord, SiteRecord | None]:
         code = f.code(row, "customer_code")
@@ -360,8 +415,42 @@ class _Context:
         return kept
 
     # -- jobs -------------------------------------------------------------------------------
-    def job(self, row: dict[str, Any]) -> str:
+    def jobs(self, report: ImportReport, batch: Sequence[SourceRow]) -> None:
+        """A batch of job rows: fields checked row by row; the sites, technicians and stored jobs they name
+        read in one query each; new jobs without a plan created together (`create_jobs_in`), the others
+        (a plan, a recorded state, a stored job to change) one by one, each in its own savepoint."""
+        parsed = self._parsed(report, batch, self.job_row)
+        self._read_job_lookups([p for _, p in parsed])
+        plain: list[tuple[SourceRow, _JobRow]] = []
+        for row, job in parsed:
+            try:
+                self._check_job_refs(job)
+            except FieldError as e:
+                _reject(report, row, e.field, e.message, self.kind)
+                continue
+            if job.ref not in self.stored_jobs and job.status is JobStatus.NEW:
+                plain.append((row, job))
+            else:
+                _apply_row(self.uow, report, row, functools.partial(self._write_job, job), self.file, self.kind)
+        outcomes = create_jobs_in(self.uow, [job.draft() for _, job in plain])
+        self._outcomes(
+            report, [row for row, _ in plain], [o if isinstance(o, DispatchError) else "created" for o in outcomes]
+        )
+
+    def _read_job_lookups(self, jobs: Sequence[_JobRow]) -> None:
+        """The batch's technicians and sites by code, and its stored jobs by ref: one query each."""
         s = self.uow.session
+        techs = sorted({j.technician for j in jobs if j.technician})
+        sites = sorted({j.site_code for j in jobs})
+        refs = sorted({j.ref for j in jobs if j.ref})
+        self.technician_codes = (
+            set(s.scalars(select(Technician.code).where(Technician.code.in_(techs)))) if techs else set()
+        )
+        self.site_codes = set(s.scalars(select(Site.code).where(Site.code.in_(sites)))) if sites else set()
+        self.stored_jobs = {j.ref: j for j in s.scalars(select(Job).where(Job.ref.in_(refs)))} if refs else {}
+
+    def job_row(self, row: dict[str, Any]) -> _JobRow:
+        """A job row's fields, checked in column order (what needs the database comes after)."""
         ref = f.code(row, "ref", required=False)
         if ref is not None:
             self.once(ref, "ref")
@@ -384,15 +473,30 @@ class _Context:
             raise FieldError("planned_start", "is required when a technician is given")
         if planned_start is not None and not technician:
             raise FieldError("technician", "is required when planned_start is given")
-        if technician and s.scalar(select(Technician.id).where(Technician.code == technician)) is None:
+        return _JobRow(
+            ref, job_type, status, priority, summary, description, site_code or "", skills, duration,
+            window_start, window_end, sla_due, technician, planned_start, pinned,
+        )  # fmt: skip
+
+    def _check_job_refs(self, job: _JobRow) -> None:
+        """The rules that need the database (read for the whole batch by `_read_job_lookups`)."""
+        technician, status = job.technician, job.status
+        if technician and technician not in self.technician_codes:
             raise FieldError("technician", f"unknown technician '{technician}'")
-        if s.scalar(select(Site.id).where(Site.code == site_code)) is None:
-            raise FieldError("site", f"unknown site '{site_code}'")
+        if job.site_code not in self.site_codes:
+            raise FieldError("site", f"unknown site '{job.site_code}'")
         if technician is None and status in (*ASSIGNABLE_IMPORT, *RECORDED_STATUSES - {JobStatus.CANCELLED}):
             raise FieldError("technician", f"a {status.value} job needs a technician")
         if technician and status is JobStatus.NEW:
             raise FieldError("status", "a new job has no technician (use scheduled)")
-        existing = s.scalar(select(Job).where(Job.ref == ref)) if ref else None
+
+    def _write_job(self, job: _JobRow, _values: dict[str, Any]) -> str:
+        s = self.uow.session
+        ref, job_type, status, priority, summary = job.ref, job.type, job.status, job.priority, job.summary
+        description, site_code, skills, duration = job.description, job.site_code, job.skills, job.duration
+        window_start, window_end, sla_due = job.window_start, job.window_end, job.sla_due
+        technician, planned_start, pinned = job.technician, job.planned_start, job.pinned
+        existing = self.stored_jobs.get(ref) if ref else None
         incoming = {
             "ref": ref,
             "type": job_type.value,
@@ -411,23 +515,8 @@ class _Context:
             "pinned": pinned,
         }
         if existing is None:
-            job = create_job_in(
-                self.uow,
-                JobDraft(
-                    type=job_type,
-                    site_code=site_code or "",
-                    summary=summary,
-                    duration_minutes=duration,
-                    priority=priority,
-                    skills=skills,
-                    description=description,
-                    window_start=window_start,
-                    window_end=window_end,
-                    sla_due=sla_due,
-                    ref=ref,
-                ),
-            )
-            self._plan(job, status, technician, planned_start, pinned)
+            created = create_job_in(self.uow, job.draft())
+            self._plan(created, status, technician, planned_start, pinned)
             return "created"
         site = s.get(Site, existing.site_id)
         tech_code = s.scalar(select(Technician.code).where(Technician.id == existing.technician_id))

@@ -86,8 +86,10 @@ COMMANDS: dict[str, CommandEntry] = {
     "report": CommandEntry("report", "Reports: KPIs over a date range."),
     "roles": CommandEntry("roles", "Roles: the built-in ones and those the company defines."),
     "secrets": CommandEntry("secrets", "Secrets encrypted at rest: set, list, rotate the key."),
-    "techs": CommandEntry("techs", "Technicians: list, show, free, absent."),
-    "timesheets": CommandEntry("timesheets", "Timesheets and overtime for payroll."),
+    "techs": CommandEntry("techs", "Technicians: list, show, free, absent, clock."),
+    "timesheets": CommandEntry(
+        "timesheets", "Timesheets for payroll: the clocked day, overtime, week approval, the payroll CSV."
+    ),
     "tokens": CommandEntry("tokens", "Field API tokens: one or more per technician, revocable, stored hashed."),
     "users": CommandEntry("users", "Users and roles."),
     "branches": CommandEntry("records", "Branches: time zone, depot, tax, currency, service area."),

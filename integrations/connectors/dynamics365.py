@@ -39,13 +39,13 @@ import httpx
 from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
-from data.models.jobs import JobType
 from data.models.org import Role
 from data.services.crm_cases import PulledCase, upsert_cases
 from data.services.crm_offers import PulledOffer, upsert_offers
 from data.services.crm_sync import PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_cases import case_job
 from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.crm_offers import decimal_or_none, offer_note
 from integrations.connectors.odata_batch import BatchPart, batch_responses, changeset_request
@@ -132,12 +132,7 @@ class Dynamics365Connector:
             if not tenant:
                 raise ConfigError(config.where("tenant"), "is required (the Entra ID tenant id or domain)")
             token_url = f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
-        try:
-            JobType(str(self.settings["job_type"]))
-        except ValueError:
-            raise ConfigError(
-                config.where("job_type"), f"must be one of {', '.join(t.value for t in JobType)}"
-            ) from None
+        self.job_type, self.job_minutes = case_job(config, self.settings)
         tables = self.settings["offer_tables"]
         if not isinstance(tables, list) or any(t not in OFFER_TABLES for t in tables):
             raise ConfigError(config.where("offer_tables"), f"must be a list of {', '.join(OFFER_TABLES)}")
@@ -499,8 +494,8 @@ class Dynamics365Connector:
                     )
                     for c in cases
                 ],
-                job_type=JobType(str(self.settings["job_type"])),
-                duration_minutes=int(self.settings["job_minutes"]),
+                job_type=self.job_type,
+                duration_minutes=self.job_minutes,
             )
         )
         result.add(upsert_offers(db, actor, self.name, [offer for offer, _row in offers]))

@@ -5,7 +5,12 @@ Requests use HubSpot's date-versioned CRM paths (`/crm/objects/2026-03/...`). Th
 by a unique custom property (`dispatch_job_ref`), so a repeat changes nothing. A note cannot be
 upserted by a property of ours, so its body carries a marker token and the note is searched for
 before it is created. Association type ids are looked up at run time from the association labels
-endpoint and cached. `pull` brings companies (customers) and contacts modified since a cursor.
+endpoint and cached. `pull` brings companies (customers) and contacts modified since a cursor, deals marked for
+field follow-up, and tickets marked for field service (`ticket_field_service_property`, default
+`dispatch_field_service = true`), which become jobs through `data/services/crm_cases.py`: subject, content,
+`hs_ticket_priority` and closing (the `closed_stage`) flow in on every pull. A job that came from a ticket (or whose
+ticket Dispatch created before) knows the ticket's id, so its completion updates that ticket by id
+(`PATCH tickets/{id}`, also writing `dispatch_job_ref`) instead of upserting a second one.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
+from data.services.crm_cases import PulledCase, upsert_cases
 from data.services.crm_offers import PulledOffer, upsert_offers
 from data.services.crm_sync import PulledCustomer, SyncCounts, upsert_contacts, upsert_customers
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_cases import case_job
 from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.crm_offers import decimal_or_none, offer_note
 from integrations.connectors.responses import (
@@ -58,8 +65,14 @@ DEFAULTS: dict[str, Any] = {
     "offer_response_property": "dispatch_field_response",
     "offer_note_property": "dispatch_field_note",
     "offer_accepted_stage": "",  # e.g. "closedwon": an accepted offer also moves the deal to this stage
+    "ticket_field_service_property": "dispatch_field_service",
+    "ticket_field_service_value": "true",
+    "job_type": "repair",
+    "job_minutes": 60,
 }
 DEFAULT_EVENTS = ("job.completed", "job.reopened", "offer.responded")
+# HubSpot's ticket priorities to Dispatch's 1 (emergency) ... 4 (whenever); none given is 3.
+PRIORITY = {"URGENT": 1, "HIGH": 2, "MEDIUM": 3, "LOW": 4}
 
 
 def _hours(ms: str | None) -> float | None:
@@ -100,6 +113,7 @@ class HubSpotConnector:
         self.version = str(self.settings["api_version"])
         self.auth = RefreshingOAuth2(str(self.settings["token_url"]), store_for(config), client_auth="body")
         self._association_types: dict[tuple[str, str], int] = {}
+        self.job_type, self.job_minutes = case_job(config, self.settings)
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(name={self.name!r}, base={self.base!r})"
@@ -145,7 +159,20 @@ class HubSpotConnector:
         }
         # `[connectors.NAME.mapping.ticket]` writes into the ticket's properties (custom fields, overrides).
         properties = apply_mapping(self.config.mapping("ticket"), dict(source), base=properties)
-        ticket = self._ticket_upsert(ref, properties, f"{self.settings['id_property']}={ref}", "close")
+        ticket_id = (job.get("refs") or {}).get(self.name)
+        if ticket_id:  # the ticket it came from, or the one an earlier delivery created: update it by id
+            del properties["subject"]  # the customer's words stay; the resolution says what was done
+            properties[str(self.settings["id_property"])] = ref  # so a later upsert by our id finds it too
+            ticket = OutboundRequest(
+                method="PATCH",
+                url=self._url(f"tickets/{ticket_id}"),
+                headers={"Content-Type": "application/json"},
+                json={"properties": properties},
+                idempotency_key=f"ticket {ticket_id} {ref}",
+                description=f"close HubSpot ticket {ticket_id} of {ref}",
+            )
+        else:
+            ticket = self._ticket_upsert(ref, properties, f"{self.settings['id_property']}={ref}", "close")
         requests = [ticket]
         bodies = [n["body"] for n in source.get("notes", []) if n.get("body")]
         if report.get("notes"):
@@ -159,7 +186,7 @@ class HubSpotConnector:
             )
             associations: list[dict[str, Any]] = [
                 {
-                    "to": {"id": f"{PLACEHOLDER}ticket/{ref}"},
+                    "to": {"id": str(ticket_id) if ticket_id else f"{PLACEHOLDER}ticket/{ref}"},
                     "types": [
                         {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": f"{PLACEHOLDER}type/tickets"}
                     ],
@@ -358,7 +385,7 @@ class HubSpotConnector:
         data = json_body(response)
         if not isinstance(data, dict):
             return malformed(response, "HubSpot")
-        if request.method == "PATCH":  # a deal's answer; the deal's id is not a job's ExternalRef
+        if request.method == "PATCH":  # a deal's answer, or a known ticket: no new ExternalRef to remember
             return classify(response, what=request.description)
         if request.url.endswith("/batch/upsert"):
             results = data.get("results")
@@ -436,6 +463,7 @@ class HubSpotConnector:
                 ["firstname", "lastname", "email", "phone", "jobtitle", "associatedcompanyid"],
             )
             offers, newest_deal = await self._deals(client, since)
+            cases, newest_ticket = await self._tickets(client, since)
         except (PullFailed, httpx.HTTPError) as err:
             result.errors.append(str(err))
             result.cursor = since.isoformat() if since else None
@@ -460,9 +488,63 @@ class HubSpotConnector:
         counts.add(upsert_contacts(db, actor, self.name, rows))
         result.add(counts)
         result.add(upsert_offers(db, actor, self.name, offers))
-        newest = max((d for d in (newest_company, newest_contact, newest_deal) if d is not None), default=since)
+        result.add(upsert_cases(db, actor, self.name, cases, job_type=self.job_type, duration_minutes=self.job_minutes))
+        stamps = (newest_company, newest_contact, newest_deal, newest_ticket)
+        newest = max((d for d in stamps if d is not None), default=since)
         result.cursor = newest.isoformat() if newest else None
         return result
+
+    async def _companies_of(
+        self, client: httpx.AsyncClient, object_type: str, items: list[dict[str, Any]]
+    ) -> dict[str, str]:
+        """The company each object is associated with (its first), read in one batch."""
+        companies: dict[str, str] = {}
+        if not items:
+            return companies
+        url = f"{self.base}/crm/associations/{self.version}/{object_type}/companies/batch/read"
+        response = await client.post(url, json={"inputs": [{"id": str(i["id"])} for i in items]}, auth=self.auth)
+        data = json_body(response)
+        if response.status_code not in (200, 207) or not isinstance(data, dict):
+            raise PullFailed(f"HubSpot {object_type} associations answered HTTP {response.status_code}")
+        for item in data.get("results") or []:
+            to = item.get("to") or []
+            if to:
+                companies[str(item["from"]["id"])] = str(to[0]["toObjectId"])
+        return companies
+
+    async def _tickets(
+        self, client: httpx.AsyncClient, since: datetime | None
+    ) -> tuple[list[PulledCase], datetime | None]:
+        """Tickets marked for field service, as cases for `upsert_cases` (their company is the customer)."""
+        flag = {
+            "propertyName": str(self.settings["ticket_field_service_property"]),
+            "operator": "EQ",
+            "value": str(self.settings["ticket_field_service_value"]),
+        }
+        tickets, newest = await self._search(
+            client,
+            "tickets",
+            "hs_lastmodifieddate",
+            since,
+            ["subject", "content", "hs_ticket_priority", "hs_pipeline_stage"],
+            (flag,),
+        )
+        companies = await self._companies_of(client, "tickets", tickets)
+        cases = []
+        for t in tickets:
+            p = t.get("properties") or {}
+            cases.append(
+                PulledCase(
+                    str(t["id"]),
+                    f"ticket {t['id']}",
+                    companies.get(str(t["id"])),
+                    str(p.get("subject") or ""),
+                    description=p.get("content") or None,
+                    priority=PRIORITY.get(str(p.get("hs_ticket_priority") or "").upper(), 3),
+                    cancelled=str(p.get("hs_pipeline_stage") or "") == str(self.settings["closed_stage"]),
+                )
+            )
+        return cases, newest
 
     async def _deals(
         self, client: httpx.AsyncClient, since: datetime | None
@@ -477,17 +559,7 @@ class HubSpotConnector:
             ["dealname", "amount", "deal_currency_code", "description", "hs_is_closed"],
             (flag,),
         )
-        companies: dict[str, str] = {}
-        if deals:
-            url = f"{self.base}/crm/associations/{self.version}/deals/companies/batch/read"
-            response = await client.post(url, json={"inputs": [{"id": str(d["id"])} for d in deals]}, auth=self.auth)
-            data = json_body(response)
-            if response.status_code not in (200, 207) or not isinstance(data, dict):
-                raise PullFailed(f"HubSpot deal associations answered HTTP {response.status_code}")
-            for item in data.get("results") or []:
-                to = item.get("to") or []
-                if to:
-                    companies[str(item["from"]["id"])] = str(to[0]["toObjectId"])
+        companies = await self._companies_of(client, "deals", deals)
         offers = []
         for d in deals:
             p = d.get("properties") or {}

@@ -5,7 +5,11 @@ updates the same record. Technician notes go to a classic `Note` attached to tha
 Body, ParentId): its title carries the job ref and a marker, and a SOQL query on `Title` runs
 before the note is created, so a repeat finds it instead of adding a second one. Salesforce
 throttles with **403 REQUEST_LIMIT_EXCEEDED** (not 429); `Sforce-Limit-Info` reports the usage.
-`pull` reads Accounts and Contacts through SOQL on `SystemModstamp > cursor`, following `nextRecordsUrl`.
+`pull` reads Accounts and Contacts through SOQL on `SystemModstamp > cursor`, following `nextRecordsUrl`, Opportunities
+marked for field follow-up, and Cases marked for field service (`case_field_service_field`, default
+`Dispatch_Field_Service__c = true`), which become jobs through `data/services/crm_cases.py` (Subject, Description,
+Priority and IsClosed flow in on every pull). A job whose Salesforce id is a Case's (key prefix `500`) reports back
+on that Case by id (`PATCH /sobjects/Case/{Id}`, writing the external id field too), never upserting a second record.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from data.actor import Actor
 from data.db import Database
 from data.feed import EventRecord
 from data.models.org import Role
+from data.services.crm_cases import PulledCase, upsert_cases
 from data.services.crm_offers import PulledOffer, upsert_offers
 from data.services.crm_sync import PulledCustomer, upsert_people
 from integrations.config import ConnectorConfig
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
+from integrations.connectors.crm_cases import case_job
 from integrations.connectors.crm_contacts import pulled_contacts
 from integrations.connectors.crm_offers import decimal_or_none, offer_note
 from integrations.connectors.responses import body_text, classify, guarded, json_body, malformed, send_request, utc_iso
@@ -49,7 +55,16 @@ DEFAULTS: dict[str, Any] = {
     "offer_response_field": "Dispatch_Field_Response__c",
     "offer_note_field": "Dispatch_Field_Note__c",
     "offer_accepted_stage": "",  # e.g. "Closed Won": an accepted offer also moves the opportunity to this stage
+    "case_field_service_field": "Dispatch_Field_Service__c",
+    "case_closed_status": "Closed",  # a Case's status when its job is completed (WorkOrder statuses differ)
+    "case_incomplete_status": "On Hold",
+    "case_reopened_status": "Working",
+    "job_type": "repair",
+    "job_minutes": 60,
 }
+CASE_PREFIX = "500"  # Salesforce's key prefix of Case ids
+# Case priorities (the standard picklist, plus common additions) to Dispatch's 1 (emergency) ... 4; others are 3.
+PRIORITY = {"critical": 1, "urgent": 1, "high": 2, "medium": 3, "low": 4}
 DEFAULT_EVENTS = ("job.completed", "job.reopened", "offer.responded")
 ANSWERS = {"interested": "Interested", "accepted": "Accepted"}  # the response picklist's values
 OBJECTS = ("WorkOrder", "Case")
@@ -80,6 +95,7 @@ class SalesforceConnector:
         self.base = f"{str(self.settings['instance_url']).rstrip('/')}/services/data/{self.settings['api_version']}"
         self.auth = RefreshingOAuth2(str(self.settings["token_url"]), store_for(config), client_auth="body")
         self.last_usage: tuple[int, int] | None = None
+        self.job_type, self.job_minutes = case_job(config, self.settings)
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(name={self.name!r}, base={self.base!r})"
@@ -114,18 +130,15 @@ class SalesforceConnector:
     def requests_for(self, source: Mapping[str, Any], event: EventRecord) -> list[OutboundRequest]:
         job = source["job"]
         ref = str(job["ref"])
+        case_id = str((job.get("refs") or {}).get(self.name) or "")
+        if case_id.startswith(CASE_PREFIX):
+            return self._case_requests(source, event, case_id)
+        status = self._status(event)
+        if not status:
+            return []
         report = source.get("report") or {}
-        if event.type == "job.status_changed":
-            status = str(dict(self.settings.get("status_map", {})).get(event.payload.get("to"), ""))
-            if not status:
-                return []
-        elif event.type == "job.incomplete":
-            status = str(self.settings.get("incomplete_status", "On Hold"))
-        elif event.type == "job.reopened":
-            status = str(self.settings["reopened_status"])
-            report = {"resolution_code": "Reopened:", "notes": event.payload.get("reason")}
-        else:
-            status = str(self.settings["completed_status"])
+        if event.type == "job.reopened":
+            report = _reopened(event)
         record: dict[str, Any] = {"Status": status, "Subject": f"{ref}: {job['summary']}"[:255]}
         resolution = " ".join(p for p in (report.get("resolution_code"), report.get("notes")) if p)
         if resolution and self.settings["object"] == "WorkOrder":
@@ -144,24 +157,72 @@ class SalesforceConnector:
                 description=f"{self.settings['object']} {ref} -> {status}",
             )
         ]
+        return requests + self._note_requests(source, event, f"{PLACEHOLDER}{ref}")
+
+    def _status(self, event: EventRecord) -> str:
+        """The configured object's status for this event; empty when a status change is not mapped."""
+        if event.type == "job.status_changed":
+            return str(dict(self.settings.get("status_map", {})).get(event.payload.get("to"), ""))
+        if event.type == "job.incomplete":
+            return str(self.settings.get("incomplete_status", "On Hold"))
+        if event.type == "job.reopened":
+            return str(self.settings["reopened_status"])
+        return str(self.settings["completed_status"])
+
+    def _note_requests(self, source: Mapping[str, Any], event: EventRecord, parent: str) -> list[OutboundRequest]:
+        """The report's and technicians' notes as one classic Note on the record (found first if a repeat)."""
+        ref = str(source["job"]["ref"])
+        report = source.get("report") or {}
         bodies = ([str(report["notes"])] if report.get("notes") else []) + [
             str(n["body"]) for n in source.get("notes", []) if n.get("body")
         ]
-        if event.type not in ("job.status_changed", "job.reopened") and bodies:
-            note_ids = ",".join(str(n.get("id")) for n in source.get("notes", []))
-            marker = hashlib.sha256(f"{ref}|{event.seq}|{note_ids}".encode()).hexdigest()[:12]
-            title = f"Dispatch {ref} notes [{marker}]"[:80]
-            requests.append(
-                OutboundRequest(
-                    method="POST",
-                    url=f"{self.base}/sobjects/Note",
-                    headers={"Content-Type": "application/json"},
-                    json={"ParentId": f"{PLACEHOLDER}{ref}", "Title": title, "Body": "\n\n".join(bodies)[:32000]},
-                    idempotency_key=title,
-                    description=f"technician notes on {self.settings['object']} {ref}",
-                )
+        if event.type in ("job.status_changed", "job.reopened") or not bodies:
+            return []
+        note_ids = ",".join(str(n.get("id")) for n in source.get("notes", []))
+        marker = hashlib.sha256(f"{ref}|{event.seq}|{note_ids}".encode()).hexdigest()[:12]
+        title = f"Dispatch {ref} notes [{marker}]"[:80]
+        return [
+            OutboundRequest(
+                method="POST",
+                url=f"{self.base}/sobjects/Note",
+                headers={"Content-Type": "application/json"},
+                json={"ParentId": parent, "Title": title, "Body": "\n\n".join(bodies)[:32000]},
+                idempotency_key=title,
+                description=f"technician notes on {self.settings['object']} {ref}",
             )
-        return requests
+        ]
+
+    def _case_requests(self, source: Mapping[str, Any], event: EventRecord, case_id: str) -> list[OutboundRequest]:
+        """The Case the job came from, updated by its id: status, the resolution as Comments, the job's ref."""
+        ref = str(source["job"]["ref"])
+        if self.settings["object"] == "Case":
+            status = self._status(event)
+        elif event.type == "job.status_changed":
+            status = ""  # the status map speaks of work orders
+        else:
+            key = {"job.incomplete": "case_incomplete_status", "job.reopened": "case_reopened_status"}
+            status = str(self.settings[key.get(event.type, "case_closed_status")])
+        if not status:
+            return []
+        report = _reopened(event) if event.type == "job.reopened" else source.get("report") or {}
+        record: dict[str, Any] = {"Status": status, str(self.settings["external_id_field"]): ref}
+        resolution = " ".join(p for p in (report.get("resolution_code"), report.get("notes")) if p)
+        if resolution:
+            record["Comments"] = resolution[:4000]
+        record = apply_mapping(self.config.mapping("record"), dict(source), base=record)
+        update = self._update("Case", case_id, record, f"{ref} {status}", f"Case {case_id} of {ref} -> {status}")
+        return [update, *self._note_requests(source, event, f"{PLACEHOLDER}#{case_id}")]
+
+    def _update(self, sobject: str, record_id: str, fields: dict[str, Any], key: str, what: str) -> OutboundRequest:
+        """`PATCH /sobjects/{SObject}/{Id}`: a record whose id is known (204 No Content)."""
+        return OutboundRequest(
+            method="PATCH",
+            url=f"{self.base}/sobjects/{sobject}/{quote(record_id, safe='')}",
+            headers={"Content-Type": "application/json"},
+            json=fields,
+            idempotency_key=f"{sobject} {record_id} {key}",
+            description=what,
+        )
 
     def offer_requests(self, offer: Mapping[str, Any]) -> list[OutboundRequest]:
         """The technician's answer to one of this org's opportunities: `PATCH sobjects/Opportunity/{Id}`."""
@@ -174,14 +235,10 @@ class SalesforceConnector:
         }
         if response == "accepted" and self.settings["offer_accepted_stage"]:
             fields["StageName"] = str(self.settings["offer_accepted_stage"])
+        external_id = str(offer["external_id"])
         return [
-            OutboundRequest(
-                method="PATCH",
-                url=f"{self.base}/sobjects/Opportunity/{quote(str(offer['external_id']), safe='')}",
-                headers={"Content-Type": "application/json"},
-                json=fields,
-                idempotency_key=f"Opportunity {offer['external_id']} {response}",
-                description=f"Opportunity {offer['external_id']}: customer {response}",
+            self._update(
+                "Opportunity", external_id, fields, response, f"Opportunity {external_id}: customer {response}"
             )
         ]
 
@@ -232,7 +289,9 @@ class SalesforceConnector:
     async def _send(self, request: OutboundRequest, client: httpx.AsyncClient) -> SendResult:
         body = request.json
         if isinstance(body, dict) and str(body.get("ParentId", "")).startswith(PLACEHOLDER):
-            parent = await self._record_id(client, str(body["ParentId"])[len(PLACEHOLDER) :])
+            key = str(body["ParentId"])[len(PLACEHOLDER) :]
+            # `#<id>`: the record's id is known (a Case the job came from); else look the job's record up by ref
+            parent = key[1:] if key.startswith("#") else await self._record_id(client, key)
             if isinstance(parent, SendResult):
                 return parent
             existing = await self._existing_note(client, parent, str(body.get("Title", "")))
@@ -298,6 +357,12 @@ class SalesforceConnector:
                 "SELECT Id, AccountId, Name, Description, Amount, IsClosed, SystemModstamp FROM Opportunity"
                 f" WHERE {flag}{where.replace(' WHERE ', ' AND ')} ORDER BY SystemModstamp",
             )
+            cases = await self._query(
+                client,
+                "SELECT Id, CaseNumber, AccountId, Subject, Description, Priority, IsClosed, SystemModstamp FROM Case"
+                f" WHERE {self.settings['case_field_service_field']} = true{where.replace(' WHERE ', ' AND ')}"
+                " ORDER BY SystemModstamp",
+            )
         except (PullFailed, httpx.HTTPError) as err:
             result.errors.append(str(err))
             return result
@@ -317,11 +382,32 @@ class SalesforceConnector:
             for o in opportunities
         ]
         result.add(upsert_offers(db, actor, self.name, offers))
-        stamps = [str(r["SystemModstamp"]) for r in (*accounts, *contacts, *opportunities) if r.get("SystemModstamp")]
+        pulled = [
+            PulledCase(
+                str(c["Id"]),
+                str(c.get("CaseNumber") or ""),
+                str(c["AccountId"]) if c.get("AccountId") else None,
+                str(c.get("Subject") or ""),
+                description=c.get("Description") or None,
+                priority=PRIORITY.get(str(c.get("Priority") or "").lower(), 3),
+                cancelled=bool(c.get("IsClosed")),
+            )
+            for c in cases
+        ]
+        result.add(
+            upsert_cases(db, actor, self.name, pulled, job_type=self.job_type, duration_minutes=self.job_minutes)
+        )
+        rows = (*accounts, *contacts, *opportunities, *cases)
+        stamps = [str(r["SystemModstamp"]) for r in rows if r.get("SystemModstamp")]
         if stamps:
             newest = max(datetime.fromisoformat(s.replace("Z", "+00:00").replace("+0000", "+00:00")) for s in stamps)
             result.cursor = newest.isoformat()
         return result
+
+
+def _reopened(event: EventRecord) -> dict[str, Any]:
+    """What a reopened job's record says instead of a report: that it was reopened, and why."""
+    return {"resolution_code": "Reopened:", "notes": event.payload.get("reason")}
 
 
 class PullFailed(Exception):

@@ -1,6 +1,7 @@
-"""Xero Payroll UK: a closed day's hours become a timesheet, and leave comes back as absences.
+"""Xero Payroll UK: an approved day's hours become a timesheet, and leave comes back as absences.
 
-On `timesheet.closed` one Timesheet (camelCase, ISO dates) is posted for the technician's employee,
+On `timesheet.approved` (a dispatcher approved the week; `events = ["timesheet.closed"]` publishes each day
+as it closes instead) one Timesheet (camelCase, ISO dates) is posted for the technician's employee,
 with one line per kind of time: regular work, travel and each overtime kind, each with the earnings
 rate the `earnings_rates` lookup gives (a `kind:skill` key wins over the plain `kind`). The
 `Idempotency-Key` header makes a repeat return the first timesheet; with `approve = true` the same
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +29,7 @@ from data.models.customers import ExternalRef
 from data.models.org import Branch, Role
 from data.models.workforce import Absence, AbsenceKind, Technician
 from data.services.technicians import mark_absent
+from data.services.timesheets import decimal_hours
 from integrations.connector import MappingContext, OutboundRequest, Outcome, PullResult, SendResult
 from integrations.connectors.responses import body_text, guarded, json_body, malformed, send_request
 from integrations.connectors.sources import timesheet_source
@@ -41,13 +42,14 @@ DEFAULTS: dict[str, Any] = {
     "token_url": TOKEN_URL,
     "approve": False,
 }
-DEFAULT_EVENTS = ("timesheet.closed",)
-OVERTIME_KINDS = ("daily", "weekly", "rest_day")
+DEFAULT_EVENTS = ("timesheet.approved",)
+PUBLISHED = frozenset({"timesheet.approved", "timesheet.closed"})
+OVERTIME_KINDS = ("daily", "weekly", "rest_day", "holiday")
 
 
 def hours(minutes: int) -> float:
     """Minutes as hours to two decimals (Xero's numberOfUnits is a double)."""
-    return float((Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return float(decimal_hours(minutes))
 
 
 class XeroPayrollConnector(XeroApp):
@@ -65,7 +67,7 @@ class XeroPayrollConnector(XeroApp):
     # -- map ---------------------------------------------------------------------------------------
 
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
-        if event.type != "timesheet.closed":
+        if event.type not in PUBLISHED:
             return []
         source = timesheet_source(context.db, event)
         source["skills"] = self._skills(context.db, (source.get("technician") or {}).get("id"))

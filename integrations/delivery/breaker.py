@@ -62,6 +62,9 @@ def allowances(
     if rates and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()  # the bucket is read and spent in one transaction
     states = {s.connector: s for s in session.scalars(stmt)}
+    if len(states) < len(set(connectors)):  # a connector's first claim: its row, then read them again
+        ensure_state_rows(session, connectors)
+        states = {s.connector: s for s in session.scalars(stmt)}
     allowed = _breaker_allowances(session, connectors, states, now, probe_lease)
     for name, limit in rates.items():
         state = states.get(name)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import Integer, String, and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from data.db import Database
 from data.models.customers import ExternalRef
@@ -27,10 +27,10 @@ from integrations.connector import Outcome, SendResult
 from integrations.connectors.responses import BODY_KEPT_CHARS
 from integrations.delivery import breaker
 from integrations.delivery.backoff import Uniform, retry_delay
-from integrations.delivery.planner import WORKER_ACTOR
+from integrations.delivery.planner import DELIVERIES, WORKER_ACTOR
 
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT)
-_table: Table = Delivery.__table__  # type: ignore[assignment]
+_table = DELIVERIES
 # One statement for a whole batch of answers (executemany); columns a result leaves unset keep their value.
 _RECORD = (
     update(_table)
@@ -51,6 +51,20 @@ _RECORD = (
 )
 
 
+# What a claim hands back, in Claimed's field order.
+_CLAIMED = (
+    _table.c.id,
+    _table.c.connector,
+    _table.c.event_seq,
+    _table.c.event_type,
+    _table.c.subject_key,
+    _table.c.request,
+    _table.c.idempotency_key,
+    _table.c.attempts,
+    _table.c.budget_from,
+)
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -65,16 +79,16 @@ class Claimed:
 
 
 def _due(now: datetime) -> Any:
-    earlier = aliased(Delivery)
+    earlier = _table.alias("earlier")
     blocked = exists().where(
-        earlier.connector == Delivery.connector,
-        earlier.subject_key == Delivery.subject_key,
-        earlier.id < Delivery.id,
-        earlier.status.in_(UNFINISHED),
+        earlier.c.connector == _table.c.connector,
+        earlier.c.subject_key == _table.c.subject_key,
+        earlier.c.id < _table.c.id,
+        earlier.c.status.in_(UNFINISHED),
     )
     ready = or_(
-        and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
-        and_(Delivery.status == DeliveryStatus.IN_FLIGHT, Delivery.locked_until < now),
+        and_(_table.c.status == DeliveryStatus.PENDING, _table.c.next_attempt_at <= now),
+        and_(_table.c.status == DeliveryStatus.IN_FLIGHT, _table.c.locked_until < now),
     )
     # Stated as the partial index's predicate (ix_deliveries_unfinished) so the planner can use it.
     return and_(text(f"{Delivery.__tablename__}.{UNFINISHED_SQL}"), ready, ~blocked)
@@ -116,43 +130,42 @@ def _claim(
     if not connectors or limit <= 0:
         return []
     pg = session.get_bind().dialect.name == "postgresql"
-    breaker.ensure_state_rows(session, connectors)
     allowed = breaker.allowances(session, connectors, now, settings.lease_seconds, rates)
     free = [c for c, n in allowed.items() if n == breaker.UNLIMITED]
-    rows: list[Delivery] = []
     queries = [(free, limit)] if free else []
     # Half-open probes (1) and rate-limited connectors: each its own, smaller claim.
     queries += [([c], min(n, limit)) for c, n in allowed.items() if n > 0]
+    until = now + timedelta(seconds=settings.lease_seconds)
+    claimed: list[Claimed] = []
     for names, n in queries:
-        stmt = select(Delivery).where(Delivery.connector.in_(names), _due(now)).order_by(Delivery.id).limit(n)
+        # One statement leases the rows and hands them back: no ORM object, no second round trip.
+        due = (
+            select(_table.c.id)
+            .where(_table.c.connector.in_(names), _due(now))
+            .order_by(_table.c.id)
+            .limit(n)
+            .correlate(None)
+        )
         if pg:
-            stmt = stmt.with_for_update(skip_locked=True, of=Delivery)
-        found = list(session.scalars(stmt))
-        rows.extend(found)
+            due = due.with_for_update(skip_locked=True)
+        stmt = (
+            update(_table)
+            .where(_table.c.id.in_(due.scalar_subquery()))
+            .values(
+                status=DeliveryStatus.IN_FLIGHT,
+                attempts=_table.c.attempts + 1,
+                locked_by=worker_id,
+                locked_until=until,
+                updated_at=now,
+            )
+            .returning(*_CLAIMED)
+        )
+        found = [Claimed(*row) for row in session.execute(stmt)]
+        claimed.extend(found)
         for name in names:
             if rates and name in rates:
-                breaker.spend(session, name, rates[name], sum(1 for r in found if r.connector == name), now)
-    until = now + timedelta(seconds=settings.lease_seconds)
-    claimed = []
-    for row in rows:
-        row.status = DeliveryStatus.IN_FLIGHT
-        row.attempts += 1
-        row.locked_by = worker_id
-        row.locked_until = until
-        row.updated_at = now
-        claimed.append(
-            Claimed(
-                row.id,
-                row.connector,
-                row.event_seq,
-                row.event_type,
-                row.subject_key,
-                row.request,
-                row.idempotency_key,
-                row.attempts,
-                row.budget_from,
-            )
-        )
+                breaker.spend(session, name, rates[name], sum(1 for c in found if c.connector == name), now)
+    claimed.sort(key=lambda c: c.id)
     return claimed
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from integrations.config import ConnectorConfig
 from integrations.connector import Connector, MappingContext, OutboundRequest
 from integrations.delivery.codec import DEFAULT_KEY_LIMIT, encode_request, idempotency_key
 
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]  # Core statements, no ORM object per row
 WORKER_ACTOR = Actor(login="worker", role=Role.ADMIN, source="worker")
 AUDIT_PREFIX = "delivery."
 
@@ -76,7 +78,7 @@ def _cursor(session: Session, name: str, start: str, db: Database) -> ConnectorC
 
 @dataclass
 class _Batch:
-    rows: list[Delivery]
+    rows: list[dict[str, Any]]  # column values: inserted in one executemany, no ORM object per delivery
     dead: list[tuple[Delivery, str]]
     next_seq: int
 
@@ -89,7 +91,7 @@ def _map_batch(db: Database, planned: PlannedConnector, after: int, limit: int, 
     if newest <= after:
         return None
     events = tail(db, after, limit, types) if types else []
-    rows: list[Delivery] = []
+    rows: list[dict[str, Any]] = []
     dead: list[tuple[Delivery, str]] = []
     for event in events:
         key = subject_key(event)
@@ -98,7 +100,7 @@ def _map_batch(db: Database, planned: PlannedConnector, after: int, limit: int, 
         except Exception as e:  # a bad mapping must not stop the outbox: dead-letter it for a fix and replay
             error = f"mapping failed: {type(e).__name__}: {e}"
             idem = idempotency_key(config.name, event.seq, 0, key_limit(connector))
-            row = _row(config.name, event, 0, key, None, idem, now)
+            row = Delivery(**_row(config.name, event, 0, key, None, idem, now))
             row.status, row.last_error = DeliveryStatus.DEAD, error
             dead.append((row, error))
             continue
@@ -139,7 +141,8 @@ def plan_connector(db: Database, planned: PlannedConnector, limit: int = 500, no
             return 0  # another planner got there first; its rows stand
         if batch is None:
             return 0
-        uow.session.add_all(batch.rows)
+        if batch.rows:
+            uow.session.execute(insert(DELIVERIES), batch.rows)
         uow.session.add_all(row for row, _error in batch.dead)
         cursor.last_seq = batch.next_seq
         cursor.updated_at = now
@@ -162,22 +165,23 @@ def _row(
     request: OutboundRequest | None,
     idem: str,
     now: datetime,
-) -> Delivery:
-    return Delivery(
-        connector=connector,
-        event_seq=event.seq,
-        request_index=index,
-        subject_key=key,
-        event_type=event.type,
-        request=encode_request(request) if request is not None else None,
-        idempotency_key=idem,
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        budget_from=now,
-        created_at=now,
-        updated_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "connector": connector,
+        "event_seq": event.seq,
+        "request_index": index,
+        "subject_key": key,
+        "event_type": event.type,
+        "request": encode_request(request) if request is not None else None,
+        "idempotency_key": idem,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "replays": 0,
+        "next_attempt_at": now,
+        "budget_from": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def plan_all(

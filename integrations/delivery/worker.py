@@ -28,6 +28,7 @@ from integrations.delivery.breaker import RateLimit
 from integrations.delivery.claims import Claimed, claim_due, extend_leases, next_due_at, record_and_claim
 from integrations.delivery.codec import decode_request
 from integrations.delivery.planner import PlannedConnector, plan_connector
+from integrations.http_transport import keep_alive_client
 from integrations.pulls import pull_due
 from integrations.registry import build_connector
 from integrations.token_vault import sealed_lookup, share_tokens
@@ -202,8 +203,8 @@ class Worker:
         """Loop until `stop` is set; with `once`, until nothing is left to plan or due now."""
         stop = stop or asyncio.Event()
         timeout = httpx.Timeout(self.settings.request_timeout_seconds)
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        client = self._client or httpx.AsyncClient(timeout=timeout, limits=limits)
+        # One pooled keep-alive client for every request of the run (connectors, pulls, token refreshes).
+        client = self._client or keep_alive_client(timeout, self.concurrency)
         try:
             while not stop.is_set():
                 before = self.stats.planned

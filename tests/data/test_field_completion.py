@@ -105,13 +105,18 @@ def test_completion_takes_van_stock_and_drafts_invoice(db: Database) -> None:
     assert done.payload["first_time_fix"] is True and done.payload["labour_minutes"] == 70
 
 
+def track_serials(db: Database, sku: str = "FLT-01", supplier: str = "NIBE") -> None:
+    """The part is serial-tracked and comes from `supplier`: a warranty replacement travels back to it."""
+    with db.write_session() as s:
+        part = s.scalar(select(Part).where(Part.sku == sku))
+        assert part
+        part.serial_tracked, part.supplier = True, supplier
+        s.commit()
+
+
 def test_warranty_parts_create_return_records(sqlite_db: Database) -> None:
     build_world(sqlite_db)
-    with sqlite_db.write_session() as s:
-        part = s.scalar(select(Part).where(Part.sku == "FLT-01"))
-        assert part
-        part.serial_tracked, part.supplier = True, "NIBE"
-        s.commit()
+    track_serials(sqlite_db)
     stock_van(sqlite_db)
     ref = on_site_job(sqlite_db)
     result = complete_job(

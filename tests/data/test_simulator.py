@@ -91,14 +91,21 @@ def test_a_simulated_day(db: Database) -> None:
             inv = invoices[job_id]
             assert inv.subtotal == sum((ln.amount for ln in inv.lines), Decimal(0))
             assert inv.total == inv.subtotal + inv.tax and isinstance(inv.total, Decimal)
-        # Every sheet is closed after midnight and holds exactly the reported minutes.
+        # Every sheet is closed after midnight and pays the clocked day: from the first drive to the last visit's
+        # end (T3: to the sick call), travel and on-site time exactly as reported, the rest waiting.
         sheets = list(s.scalars(select(Timesheet)))
         assert {techs[t.technician_id] for t in sheets} == {"T1", "T2", "T3"}
         for sheet in sheets:
             mine = [r for r in reports_by_job.values() if r.technician_id == sheet.technician_id]
             assert sheet.status is TimesheetStatus.CLOSED and sheet.day == DAY
-            assert sheet.worked_minutes == sum(r.labour_minutes for r in mine)
+            assert sheet.clock_in is not None and sheet.clock_out is not None
+            clocked = int((sheet.clock_out - sheet.clock_in).total_seconds() // 60)
+            assert sheet.worked_minutes + sheet.travel_minutes == clocked
+            assert sheet.on_site_minutes == sum(r.labour_minutes for r in mine)
             assert sheet.travel_minutes == sum(r.travel_minutes for r in mine)
+            assert sheet.waiting_minutes == clocked - sheet.on_site_minutes - sheet.travel_minutes
+        t3 = next(t for t in sheets if techs[t.technician_id] == "T3")
+        assert t3.clock_out == local(10, 30)
     events = tail(db, limit=100_000)
     kinds = {e.type for e in events}
     assert {

@@ -19,7 +19,7 @@ from integrations.delivery.worker import Worker
 from tests.integrations.fake_receiver import Clock
 from tests.integrations.fakes import hubspot, quickbooks, xero
 from tests.integrations.fakes.server import serve
-from tests.integrations.fakes.world import closed_timesheet, completed_job, write_credentials
+from tests.integrations.fakes.world import approved_timesheet, completed_job, write_credentials
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ async def test_one_completion_reaches_every_system_exactly_once(
         state.reset()
     employee = states["xero"].add_employee()
     job = completed_job(sqlite_db)
-    closed_timesheet(sqlite_db)
+    approved_timesheet(sqlite_db)
 
     def creds(name: str) -> dict[str, str]:
         return {
@@ -100,7 +100,7 @@ async def test_one_completion_reaches_every_system_exactly_once(
     assert summary == [
         ("crm", "job.completed", "delivered"),
         ("crm", "job.completed", "delivered"),
-        ("payroll", "timesheet.closed", "delivered"),
+        ("payroll", "timesheet.approved", "delivered"),
         ("qbo", "invoice.drafted", "delivered"),
     ], [(d.connector, d.last_error) for d in rows]
     assert list(states["crm"].tickets) == [job.ref] and len(states["crm"].notes) == 1

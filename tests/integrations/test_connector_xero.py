@@ -192,6 +192,32 @@ async def test_timesheet_posted_once_and_approved(
     assert connector.auth.refreshes == 1
 
 
+async def test_an_approved_public_holiday_is_posted_at_the_holiday_rate(
+    sqlite_db: Database, state: XeroState, fake: tuple[XeroState, str], tmp_path: Path
+) -> None:
+    """A week approved in Dispatch reaches Xero by default; a clocked holiday is all `overtime_holiday` hours."""
+    from data.services.attendance import ClockAct, record_act
+    from data.services.record_kinds import BRANCH
+    from data.services.records import edit_record
+    from tests.factories import DAY, DISPATCHER, local
+    from tests.integrations.fakes.world import approved_timesheet
+
+    build_world(sqlite_db)
+    edit_record(sqlite_db, DISPATCHER, BRANCH, "HEL", {"holiday_dates": DAY.isoformat()})
+    record_act(sqlite_db, DISPATCHER, "T1", ClockAct.CLOCK_IN, local(8))
+    record_act(sqlite_db, DISPATCHER, "T1", ClockAct.CLOCK_OUT, local(12, 30))
+    employee = state.add_employee()
+    connector = payroll(fake[1], tmp_path, {"T1": employee})
+    event = approved_timesheet(sqlite_db)
+    assert event.type in connector.subscribes()
+    requests = connector.map(event, context(sqlite_db, connector.config))
+    lines = {ln["earningsRateID"]: ln["numberOfUnits"] for ln in requests[0].json["timesheetLines"]}
+    assert lines == {RATES["overtime_holiday"]: 4.5}
+    async with httpx.AsyncClient(timeout=5) as client:
+        [result] = await deliver(connector, requests, client)
+    assert result.outcome is Outcome.DELIVERED and len(state.timesheets) == 1
+
+
 async def test_timesheet_without_employee_names_the_lookup(
     sqlite_db: Database, fake: tuple[XeroState, str], tmp_path: Path
 ) -> None:

@@ -77,6 +77,7 @@ MODELS: dict[tuple[str, str], tuple[Any, str]] = {
     ("POST", f"/crm/objects/{VERSION}/contacts/search"): (contacts, "PublicObjectSearchRequest"),
     ("POST", f"/crm/objects/{VERSION}/companies/search"): (companies, "PublicObjectSearchRequest"),
     ("POST", f"/crm/objects/{VERSION}/deals/search"): (deals, "PublicObjectSearchRequest"),
+    ("POST", f"/crm/objects/{VERSION}/tickets/search"): (tickets, "PublicObjectSearchRequest"),
 }
 
 
@@ -196,3 +197,63 @@ def test_field_offers_load_into_the_deal_and_association_models(
     }
     assert state.deals[deal]["properties"]["dispatch_field_response"] == "accepted"
     assert "From January" in state.deals[deal]["properties"]["dispatch_field_note"]
+
+
+TICKET_MODELS: dict[tuple[str, str], tuple[Any, str]] = {
+    ("POST", f"/crm/objects/{VERSION}/tickets/search"): (tickets, "PublicObjectSearchRequest"),
+    ("POST", f"/crm/associations/{VERSION}/tickets/companies/batch/read"): (
+        associations_v4,
+        "BatchInputPublicFetchAssociationsBatchRequest",
+    ),
+    ("PATCH", f"/crm/objects/{VERSION}/tickets/{{ticketId}}"): (tickets, "SimplePublicObjectInput"),
+}
+
+
+def test_field_service_tickets_load_into_the_ticket_and_association_models(
+    sqlite_db: Database, fake: tuple[HubSpotState, str], tmp_path: Path
+) -> None:
+    """A ticket marked for field service pulled into a job, and that job's completion closing the ticket by id:
+    tickets search, the v4 associations batch read (tickets -> companies) and the ticket update by id."""
+    from data.feed import tail
+    from tests.integrations.test_crm_cases_to_jobs import complete, customer_id, jobs_of
+
+    state, url = fake
+    state.reset()
+    connector = HubSpotConnector(
+        connector_config(tmp_path, "crm", "hubspot", {"base_url": url, "token_url": f"{url}/oauth/v1/token"})
+    )
+    build_world(sqlite_db)
+    company = state.add_crm("companies", {"name": "Customer C1", "hs_lastmodifieddate": "2026-11-25T08:00:00Z"})
+    link_external(sqlite_db, ADMIN, "customer", customer_id(sqlite_db), "crm", company)
+    ticket = state.add_ticket(
+        company,
+        {"subject": "Leak", "dispatch_field_service": "true", "hs_lastmodifieddate": "2026-11-25T08:00:00Z"},
+    )
+
+    async def pull() -> None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await connector.pull(sqlite_db, None, client)
+
+    asyncio.run(pull())
+    [job] = jobs_of(sqlite_db, "crm")
+    ref = job.ref
+    complete(sqlite_db, ref)
+    event = next(e for e in reversed(tail(sqlite_db, 0, 10_000)) if e.type == "job.completed")
+
+    async def close() -> None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await deliver(connector, connector.map(event, context(sqlite_db, connector.config)), client)
+
+    asyncio.run(close())
+    loaded = []
+    for entry in state.received:
+        path = re.sub(rf"/tickets/{ticket}$", "/tickets/{ticketId}", entry["path"])
+        if (entry["method"], path) in TICKET_MODELS:
+            module, model = TICKET_MODELS[(entry["method"], path)]
+            loaded.append(load(model, entry["json"], module))
+    assert {type(m).__name__ for m in loaded} == {
+        "PublicObjectSearchRequest",
+        "BatchInputPublicFetchAssociationsBatchRequest",
+        "SimplePublicObjectInput",
+    }
+    assert state.ticket(ticket)["properties"]["dispatch_job_ref"] == ref

@@ -113,3 +113,19 @@ def test_a_quote_from_site_online_and_offline(world: FieldWorld) -> None:
         headers=world.auth(),
     )
     assert r.status_code == 422 and "unit_price" in r.json()["error"]["field"]
+
+
+def test_a_clocked_day_is_the_timesheet_and_an_approved_week_refuses_more_acts(world: FieldWorld) -> None:
+    from data.services.timesheets import approve_week, compute_timesheet, week_label
+
+    for act, when in (("clock_in", at(7, 55)), ("break_start", at(11, 30)), ("break_end", at(12)),
+                      ("clock_out", at(16, 5))):  # fmt: skip
+        assert clock(world, act, when).status_code == 200
+    figures = compute_timesheet(world.db, "T1", FIELD_DAY, now=at(17))
+    assert figures.source == "attendance" and figures.paid_minutes == 8 * 60 + 10 - 30
+    monday = FIELD_DAY - timedelta(days=FIELD_DAY.weekday())
+    approve_week(world.db, DISPATCHER, week_label(monday), technician="T1", now=at(17) + timedelta(days=7))
+    seq = last_seq(world.db)
+    r = clock(world, "clock_in", at(18))
+    assert r.status_code == 409 and "approved by dana" in r.json()["error"]["message"]
+    assert last_seq(world.db) == seq

@@ -11,13 +11,14 @@ from rich.table import Table
 from data.models.workforce import AbsenceKind
 from data.queries.free import FreeTechnician, free_technicians
 from data.queries.technicians import TechnicianDetailView, list_technicians, technician_detail
+from data.services.attendance import ClockAct, record_act
 from data.services.jobs import parse_skills
 from data.services.technicians import mark_absent
 from dispatch_tui.cli.commands.jobs import branch_zone, site_zone
 from dispatch_tui.cli.context import actor, db, err, handles_errors, labelled, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_at, parse_day, parse_moment
 
-techs_app = typer.Typer(help="Technicians: list, show, free, absent.", no_args_is_help=True)
+techs_app = typer.Typer(help="Technicians: list, show, free, absent, clock.", no_args_is_help=True)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -134,6 +135,24 @@ def absent_command(
     out.print(f"{code} {kind.value} recorded (absence {absence.id})")
     if affected:
         err.print(labelled("warning", f"planned jobs to re-plan: {', '.join(affected)}", "yellow"))
+
+
+@techs_app.command("clock")
+@handles_errors
+def clock_command(
+    code: str = typer.Argument(..., help="Technician code."),
+    act: ClockAct = typer.Argument(..., help="clock_in, break_start, break_end or clock_out."),
+    at: str | None = typer.Option(None, "--at", help="HH:MM on --date or ISO 8601 (default now)."),
+    day: str | None = typer.Option(None, "--date", help=f"Day for a bare HH:MM ({DATE_HELP}; default today)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
+    """Clock a technician in or out, or start or end their break (what the phone does, for the office)."""
+    database = db()
+    event = record_act(database, actor(), code, act, parse_at(at, branch_zone(database), day))
+    if as_json:
+        print_json(event.payload())
+        return
+    out.print(f"{code} {act.value} at {event.at.isoformat()}: now {event.state.value}", markup=False)
 
 
 @techs_app.command("free")

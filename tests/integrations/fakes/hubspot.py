@@ -1,5 +1,5 @@
-"""A local HubSpot: tickets upserted by a unique property, notes with associations, search, labels, OAuth2;
-deals (field offers) searched, read with their company associations and updated by id."""
+"""A local HubSpot: tickets upserted by a unique property or updated by id, notes with associations, search, labels,
+OAuth2; deals (field offers) and tickets (field service) searched, read with their company associations."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ TICKET_PROPERTIES = {
     "hs_pipeline_stage",
     "dispatch_resolution",
     "dispatch_job_ref",
+    "hs_ticket_priority",
+    "dispatch_field_service",
 }
 UNIQUE_TICKET_PROPERTY = "dispatch_job_ref"
 # Deal properties HubSpot defines (dealname, amount, dealstage, ...) and the three custom ones for field offers.
@@ -48,7 +50,8 @@ def _error(status: int, category: str, message: str) -> JSONResponse:
 @dataclass
 class HubSpotState(FakeVendor):
     ids: Any = field(default_factory=lambda: itertools.count(1001))
-    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dispatch_job_ref
+    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # by dispatch_job_ref, else by id
+    ticket_companies: dict[str, str] = field(default_factory=dict)  # ticket id -> associated company id
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -73,6 +76,17 @@ class HubSpotState(FakeVendor):
         if company_id:
             self.deal_companies[deal_id] = company_id
         return deal_id
+
+    def add_ticket(self, company_id: str | None, properties: dict[str, str]) -> str:
+        """A ticket someone opened in HubSpot (no dispatch_job_ref yet)."""
+        ticket_id = str(next(self.ids))
+        self.tickets[ticket_id] = {"id": ticket_id, "properties": {"hs_pipeline_stage": "1", **properties}}
+        if company_id:
+            self.ticket_companies[ticket_id] = company_id
+        return ticket_id
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        return next(t for t in self.tickets.values() if t["id"] == ticket_id)
 
     def add_crm(self, kind: str, properties: dict[str, str]) -> str:
         object_id = str(next(self.ids))
@@ -177,6 +191,7 @@ def build_app(state: HubSpotState) -> Starlette:
             "contacts": state.contacts,
             "companies": state.companies,
             "deals": state.deals,
+            "tickets": state.tickets,
         }.get(kind)
         if pool is None:
             return _error(400, "VALIDATION_ERROR", f"cannot search {kind}")
@@ -232,9 +247,33 @@ def build_app(state: HubSpotState) -> Starlette:
             return lost
         return JSONResponse(deal)
 
+    async def update_ticket(request: Request) -> Response:
+        if (early := await guard(request)) is not None:
+            return early
+        key = request.path_params["key"]
+        found = next(((k, t) for k, t in state.tickets.items() if t["id"] == key), None)
+        if found is None:
+            return _error(404, "OBJECT_NOT_FOUND", "Object not found")
+        props = (state.received[-1]["json"] or {}).get("properties")
+        if not isinstance(props, dict) or not props:
+            return _error(400, "VALIDATION_ERROR", "properties is required")
+        unknown = sorted(set(props) - TICKET_PROPERTIES)
+        if unknown:
+            return _error(400, "VALIDATION_ERROR", f"Property values were not valid: {unknown}")
+        old_key, ticket = found
+        ticket["properties"].update(props)
+        state.ticket_writes += 1
+        ref = ticket["properties"].get(UNIQUE_TICKET_PROPERTY)
+        if ref and ref != old_key:  # now findable by the unique property
+            state.tickets[ref] = state.tickets.pop(old_key)
+        if (lost := await state.after_effect()) is not None:
+            return lost
+        return JSONResponse(ticket)
+
     async def deal_companies(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
+        links = state.deal_companies if request.path_params["frm"] == "deals" else state.ticket_companies
         inputs = (state.received[-1]["json"] or {}).get("inputs")
         if not isinstance(inputs, list) or not all(isinstance(i, dict) and "id" in i for i in inputs):
             return _error(400, "VALIDATION_ERROR", "inputs of {id} are required")
@@ -243,13 +282,13 @@ def build_app(state: HubSpotState) -> Starlette:
                 "from": {"id": str(i["id"])},
                 "to": [
                     {
-                        "toObjectId": int(state.deal_companies[str(i["id"])]),
+                        "toObjectId": int(links[str(i["id"])]),
                         "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 5, "label": "Primary"}],
                     }
                 ],
             }
             for i in inputs
-            if str(i["id"]) in state.deal_companies
+            if str(i["id"]) in links
         ]
         return JSONResponse({"status": "COMPLETE", "results": results})
 
@@ -258,10 +297,11 @@ def build_app(state: HubSpotState) -> Starlette:
             Route("/oauth/v1/token", state.token_endpoint, methods=["POST"]),
             Route(f"/crm/objects/{VERSION}/tickets/batch/upsert", upsert_tickets, methods=["POST"]),
             Route(f"/crm/objects/{VERSION}/tickets/{{key}}", read_ticket, methods=["GET"]),
+            Route(f"/crm/objects/{VERSION}/tickets/{{key}}", update_ticket, methods=["PATCH"]),
             Route(f"/crm/objects/{VERSION}/notes", create_note, methods=["POST"]),
             Route(f"/crm/objects/{VERSION}/{{kind}}/search", search, methods=["POST"]),
             Route(f"/crm/objects/{VERSION}/deals/{{key}}", update_deal, methods=["PATCH"]),
-            Route(f"/crm/associations/{VERSION}/deals/companies/batch/read", deal_companies, methods=["POST"]),
+            Route(f"/crm/associations/{VERSION}/{{frm:str}}/companies/batch/read", deal_companies, methods=["POST"]),
             Route(f"/crm/associations/{VERSION}/{{frm}}/{{to}}/labels", labels, methods=["GET"]),
         ]
     )

@@ -46,6 +46,7 @@ FIELDS = {
         "AccountId",
         "ContactId",
         "Reason",
+        "Dispatch_Field_Service__c",
         EXTERNAL_ID,
     },
     "Note": {"ParentId", "Title", "Body", "IsPrivate", "OwnerId"},
@@ -241,6 +242,12 @@ def build_app(state: SalesforceState) -> Starlette:
         unknown = sorted(set(body) - FIELDS[sobject])
         if unknown:
             return _errors(400, "INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {unknown[0]}")
+        if "Status" in body and sobject in STATUSES and body["Status"] not in STATUSES[sobject]:
+            return _errors(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Status: bad value for restricted picklist field: {body['Status']}",
+            )
         if "StageName" in body and body["StageName"] not in OPPORTUNITY_STAGES:
             return _errors(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"Stage: bad value {body['StageName']}")
         response = body.get("Dispatch_Field_Response__c")
@@ -250,7 +257,7 @@ def build_app(state: SalesforceState) -> Starlette:
             )
         state.writes += 1
         found.update(body)
-        if body.get("StageName", "").startswith("Closed"):
+        if body.get("StageName", "").startswith("Closed") or (sobject == "Case" and body.get("Status") == "Closed"):
             found["IsClosed"] = True
         if (lost := await state.after_effect()) is not None:
             return lost

@@ -20,7 +20,7 @@ from data.models.workforce import Technician
 from data.services.completion import CompletionInput, ExpenseInput, PartInput, complete_job
 from data.services.jobs import JobDraft, add_note, assign_job, change_status, create_job
 from data.services.stock import move_stock
-from data.services.timesheets import close_timesheet
+from data.services.timesheets import approve_week, close_timesheet, week_label
 from integrations.config import ConnectorConfig, parse_config
 from integrations.connector import Connector, MappingContext, OutboundRequest, Outcome, SendResult
 from tests.factories import DAY, DISPATCHER, build_world, local
@@ -84,6 +84,13 @@ def completed_job(db: Database, *, notes: str = "Replaced the filter; fan bearin
 def closed_timesheet(db: Database) -> EventRecord:
     close_timesheet(db, DISPATCHER, "T1", DAY, now=local(18))
     return next(e for e in tail(db, 0, 10_000) if e.type == "timesheet.closed")
+
+
+def approved_timesheet(db: Database) -> EventRecord:
+    """T1's week approved (closing the day first): the event payroll connectors publish by default."""
+    monday = DAY - timedelta(days=DAY.weekday())
+    approve_week(db, DISPATCHER, week_label(monday), technician="T1", now=local(1, 0, monday + timedelta(days=7)))
+    return next(e for e in tail(db, 0, 10_000) if e.type == "timesheet.approved")
 
 
 def write_credentials(tmp_path: Path, name: str, *, access_token: str = "token-0", expires_in: int = 3600) -> Path:

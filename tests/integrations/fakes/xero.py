@@ -28,6 +28,7 @@ RATES = {
     "overtime_daily": "87d0ec3a-7f0a-4d4a-9a23-6a6d4a7c0003",
     "overtime_weekly": "87d0ec3a-7f0a-4d4a-9a23-6a6d4a7c0004",
     "overtime_rest_day": "87d0ec3a-7f0a-4d4a-9a23-6a6d4a7c0005",
+    "overtime_holiday": "87d0ec3a-7f0a-4d4a-9a23-6a6d4a7c0006",
 }
 SICK_LEAVE = "1d2778ee-86ea-45c0-bbf8-1045485f6b3f"
 ANNUAL_LEAVE = "1d2778ee-86ea-45c0-bbf8-1045485f6b40"
