@@ -93,3 +93,23 @@ def test_a_stop_added_to_the_day_gives_the_same_figures_as_a_fresh_matrix(bay_gr
     travel.matrix([west, east])
     grown = travel.matrix([north, west, east])  # the new stop first: rows and columns both come from the table
     assert grown == RoadTravel(bay_graph).matrix([north, west, east])
+
+
+def test_road_seconds_equal_a_plain_dijkstra_over_the_whole_graph_on_a_random_graph() -> None:
+    """The reference any faster matrix must meet exactly: one full search per source, forwards and reversed."""
+    import numpy as np
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(15)
+    n = 600
+    lat, lon = 60.15 + rng.random(n) * 0.05, 24.90 + rng.random(n) * 0.1
+    # A ring through every node keeps it one piece; random chords, half of them one-way, make the short cuts.
+    ring = [(i, (i + 1) % n, float(rng.uniform(5, 60))) for i in range(n)]
+    chords = [(int(a), int(b), float(rng.uniform(5, 300))) for a, b in rng.integers(0, n, (3 * n, 2))]
+    both = [(b, a, s * rng.uniform(0.8, 1.5)) for a, b, s in chords[: len(chords) // 2]]
+    graph = RoadGraph.from_edges(lat, lon, ring + chords + both)
+    sources, targets = rng.choice(n, 150, replace=False), rng.choice(n, 200, replace=False)
+    whole = graph.csgraph()
+    assert np.array_equal(graph.seconds_between(sources, targets), dijkstra(whole, indices=sources)[:, targets])
+    backwards = dijkstra(whole.T.tocsr(), indices=sources)[:, targets]
+    assert np.array_equal(graph.seconds_between(sources, targets, reverse=True), backwards)
