@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from textual.screen import Screen
 
+from dispatch_tui.messages import Notice
+from dispatch_tui.widgets.keyed_table import KeyedTable
+
 
 @dataclass(frozen=True)
 class JobTarget:
@@ -28,6 +31,20 @@ class TargetScreen(Screen[None]):
 
     def technician_target(self) -> str | None:
         return None
+
+    ROWS_ARE = "rows"
+    """What this view's table rows are, for what the status line says about them ("jobs", "technicians")."""
+
+    def on_keyed_table_cursor_displaced(self, event: KeyedTable.CursorDisplaced) -> None:
+        """The row under the cursor left: say so, and where the cursor is now, so no key lands unseen on another."""
+        if not event.removed:
+            return  # the user's own filter hid it: the cursor visibly moved with what they typed
+        where = f"the cursor is on {event.key}, the next row" if event.key else f"no {self.ROWS_ARE} left here"
+        self.app.post_message(Notice(f"{event.gone} left this view; {where}", "warning"))
+
+    def on_keyed_table_sort_changed(self, event: KeyedTable.SortChanged) -> None:
+        way = "reversed" if event.reverse else "click again to reverse"
+        self.app.post_message(Notice(f"{self.ROWS_ARE} sorted by {event.column.label} ({way})"))
 
 
 def job_target(screen: Screen[object]) -> JobTarget | None:

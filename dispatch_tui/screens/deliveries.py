@@ -35,7 +35,8 @@ class DeliveriesScreen(TargetScreen):
     """The newest deliveries; refreshed when events arrive (the worker's work follows the event log)."""
 
     TITLE = "Deliveries"
-    AUTO_FOCUS = "DataTable"
+    ROWS_ARE = "deliveries"
+    AUTO_FOCUS = "KeyedTable"
     BINDINGS = [Binding("r", "reload", "Reload", id="deliveries.reload")]
 
     def __init__(self, ctx: ConsoleContext) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from data.paths import config_file
 from data.queries.console import JobRow
@@ -56,6 +56,7 @@ class SavedFilters:
 
 class JobsScreen(TargetScreen):
     TITLE = "Jobs"
+    ROWS_ARE = "jobs"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="jobs.filter"),
         Binding("f", "next_saved_filter", "Saved filter", id="jobs.saved_filter"),
@@ -76,7 +77,7 @@ class JobsScreen(TargetScreen):
         """Job id -> when the clock alone next changes its risk; that row is re-read then, and moves up."""
         self.loaded = asyncio.Event()
 
-    AUTO_FOCUS = "DataTable"
+    AUTO_FOCUS = "KeyedTable"
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -168,14 +169,14 @@ class JobsScreen(TargetScreen):
         row = self.table.job(ref) if ref else None
         self.app.post_message(JobSelected(ref, row.version if row else None))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        ref = event.row_key.value
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        ref = event.key
         row = self.table.job(ref) if ref else None
         self.app.post_message(JobSelected(ref, row.version if row else None))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.post_message(OpenJob(event.row_key.value))
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        if event.key:
+            self.app.post_message(OpenJob(event.key))
 
     def on_screen_resume(self) -> None:
         self._announce_cursor()

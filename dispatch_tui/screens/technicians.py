@@ -7,7 +7,7 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, Notice, OpenJob, TechnicianSelected, ViewRefreshed
@@ -23,6 +23,7 @@ FULL_REFRESH_SECONDS = 30.0
 
 class TechniciansScreen(TargetScreen):
     TITLE = "Technicians"
+    ROWS_ARE = "technicians"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="technicians.filter"),
         Binding("o", "sort", "Sort", id="technicians.sort"),
@@ -41,7 +42,7 @@ class TechniciansScreen(TargetScreen):
         """Codes free now or soonest (soonest first) while the free-now filter is on; None when off."""
         self._free_now_count = 0
 
-    AUTO_FOCUS = "DataTable"
+    AUTO_FOCUS = "KeyedTable"
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -102,11 +103,11 @@ class TechniciansScreen(TargetScreen):
         code = self.table.cursor_key()
         self.app.post_message(TechnicianSelected(code))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.app.post_message(TechnicianSelected(event.row_key.value))
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        self.app.post_message(TechnicianSelected(event.key))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        row = self.table.technician(event.row_key.value or "")
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        row = self.table.technician(event.key or "")
         if row is not None and (row.current_job or row.next_job):
             self.app.post_message(OpenJob(row.current_job or row.next_job or ""))
 
@@ -166,10 +167,9 @@ class TechniciansScreen(TargetScreen):
 
     def focus_technician(self, code: str) -> None:
         """Put the cursor on a technician (clearing a filter that hides them)."""
-        if code not in self.table.rows and self.table.filter_text:
+        if not self.table.is_shown(code) and self.table.filter_text:
             self.action_clear_filter()
-        if code in self.table.rows:
-            self.table.move_cursor(row=self.table.get_row_index(code), animate=False)
+        if self.table.move_cursor_to(code):
             self.app.post_message(TechnicianSelected(code))
         else:
             self.app.post_message(Notice(f"no technician {code} in {self.ctx.branch.code}", "warning"))
