@@ -1,17 +1,25 @@
-"""What a screen offers the dispatch keys: the job and the technician drawn under its own cursor.
+"""What every view screen shares: the job and technician under its own cursor, and how it stays live.
 
 Each view screen answers for itself, from what it shows; the app asks only the screen on view
 (`app.screen`), so a hidden screen's cursor never decides what a key acts on. A screen with no job
 under its cursor answers None and the job keys are not offered there.
+
+`LiveScreen` owns the refresh loop of the live views: feed batches only mark what is stale; the
+screen on view reads and applies it (one read at a time, coalescing what came meanwhile), a hidden
+one reads and draws nothing until it is looked at again, then catches up once. It also owns the
+filter box of the views whose table can be filtered.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from textual.screen import Screen
+from textual.widgets import Input
 
-from dispatch_tui.messages import Notice
+from dispatch_tui.messages import EventsArrived, Notice, ViewRefreshed
 from dispatch_tui.widgets.keyed_table import KeyedTable
 
 
@@ -55,3 +63,131 @@ def job_target(screen: Screen[object]) -> JobTarget | None:
 def technician_target(screen: Screen[object]) -> str | None:
     """The technician code under `screen`'s cursor, or None."""
     return screen.technician_target() if isinstance(screen, TargetScreen) else None
+
+
+CATCH_UP_LIMIT = 400
+"""More stale rows than this (a view hidden through a busy spell) are read again whole, in one query."""
+
+
+class LiveScreen(TargetScreen):
+    """A view kept live from the feed, read only while it is on view (or behind a dialog over it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name)
+        self._stale: set[Hashable] = set()
+        self._urgent: set[Hashable] = set()
+        self._full = True
+        self._busy = False
+        self.loaded = asyncio.Event()
+        """Set after the first whole read is on screen."""
+
+    # What a view says.
+
+    def stale_keys(self, message: EventsArrived) -> Iterable[Hashable]:
+        """What these events make stale on this view (ids of its rows); nothing by default."""
+        return ()
+
+    async def read(self, keys: set[Hashable] | None) -> None:
+        """Read and apply these rows (None: everything). Runs on the screen's own worker."""
+        raise NotImplementedError
+
+    # The loop.
+
+    def refresh_every(self, seconds: float) -> None:
+        """Read everything again this often (what the clock alone changes); hidden, only marked."""
+        self.set_interval(seconds, self.reload)
+
+    def reload(self) -> None:
+        """Read everything again (the app calls it when the viewed day or branch changes)."""
+        self._full = True
+        self._kick()
+
+    def mark_stale(self, keys: Iterable[Hashable], *, urgent: bool = False) -> None:
+        """Rows to read again; `urgent` ones are read even while the view is hidden (an alert waits on them)."""
+        keys = set(keys)
+        if keys:
+            (self._urgent if urgent else self._stale).update(keys)
+            self._kick()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        self.mark_stale(self.stale_keys(message))
+
+    def on_mount(self) -> None:
+        self._kick()
+
+    def on_screen_resume(self) -> None:
+        self._kick()  # looked at again: catch up once with what went stale while hidden
+
+    def _on_view(self) -> bool:
+        return not self.loaded.is_set() or self.is_current
+
+    def _kick(self) -> None:
+        if not self._busy and self.is_attached and (self._urgent or (self._on_view() and (self._full or self._stale))):
+            self._busy = True
+            self.run_worker(self._drain(), group="refresh")
+
+    async def _drain(self) -> None:
+        """Read what is stale, one read at a time, until nothing is (or the view is hidden)."""
+        try:
+            while True:
+                if self._on_view() and (self._full or self._stale):
+                    keys = self._stale | self._urgent
+                    full = self._full or len(keys) > CATCH_UP_LIMIT
+                    self._stale.clear()
+                    self._urgent.clear()
+                    self._full = False
+                elif self._urgent:
+                    keys, full = set(self._urgent), False
+                    self._urgent.clear()
+                else:
+                    return
+                await self.read(None if full else keys)
+                if not self.is_attached:
+                    return  # the console is closing
+                self.app.post_message(ViewRefreshed(full))
+                if full:
+                    self.loaded.set()
+        finally:
+            self._busy = False
+
+
+class FilterBox(Input):
+    """The one-line filter over a view's table (`/`); Enter keeps it, esc clears it."""
+
+    def __init__(self, placeholder: str) -> None:
+        super().__init__(placeholder=placeholder, id="filter")
+        self.display = False
+
+
+class FilteredScreen(LiveScreen):
+    """A live view whose table `/` filters (the text in any column)."""
+
+    def filtered_table(self) -> KeyedTable:
+        return self.query_one(KeyedTable)
+
+    def action_filter(self) -> None:
+        box = self.query_one(FilterBox)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one(FilterBox)
+        box.value = ""
+        box.display = False
+        self.filtered_table().set_filter("")
+        self.filtered_table().focus()
+
+    def apply_filter(self, text: str) -> None:
+        box = self.query_one(FilterBox)
+        box.value = text
+        box.display = bool(text)
+        self.filtered_table().set_filter(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterBox):
+            self.filtered_table().set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if isinstance(event.input, FilterBox):
+            event.input.display = bool(event.value)
+            self.filtered_table().focus()
