@@ -16,11 +16,15 @@ import asyncio
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
-from dispatch_tui.messages import EventsArrived, Notice, ViewRefreshed
+from data.queries.search import SearchHit
+from dispatch_tui.context import ConsoleContext
+from dispatch_tui.messages import EventsArrived, Notice, OpenJob, ViewRefreshed
 from dispatch_tui.widgets.keyed_table import KeyedTable
+from dispatch_tui.widgets.title_bar import TitleBar
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,43 @@ class JobTarget:
 
 
 class TargetScreen(Screen[None]):
-    """A view whose cursor can rest on a job or a technician; both default to none."""
+    """A view whose cursor can rest on a job or a technician; both default to none.
+
+    Every view offers the global search on ctrl+f; views with nothing of their own on `/` (no filter,
+    no find) put it there too."""
+
+    BINDINGS = [Binding("ctrl+f", "search", "Search", id="search")]
+    ctx: ConsoleContext
 
     def job_target(self) -> JobTarget | None:
         return None
 
     def technician_target(self) -> str | None:
         return None
+
+    def action_search(self) -> None:
+        from dispatch_tui.screens.search import SearchScreen
+
+        ctx = self.ctx
+        self.app.push_screen(SearchScreen(ctx.db, ctx.branch.id, ctx.branch.code), self._open_hit)
+
+    def _open_hit(self, hit: SearchHit | None) -> None:
+        """A job opens its detail; a technician is shown in the technicians view."""
+        if hit is None:
+            return
+        if hit.kind == "job":
+            self.app.post_message(OpenJob(hit.key))
+            return
+        self.app.call_later(self.app.run_action, "view('technicians')")
+        self.app.call_later(self._focus_technician, hit.key)
+
+    def _focus_technician(self, code: str) -> None:
+        focus = getattr(self.app.screen, "focus_technician", None)
+        if callable(focus):
+            focus(code)
+
+    def on_title_bar_tab_clicked(self, event: TitleBar.TabClicked) -> None:
+        self.app.call_later(self.app.run_action, f"view('{event.view}')")
 
     ROWS_ARE = "rows"
     """What this view's table rows are, for what the status line says about them ("jobs", "technicians")."""

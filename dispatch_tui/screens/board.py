@@ -33,7 +33,10 @@ LEGEND = (
 class BoardScreen(LiveScreen):
     TITLE = "Schedule board"
     CSS_PATH = "board.tcss"
-    BINDINGS = [Binding("r", "reload", "Reload", id="board.reload", show=False)]
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="board.reload", show=False),
+        Binding("slash", "search", "Search", key_display="/", id="board.search"),
+    ]
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="board")

@@ -28,6 +28,7 @@ class CalendarScreen(TargetScreen):
         Binding("left_square_bracket", "shift(-1)", "Previous", key_display="[", id="calendar.previous"),
         Binding("right_square_bracket", "shift(1)", "Next", key_display="]", id="calendar.next"),
         Binding("o", "toggle_scope", "Branch/tech", id="calendar.scope"),
+        Binding("slash", "search", "Search", key_display="/", id="calendar.search"),
     ]
 
     def __init__(self, ctx: ConsoleContext, technician_code: str | None = None) -> None:

@@ -39,7 +39,10 @@ class DeliveriesScreen(LiveScreen):
     TITLE = "Deliveries"
     ROWS_ARE = "deliveries"
     AUTO_FOCUS = "KeyedTable"
-    BINDINGS = [Binding("r", "reload", "Reload", id="deliveries.reload")]
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="deliveries.reload"),
+        Binding("slash", "search", "Search", key_display="/", id="deliveries.search"),
+    ]
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="deliveries")

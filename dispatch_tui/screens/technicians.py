@@ -39,6 +39,8 @@ class TechniciansScreen(FilteredScreen):
         self.free_order: list[str] | None = None
         """Codes free now or soonest (soonest first) while the free-now filter is on; None when off."""
         self._free_now_count = 0
+        self._follow: str | None = None
+        """A technician chosen elsewhere (a search, `:tech`), to put the cursor on once the rows are read."""
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -68,6 +70,10 @@ class TechniciansScreen(FilteredScreen):
             await self._read_free()
         if ids is None:
             self._announce_cursor()
+            if self._follow is not None:
+                self.loaded.set()
+                code, self._follow = self._follow, None
+                self.focus_technician(code)
 
     def _announce_cursor(self) -> None:
         code = self.table.cursor_key()
@@ -115,7 +121,10 @@ class TechniciansScreen(FilteredScreen):
         self.app.post_message(Notice(f"technicians sorted by {nxt}"))
 
     def focus_technician(self, code: str) -> None:
-        """Put the cursor on a technician (clearing a filter that hides them)."""
+        """Put the cursor on a technician (clearing a filter that hides them); once loaded, if not yet."""
+        if not self.loaded.is_set():
+            self._follow = code
+            return
         if not self.table.is_shown(code) and self.table.filter_text:
             self.action_clear_filter()
         if self.table.move_cursor_to(code):
