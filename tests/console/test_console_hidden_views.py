@@ -59,3 +59,34 @@ async def test_the_key_bar_is_one_widget_and_a_click_on_a_key_presses_it(world_d
         await pilot.click(KeyBar, offset=(line.index("/ Filter") + 1, 0))
         await settle(app, pilot)
         assert app.screen.query_one("#filter").display
+
+
+async def test_a_burst_of_events_loses_no_row_update_and_reads_few_times(world_db: Database) -> None:
+    """Forty status changes over three technicians, pushed while reads are in flight: each row ends on
+    its last status, and the view reads far fewer times than events came (they coalesce per read)."""
+    from data.models import TechnicianStatus
+    from data.services.technicians import set_technician_status
+
+    reads: list[Any] = []
+
+    def board(*args: Any) -> list[queries.TechnicianRow]:
+        reads.append(args[4] if len(args) > 4 else None)
+        return queries.technician_board(*args)
+
+    feed = FakeFeed(last_seq(world_db))
+    app = make_app(world_db, feed=feed, tick_seconds=0.05)
+    app.ctx.queries = replace(ReadModels(), technician_board=board)
+    cycle = (TechnicianStatus.EN_ROUTE, TechnicianStatus.ON_SITE, TechnicianStatus.BREAK, TechnicianStatus.AVAILABLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TechniciansScreen)
+        last: dict[str, str] = {}
+        for i in range(40):
+            code, status = ("T1", "T2", "T3")[i % 3], cycle[i % 4]
+            before = last_seq(world_db)
+            set_technician_status(world_db, ADMIN, code, status)
+            await feed.push(tail(world_db, before))  # one event a batch, no pause: a burst
+            last[code] = status.value.replace("_", " ")
+        await until(pilot, lambda: all(screen.table.get_row(c)[1].plain == s for c, s in last.items()))
+        assert len(reads) < 20
