@@ -28,13 +28,16 @@ from sqlalchemy import func, select
 from data.db import Database
 from data.feed import tail
 from data.file_store import file_store_for
-from data.models import Job, JobStatus
-from data.models.field import CompletionReport, FieldFile, PhotoRef
+from data.models import Customer, Job, JobStatus
+from data.models.field import CompletionReport, FieldFile, PhotoRef, Quote
+from data.models.offers import CrmOffer, OfferResponse
+from data.services.crm_offers import PulledOffer, upsert_offers
+from data.services.crm_sync import link_external
 from data.services.jobs import assign_job
 from integrations.config import parse_config
 from integrations.delivery.worker import Worker
 from integrations.field_api import create_app
-from tests.factories import DISPATCHER
+from tests.factories import ADMIN, DISPATCHER
 from tests.integrations.test_field_api_world import FieldWorld, at, build_field_world
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -359,3 +362,62 @@ def test_the_app_shell_is_an_installable_pwa(served: Served) -> None:
         assert worker.headers["service-worker-allowed"] == "/app/" and "__VERSION__" not in worker.text
         assert http.get("/app/../pyproject.toml").status_code == 404
         assert http.get("/", follow_redirects=False).headers["location"] == "/app/"
+
+
+def test_a_crm_offer_is_answered_on_the_phone_and_becomes_a_quote(served: Served) -> None:
+    """The Offers card: the customer's open CRM offer is shown on the job; interest recorded offline waits and
+    then arrives; accepting it on site with a price proposes a quote, whose ref the card then shows."""
+    world, db = served.world, served.world.db
+    ref = world.jobs["t1_morning"]
+    with db.read() as s:
+        customer_id = s.scalar(select(Customer.id).where(Customer.code == "C1"))
+    assert customer_id is not None
+    link_external(db, ADMIN, "customer", customer_id, "crm", "CO1")
+    upsert_offers(
+        db,
+        ADMIN,
+        "crm",
+        [PulledOffer("D1", "deal", "CO1", "Heat pump service plan", amount=Decimal("480.00"), currency="EUR")],
+    )
+
+    def offer() -> CrmOffer:
+        with db.read() as s:
+            row = s.scalar(select(CrmOffer).where(CrmOffer.external_id == "D1"))
+            assert row is not None
+            return row
+
+    with phone() as (context, page, errors):
+        page.goto(f"{served.base}/app/#token={world.tokens['T1']}")
+        page.get_by_test_id("job-card").first.wait_for()
+        page.locator(f"[data-ref='{ref}'] a").first.click()
+        card = page.get_by_test_id("offers")
+        card.wait_for()
+        assert "Heat pump service plan" in card.inner_text() and "480.00 EUR" in card.inner_text()
+
+        context.set_offline(True)  # interest recorded in a cellar waits on the phone
+        page.get_by_test_id("sync-state").filter(has_text="offline").wait_for()
+        card.get_by_role("button", name="Interested").click()
+        card.get_by_text("Interested (waiting)").wait_for()
+        assert offer().response is OfferResponse.NONE
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        wait_for(lambda: offer().response is OfferResponse.INTERESTED, "the interest to arrive")
+        card.locator(".badge").filter(has_text="Interested").wait_for()
+        card.get_by_role("button", name="Interested").wait_for(state="detached")  # asked once, not again
+        assert "waiting" not in card.locator(".badge").inner_text()
+
+        page.get_by_role("button", name="En route").click()
+        page.get_by_role("button", name="On site").click()
+        wait_for(lambda: job(db, ref).status is JobStatus.ON_SITE, "the arrival")
+        card.get_by_role("button", name="Accepted").click()
+        wait_for(lambda: offer().quote_id is not None, "the acceptance to become a quote")
+        with db.read() as s:
+            quote = s.get(Quote, offer().quote_id)
+            assert quote is not None
+            quote_ref = quote.ref
+        card.get_by_text(f"quote {quote_ref}").wait_for()
+        assert not card.get_by_role("button", name="Accepted").is_visible()
+        shot(page, "9-offer-accepted")
+        assert errors == []
+    responded = [e.payload["response"] for e in tail(db) if e.type == "offer.responded"]
+    assert responded == ["interested", "accepted"]
