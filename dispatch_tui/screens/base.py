@@ -85,7 +85,10 @@ class TargetScreen(Screen[None]):
         self.app.post_message(Notice(f"{event.gone} left this view; {where}", "warning"))
 
     def on_keyed_table_sort_changed(self, event: KeyedTable.SortChanged) -> None:
-        way = "reversed" if event.reverse else "click again to reverse"
+        if event.column is None:
+            self.app.post_message(Notice(f"{self.ROWS_ARE} back in this view's own order"))
+            return
+        way = "reversed; click again for this view's own order" if event.reverse else "click again to reverse"
         self.app.post_message(Notice(f"{self.ROWS_ARE} sorted by {event.column.label} ({way})"))
 
 

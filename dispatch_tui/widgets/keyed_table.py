@@ -105,9 +105,10 @@ class KeyedTable(ScrollView, can_focus=True):
             """True when the row left the table; False when only the filter hides it now."""
 
     class SortChanged(TableMessage):
-        """A column header was clicked: rows follow that column (`reverse` on the second click)."""
+        """A column header was clicked: rows follow that column (`reverse` on the second click; the
+        third gives the owner's order back, `column` None)."""
 
-        def __init__(self, table: KeyedTable, column: Column, reverse: bool) -> None:
+        def __init__(self, table: KeyedTable, column: Column | None, reverse: bool) -> None:
             super().__init__(table)
             self.column = column
             self.reverse = reverse
@@ -205,10 +206,17 @@ class KeyedTable(ScrollView, can_focus=True):
         self._rebuild()
 
     def sort_by_column(self, column: str, reverse: bool | None = None) -> None:
-        """Order by a column's values (what a header click does; `reverse` None flips on a second call)."""
-        index = next(i for i, c in enumerate(self._columns) if c.key == column)
+        """Order by a column's values: what a header click does, `reverse` None cycling ascending,
+        descending, then back to the owner's order."""
+        index = self._column_index(column)
+        if reverse is None and self._sort == (index, True):
+            self._sort = None
+            self._header = None
+            self._rebuild()
+            self.post_message(self.SortChanged(self, None, False))
+            return
         if reverse is None:
-            reverse = self._sort is not None and self._sort[0] == index and not self._sort[1]
+            reverse = self._sort == (index, False)
         self._sort = (index, reverse)
         self._header = None
         self._rebuild()

@@ -113,7 +113,11 @@ async def test_clicking_a_column_header_sorts_by_it_and_again_reverses(world_db:
         await pilot.click(TechnicianTable, offset=(x, 0))
         await settle(app, pilot)
         assert table.get_row_index("T2") == 0
-        assert app.status_text == "technicians sorted by Load (reversed)"
+        assert app.status_text == "technicians sorted by Load (reversed; click again for this view's own order)"
+        await pilot.click(TechnicianTable, offset=(x, 0))
+        await settle(app, pilot)
+        assert table.get_row_index("T2") == 1 and table.sorted_by is None
+        assert app.status_text == "technicians back in this view's own order"
 
 
 async def test_clicking_the_priority_header_twice_puts_the_lowest_priority_first(world_db: Database) -> None:
