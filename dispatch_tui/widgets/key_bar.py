@@ -26,6 +26,8 @@ class KeyBar(Widget):
         super().__init__()
         self._spans: list[tuple[int, int, str, bool]] = []
         """(first cell, end cell, key, enabled) of each key drawn, for clicks."""
+        self._drawn: tuple[int, Text] | None = None
+        """The line last drawn and its width: a repaint with the same bindings draws nothing new."""
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -35,7 +37,12 @@ class KeyBar(Widget):
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
         if screen is self.screen:
+            self._drawn = None
             self.refresh()  # drawn at the next paint, which a hidden screen never gets
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._drawn = None
 
     def _keys(self) -> tuple[list[tuple[str, str, str, bool]], tuple[str, str, str, bool] | None]:
         """(key, how it reads, description, enabled) of the shown bindings, and the palette's."""
@@ -55,6 +62,13 @@ class KeyBar(Widget):
 
     def render(self) -> Text:
         width = self.content_size.width
+        if self._drawn is not None and self._drawn[0] == width:
+            return self._drawn[1]
+        line = self._draw(width)
+        self._drawn = (width, line)
+        return line
+
+    def _draw(self, width: int) -> Text:
         key_style = self.get_component_rich_style("key-bar--key")
         text_style = self.get_component_rich_style("key-bar--description")
         off_style = self.get_component_rich_style("key-bar--disabled")
