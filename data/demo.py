@@ -37,6 +37,7 @@ from data.models import (
     Expense,
     InvoiceDraft,
     InvoiceLine,
+    InvoiceSeries,
     InvoiceStatus,
     Job,
     JobNote,
@@ -70,6 +71,7 @@ from data.models import (
 from data.models.base import advance_sequences
 from data.services.branch_maps import store_branch_map_in
 from data.services.completion import signature_hash
+from data.services.invoice_numbers import SeriesKind, series_ref
 from data.services.invoicing import (
     Cover,
     ExpenseCharge,
@@ -873,6 +875,7 @@ class _Builder:
         self.expense_rows: list[dict[str, Any]] = []
         self.invoice_rows: list[dict[str, Any]] = []
         self.invoice_line_rows: list[dict[str, Any]] = []
+        self.invoice_series_rows: list[dict[str, Any]] = []
         self.day_minutes: dict[tuple[int, date], list[int]] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -915,11 +918,26 @@ class _Builder:
         self.insert(PartUsed, self.part_used_rows)
         self.insert(PartReturn, self.return_rows)
         self.insert(Expense, self.expense_rows)
-        self.insert(InvoiceDraft, self.invoice_rows)
+        self.insert(InvoiceDraft, self.number_invoices())
+        self.insert(InvoiceSeries, self.invoice_series_rows)
         self.insert(InvoiceLine, self.invoice_line_rows)
         self.insert(Timesheet, self.timesheets())
         self.insert(MaintenancePlan, self.maintenance_plans())
         self.report("done", steps, steps)
+
+    def number_invoices(self) -> list[dict[str, Any]]:
+        """Each branch's invoice series in the order the visits were billed, and where each series stands."""
+        codes = {bid: code for code, bid in self.branch_ids.items()}
+        last: dict[tuple[int, int], int] = {}
+        for row in sorted(self.invoice_rows, key=lambda r: (r["issued_on"], r["created_at"], r["id"])):
+            key = (row["branch_id"], row["issued_on"].year)
+            last[key] = last.get(key, 0) + 1
+            row["ref"] = series_ref(codes[row["branch_id"]], SeriesKind.INVOICE, key[1], last[key])
+        self.invoice_series_rows = [
+            {"branch_id": bid, "kind": SeriesKind.INVOICE.value, "year": year, "last_number": n}
+            for (bid, year), n in sorted(last.items())
+        ]
+        return self.invoice_rows
 
     def branches_and_skills(self) -> None:
         rows = []
@@ -1668,7 +1686,7 @@ class _Builder:
         self.invoice_rows.append(
             {
                 "id": invoice_id,
-                "ref": f"INV-{job['ref']}",
+                "ref": "",  # numbered in its branch's series once the whole history is known
                 "job_id": job["id"],
                 "customer_id": job["customer_id"],
                 "branch_id": job["branch_id"],

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.availability import local_date
+from data.availability import local_date, resolve_shift
 from data.db import Database
 from data.errors import InvalidInput
 from data.models.customers import Customer
-from data.models.field import CompletionReport, InvoiceDraft
+from data.models.field import CANCELLED_INVOICE_STATUSES, CompletionReport, InvoiceDraft
 from data.models.jobs import VISITED_STATUSES, Job, JobStatus
 from data.models.org import Branch
 from data.models.workforce import Absence, ShiftException, Technician
@@ -143,22 +143,17 @@ class Roster:
 
     def minutes(self, technician_id: int, day: date) -> int:
         tech = self.techs[technician_id]
-        zone = ZoneInfo(self.zones[tech.branch_id])
         exception = self.exceptions.get((technician_id, day))
-        break_minutes = 30
-        if exception is not None:
-            if exception.start is None or exception.end is None:
-                return 0
-            start_t, end_t = exception.start, exception.end
-        else:
-            pattern = next((s for s in tech.shifts if s.weekday == day.weekday()), None)
-            if pattern is None:
-                return 0
-            start_t, end_t, break_minutes = pattern.start, pattern.end, pattern.break_minutes
-        start = datetime.combine(day, start_t, zone)
-        end = datetime.combine(day, end_t, zone)
-        if end <= start:
-            end += timedelta(days=1)
+        pattern = next((s for s in tech.shifts if s.weekday == day.weekday()), None)
+        shift = resolve_shift(
+            day,
+            self.zones[tech.branch_id],
+            (pattern.start, pattern.end, pattern.break_minutes) if pattern is not None else None,
+            (exception.start, exception.end) if exception is not None else None,
+        )
+        if shift is None:
+            return 0
+        start, end, break_minutes = shift.start, shift.end, shift.break_minutes
         absent = 0.0
         for a in self.absences.get(technician_id, []):
             overlap = (min(end, a.ends_at) - max(start, a.starts_at)).total_seconds()
@@ -198,7 +193,10 @@ def load_visits(session: Session, start: date, end: date) -> list[VisitFact]:
             InvoiceDraft.subtotal,
         )
         .outerjoin(CompletionReport, CompletionReport.job_id == Job.id)
-        .outerjoin(InvoiceDraft, InvoiceDraft.job_id == Job.id)
+        .outerjoin(
+            InvoiceDraft,
+            (InvoiceDraft.job_id == Job.id) & InvoiceDraft.status.not_in(CANCELLED_INVOICE_STATUSES),
+        )
         .where(Job.status.in_(FINISHED), Job.actual_end >= lo, Job.actual_end < hi)
     ).all()
     in_range = []

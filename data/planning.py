@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.actor import Actor
-from data.availability import absences_overlapping, local_day_bounds, shift_on
+from data.availability import absences_overlapping, break_window, local_day_bounds, shift_on, working_span
 from data.config import travel_mode
 from data.db import Database
 from data.errors import DispatchError, InvalidInput, NotFound
@@ -131,21 +131,15 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
             shift = shift_on(session, tech, day, branch.timezone)
             if shift is None:
                 continue
-            start, end = offset(shift.start), offset(shift.end)
-            available_from: int | None = None
-            away: list[Absence] = []
             overtime_end = shift.end + timedelta(minutes=tech.overtime_allowance_minutes)
-            for absence in absences_overlapping(session, tech.id, shift.start, overtime_end):
-                a_start, a_end = offset(absence.starts_at), offset(absence.ends_at)
-                away.append(Absence(a_start, a_end))  # the optimizer cuts the day (and its overtime) there
-                if a_start <= start and a_end >= end:
-                    start = end  # away all day
-                elif a_start <= start:
-                    available_from = max(available_from or start, a_end)
-                else:
-                    end = min(end, a_start)
-            if end <= start:
+            absences = absences_overlapping(session, tech.id, shift.start, overtime_end)
+            # the optimizer cuts the day (and its overtime) at each absence
+            away = [Absence(offset(a.starts_at), offset(a.ends_at)) for a in absences]
+            span_start, span_end, back = working_span(shift, [(a.starts_at, a.ends_at) for a in absences])
+            if span_end <= span_start:
                 continue
+            start, end = offset(span_start), offset(span_end)
+            available_from = offset(back) if back is not None else None
             home = Location(tech.home_lat, tech.home_lon)
             live_location = None
             if (
@@ -159,12 +153,10 @@ def load_day(db: Database, day: date, branch_code: str | None = None, now: datet
                 live_location = Location(tech.last_lat, tech.last_lon)
             if now_off is not None:
                 available_from = max(available_from or start, now_off)
-            middle = (start + end) // 2
-            breaks = (
-                [BreakRule(middle - 90 * 60, middle + 60 * 60, shift.break_minutes * 60)]
-                if shift.break_minutes and end - start >= 6 * 3600
-                else []
-            )
+            window = break_window(span_start, span_end, shift.break_minutes)
+            breaks = []
+            if window is not None:
+                breaks.append(BreakRule(offset(window[0]), offset(window[1]), shift.break_minutes * 60))
             technicians.append(
                 OptTechnician(
                     id=tech.code,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
 
 from data.actor import Actor
 from data.db import Database
@@ -137,3 +141,19 @@ def build_world(db: Database) -> World:
             s.add(User(login=login, name=login.title(), role=role, os_login=mapped))
         s.commit()
         return World(branch.id, {c: t.id for c, t in techs.items()}, [x.code for x in sites])
+
+
+def statements_during(db: Database, call: Callable[[], Any]) -> int:
+    """How many SQL statements `call` sends: read models and imports must not grow them with the rows."""
+    seen = 0
+
+    def count(*_args: object) -> None:
+        nonlocal seen
+        seen += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return seen

@@ -190,6 +190,13 @@ class InvoiceStatus(StrEnum):
     DRAFT = "draft"
     SENT = "sent"
     PAID = "paid"
+    VOID = "void"  # a draft withdrawn before it was issued (a reopened job); its number stays used
+    CREDITED = "credited"  # issued, then cancelled in full by a credit note
+
+
+# What can still be voided: a draft nobody has seen. Anything issued is cancelled by a credit note instead.
+VOIDABLE_STATUSES = frozenset({InvoiceStatus.DRAFT})
+CANCELLED_INVOICE_STATUSES = frozenset({InvoiceStatus.VOID, InvoiceStatus.CREDITED})
 
 
 class LineKind(StrEnum):
@@ -201,13 +208,16 @@ class LineKind(StrEnum):
 
 
 class InvoiceDraft(Base):
-    """The bill for a visit, drafted on completion; accounting systems hold it by ExternalRef(entity='invoice')."""
+    """The bill for a visit, drafted on completion; accounting systems hold it by ExternalRef(entity='invoice').
+
+    `ref` is the branch's invoice series number (`HEL-2026-000123`, `invoice_numbers.py`). A job has one live
+    invoice; a reopened job keeps its void or credited one beside the next."""
 
     __tablename__ = "invoice_drafts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(40), unique=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"), default=None, index=True)
@@ -220,6 +230,8 @@ class InvoiceDraft(Base):
     )
     issued_on: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    void_reason: Mapped[str | None] = mapped_column(String(300), default=None)
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position", lazy="selectin"
@@ -244,6 +256,41 @@ class InvoiceLine(Base):
     tax_amount: Mapped[Decimal] = mapped_column(Money)
 
     invoice: Mapped[InvoiceDraft] = relationship(back_populates="lines")
+
+
+class CreditNote(Base):
+    """Cancels an issued invoice in full (its lines, negated by the accounting system's credit note type).
+
+    `ref` comes from the branch's own credit note series (`HEL-CN-2026-000007`); amounts are the invoice's, positive."""
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice_drafts.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[Decimal] = mapped_column(Money)
+    tax: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(300))
+    issued_on: Mapped[date]
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InvoiceSeries(Base):
+    """The last number given in a branch's series for one kind (invoice, credit note) and year: gap-free,
+    because the number is taken in the same transaction as the document that carries it."""
+
+    __tablename__ = "invoice_series"
+    __table_args__ = (CheckConstraint("last_number > 0", name="number_positive"),)
+
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int]
 
 
 class QuoteStatus(StrEnum):
@@ -348,12 +395,16 @@ class OvertimeRules(Base):
 
 
 __all__ = [
+    "CANCELLED_INVOICE_STATUSES",
+    "VOIDABLE_STATUSES",
     "CompletionReport",
+    "CreditNote",
     "Expense",
     "FieldFile",
     "FileKind",
     "InvoiceDraft",
     "InvoiceLine",
+    "InvoiceSeries",
     "InvoiceStatus",
     "LineKind",
     "MaintenancePlan",

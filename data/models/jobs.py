@@ -108,6 +108,8 @@ class Job(Base):
     visit_number: Mapped[int] = mapped_column(default=1)
     # The company's own fields, declared in the configuration ([custom_fields.X]) and checked by the services.
     custom_fields: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # Parts the visit needs, by SKU (`jobs create|edit --parts FLT-01:2`): assigning checks the technician's van.
+    parts_needed: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     # Bookkeeping for optimistic concurrency and audit.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

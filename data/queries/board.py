@@ -5,28 +5,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.availability import local_day_bounds
+from data.availability import break_window, local_day_bounds
 from data.db import Database
 from data.errors import InvalidInput, NotFound
 from data.maps.layer import BaseLayer
 from data.models.customers import Customer, Site
 from data.models.jobs import OPEN_STATUSES, Job, JobCrewMember, JobStatus, JobType
 from data.models.org import Branch
-from data.models.workforce import Absence, PlannedBreak, ShiftException, ShiftPattern, Technician
+from data.models.workforce import PlannedBreak, Technician
 from data.queries.branch_maps import branch_layer
+from data.queries.roster import absences_on, roster_on
 from optimizer.model import Location
 from optimizer.travel import HaversineTravel
 
 UTC = ZoneInfo("UTC")
 TRAVEL = HaversineTravel()
-DEFAULT_BREAK_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -258,67 +258,35 @@ def travel_minutes(a: tuple[float, float], b: tuple[float, float]) -> int:
     return round(TRAVEL.seconds(Location(*a), Location(*b)) / 60)
 
 
-def _shifts_for(
-    session: Session, technician_ids: Sequence[int], day: date, tz: str
-) -> dict[int, tuple[datetime, datetime, int]]:
-    """Each rostered technician's shift on a local day (same rules as availability.shift_on), in two queries."""
-    if not technician_ids:
-        return {}
-    zone = ZoneInfo(tz)
-    patterns = {
-        p.technician_id: (p.start, p.end, p.break_minutes)
-        for p in session.execute(
-            select(ShiftPattern.technician_id, ShiftPattern.start, ShiftPattern.end, ShiftPattern.break_minutes).where(
-                ShiftPattern.technician_id.in_(technician_ids), ShiftPattern.weekday == day.weekday()
-            )
-        )
-    }
-    exceptions = {
-        e.technician_id: (e.start, e.end)
-        for e in session.execute(
-            select(ShiftException.technician_id, ShiftException.start, ShiftException.end).where(
-                ShiftException.technician_id.in_(technician_ids), ShiftException.day == day
-            )
-        )
-    }
-    out: dict[int, tuple[datetime, datetime, int]] = {}
-    for tid in technician_ids:
-        start_t: time | None
-        end_t: time | None
-        brk = DEFAULT_BREAK_MINUTES
-        if tid in exceptions:
-            start_t, end_t = exceptions[tid]
-        elif tid in patterns:
-            start_t, end_t, brk = patterns[tid]
-        else:
-            continue
-        if start_t is None or end_t is None:
-            continue
-        start = datetime.combine(day, start_t, zone)
-        end = datetime.combine(day, end_t, zone)
-        if end <= start:
-            end += timedelta(days=1)
-        out[tid] = (start.astimezone(UTC), end.astimezone(UTC), brk)
-    return out
-
-
 def place_break(
-    shift_start: datetime, shift_end: datetime, minutes: int, busy: Sequence[tuple[datetime, datetime]]
+    start: datetime, end: datetime, minutes: int, busy: Sequence[tuple[datetime, datetime]]
 ) -> Interval | None:
-    """Where the break falls when no applied plan stored one: mid-shift, or the first free stretch after it."""
-    if minutes <= 0:
+    """Where the break of a working day falls when no applied plan stored one: mid-day, or the first free
+    stretch after it, inside the window the planner allows (`availability.break_window`); none on short days."""
+    window = break_window(start, end, minutes)
+    if window is None:
         return None
+    earliest, latest = window
     length = timedelta(minutes=minutes)
-    candidate = shift_start + (shift_end - shift_start) / 2 - length / 2
-    for start, end in sorted(busy):
-        if end <= candidate:
-            continue
-        if start >= candidate + length:
+    middle = min(max(start + (end - start) / 2 - length / 2, earliest), latest)
+    for first in (middle, earliest):  # from mid-day on; else the first free stretch of the window
+        candidate = _first_free(first, length, busy)
+        if candidate <= latest:
             break
-        candidate = max(candidate, end)
-    if candidate + length > shift_end:
-        return None
+    else:  # no free stretch in the window: drawn where it is due at the latest, over the work crowding it out
+        candidate = latest
     return Interval(candidate, candidate + length, "break")
+
+
+def _first_free(start: datetime, length: timedelta, busy: Sequence[tuple[datetime, datetime]]) -> datetime:
+    candidate = start
+    for busy_start, busy_end in sorted(busy):
+        if busy_end <= candidate:
+            continue
+        if busy_start >= candidate + length:
+            break
+        candidate = max(candidate, busy_end)
+    return candidate
 
 
 def _planned_breaks_for(
@@ -339,22 +307,6 @@ def _planned_breaks_for(
     )
     for tid, s, e in rows:
         out[tid].append(Interval(s, e, "break"))
-    return out
-
-
-def _absences_for(
-    session: Session, technician_ids: Sequence[int], start: datetime, end: datetime
-) -> dict[int, list[Interval]]:
-    out: dict[int, list[Interval]] = defaultdict(list)
-    if not technician_ids:
-        return out
-    rows = session.execute(
-        select(Absence.technician_id, Absence.starts_at, Absence.ends_at, Absence.kind)
-        .where(Absence.technician_id.in_(technician_ids), Absence.starts_at < end, Absence.ends_at > start)
-        .order_by(Absence.starts_at)
-    )
-    for tid, s, e, kind in rows:
-        out[tid].append(Interval(s, e, str(kind)))
     return out
 
 
@@ -386,8 +338,7 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
             tech_stmt = tech_stmt.where(Technician.id.in_(wanted))
         techs = list(session.execute(tech_stmt))
         ids = [t.id for t in techs]
-        shifts = _shifts_for(session, ids, day, branch.timezone)
-        absences = _absences_for(session, ids, day_start, day_end)
+        roster = roster_on(session, ids, day, branch.timezone)
         planned_breaks = _planned_breaks_for(session, ids, day_start, day_end)
         columns = (
             Job.id,
@@ -429,11 +380,11 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
             .join(JobCrewMember, JobCrewMember.job_id == Job.id)
             .where(*live, JobCrewMember.technician_id.in_(ids), JobCrewMember.technician_id != Job.technician_id)
         )
-        jobs_by_tech: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        jobs_by_tech: dict[int, list[Any]] = defaultdict(list)
         for row in [*session.execute(job_stmt), *session.execute(seat_stmt)]:
-            jobs_by_tech[row.lane].append(tuple(row))
+            jobs_by_tech[row.lane].append(row)
         for lane in jobs_by_tech.values():
-            lane.sort(key=lambda r: r[7])  # planned_start
+            lane.sort(key=lambda r: r.planned_start)
         unassigned = 0
         if wanted is None:
             unassigned = len(
@@ -449,50 +400,35 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
     for t in techs:
         previous = (t.home_lat, t.home_lon)
         jobs: list[BoardJob] = []
-        for (
-            jid,
-            ref,
-            customer,
-            summary,
-            jtype,
-            status,
-            prio,
-            start,
-            end,
-            lat,
-            lon,
-            pinned,
-            sla,
-            version,
-            _tid,
-        ) in jobs_by_tech[t.id]:
+        for r in jobs_by_tech[t.id]:
             jobs.append(
                 BoardJob(
-                    id=jid,
-                    ref=ref,
-                    customer=customer,
-                    summary=summary,
-                    type=str(jtype),
-                    status=str(status),
-                    priority=prio,
-                    start=start,
-                    end=end,
-                    lat=lat,
-                    lon=lon,
-                    travel_minutes=travel_minutes(previous, (lat, lon)),
-                    pinned=pinned,
-                    sla_due=sla,
-                    version=version,
+                    id=r.id,
+                    ref=r.ref,
+                    customer=r.name,
+                    summary=r.summary,
+                    type=str(r.type),
+                    status=str(r.status),
+                    priority=r.priority,
+                    start=r.planned_start,
+                    end=r.planned_end,
+                    lat=r.lat,
+                    lon=r.lon,
+                    travel_minutes=travel_minutes(previous, (r.lat, r.lon)),
+                    pinned=r.pinned,
+                    sla_due=r.sla_due,
+                    version=r.version,
                 )
             )
-            previous = (lat, lon)
-        shift = shifts.get(t.id)
+            previous = (r.lat, r.lon)
+        day_of = roster[t.id]
+        shift, working = day_of.shift, day_of.working
         breaks: tuple[Interval, ...] = ()
         if t.id in planned_breaks:
             breaks = tuple(planned_breaks[t.id])  # where the applied plan put them
-        elif shift is not None:
+        elif shift is not None and working is not None:
             busy = [(j.start - timedelta(minutes=j.travel_minutes), j.end) for j in jobs]
-            placed = place_break(shift[0], shift[1], shift[2], busy)
+            placed = place_break(working[0], working[1], shift.break_minutes, busy)
             breaks = (placed,) if placed else ()
         rows.append(
             BoardTechnician(
@@ -500,9 +436,9 @@ def board_day(db: Database, branch_code: str, day: date, technician_ids: Iterabl
                 code=t.code,
                 name=t.name,
                 status=str(t.status),
-                shift_start=shift[0] if shift else None,
-                shift_end=shift[1] if shift else None,
-                absences=tuple(absences.get(t.id, ())),
+                shift_start=shift.start if shift else None,
+                shift_end=shift.end if shift else None,
+                absences=tuple(Interval(a.starts_at, a.ends_at, a.kind) for a in day_of.absences),
                 breaks=breaks,
                 jobs=tuple(jobs),
             )
@@ -744,17 +680,7 @@ def calendar_range(
             )
         else:
             rows = list(session.execute(select(Job.planned_start, Job.planned_end, Job.priority).where(*where)))
-        absence_rows = list(
-            session.execute(
-                select(Absence.technician_id, Absence.starts_at, Absence.ends_at, Absence.kind)
-                .where(
-                    Absence.technician_id.in_(tech_ids),
-                    Absence.starts_at < range_end,
-                    Absence.ends_at > range_start,
-                )
-                .order_by(Absence.starts_at)
-            )
-        )
+        away = absences_on(session, tech_ids, range_start, range_end)
     zone = ZoneInfo(tz)
     counts: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
     entries: list[CalendarEntry] = []
@@ -782,8 +708,10 @@ def calendar_range(
             )
     absent_by_day: dict[date, set[int]] = defaultdict(set)
     absences: list[tuple[str, Interval]] = []
-    for tid, s, e, kind in absence_rows:
-        absences.append((codes.get(tid, "?"), Interval(s, e, str(kind))))
+    for tid, s, e, kind in sorted(
+        ((tid, a.starts_at, a.ends_at, a.kind) for tid, spans in away.items() for a in spans), key=lambda r: r[1]
+    ):
+        absences.append((codes.get(tid, "?"), Interval(s, e, kind)))
         d = max(start, s.astimezone(zone).date())
         last = min(end - timedelta(days=1), (e - timedelta(microseconds=1)).astimezone(zone).date())
         while d <= last:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from data.availability import local_day_bounds
+from data.availability import Shift, local_day_bounds
 from data.db import Database
 from data.errors import NotFound
 from data.feed import EventRecord, history
@@ -35,15 +35,13 @@ from data.models.jobs import (
 )
 from data.models.org import Branch
 from data.models.workforce import (
-    Absence,
-    ShiftException,
-    ShiftPattern,
     Skill,
     Technician,
     TechnicianSkill,
     TechnicianStatus,
 )
 from data.queries.links import job_links
+from data.queries.roster import AbsenceSpan, absences_on, roster_on
 
 UTC = ZoneInfo("UTC")
 AT_RISK_WITHIN = timedelta(hours=2)
@@ -59,25 +57,6 @@ class BranchInfo:
     depot_lat: float
     depot_lon: float
     service_area: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class ShiftSpan:
-    start: datetime
-    end: datetime
-    break_minutes: int
-
-    @property
-    def capacity_minutes(self) -> int:
-        return max(0, int((self.end - self.start).total_seconds() // 60) - self.break_minutes)
-
-
-@dataclass(frozen=True)
-class AbsenceSpan:
-    kind: str
-    starts_at: datetime
-    ends_at: datetime
-    note: str | None
 
 
 @dataclass(frozen=True)
@@ -121,7 +100,7 @@ class TechnicianRow:
     skills: tuple[str, ...]
     """Skill codes with levels, e.g. ("electrical1", "hvac3")."""
     absent: bool
-    shift: ShiftSpan | None
+    shift: Shift | None
 
     @property
     def load_ratio(self) -> float:
@@ -296,47 +275,6 @@ def _technicians(s: Session, branch_id: int, ids: Collection[int] | None) -> lis
     return [_Tech(*row, skills=skills.get(row[0], {})) for row in rows]
 
 
-def _shifts(s: Session, tech_ids: list[int], day: date, tz: str) -> dict[int, ShiftSpan | None]:
-    """Each technician's shift on a local day (the weekly pattern unless a dated exception says otherwise)."""
-    zone = ZoneInfo(tz)
-    exceptions = {
-        row.technician_id: (row.start, row.end)
-        for row in s.execute(
-            select(ShiftException.technician_id, ShiftException.start, ShiftException.end).where(
-                ShiftException.day == day, ShiftException.technician_id.in_(tech_ids)
-            )
-        )
-    }
-    patterns = {
-        row.technician_id: (row.start, row.end, row.break_minutes)
-        for row in s.execute(
-            select(ShiftPattern.technician_id, ShiftPattern.start, ShiftPattern.end, ShiftPattern.break_minutes).where(
-                ShiftPattern.weekday == day.weekday(), ShiftPattern.technician_id.in_(tech_ids)
-            )
-        )
-    }
-    out: dict[int, ShiftSpan | None] = {}
-    for tech_id in tech_ids:
-        start_t: time | None
-        end_t: time | None
-        brk = 30
-        if tech_id in exceptions:
-            start_t, end_t = exceptions[tech_id]
-        elif tech_id in patterns:
-            start_t, end_t, brk = patterns[tech_id]
-        else:
-            start_t = end_t = None
-        if start_t is None or end_t is None:
-            out[tech_id] = None
-            continue
-        start = datetime.combine(day, start_t, zone)
-        end = datetime.combine(day, end_t, zone)
-        if end <= start:
-            end += timedelta(days=1)
-        out[tech_id] = ShiftSpan(start.astimezone(UTC), end.astimezone(UTC), brk)
-    return out
-
-
 PLANNED_COLUMNS = (
     Job.id,
     Job.ref,
@@ -372,14 +310,6 @@ def _planned_jobs(s: Session, tech_ids: list[int], start: datetime, end: datetim
 def _live_between(start: datetime, end: datetime) -> tuple[Any, ...]:
     """Planned work overlapping [start, end), not cancelled."""
     return (Job.planned_start < end, Job.planned_end > start, Job.status != JobStatus.CANCELLED)
-
-
-def _absences(s: Session, tech_ids: list[int], start: datetime, end: datetime) -> dict[int, list[AbsenceSpan]]:
-    out: dict[int, list[AbsenceSpan]] = defaultdict(list)
-    stmt = select(Absence).where(Absence.technician_id.in_(tech_ids), Absence.starts_at < end, Absence.ends_at > start)
-    for a in s.scalars(stmt.order_by(Absence.starts_at)):
-        out[a.technician_id].append(AbsenceSpan(a.kind.value, a.starts_at, a.ends_at, a.note))
-    return out
 
 
 def _planned(j: Any) -> PlannedJob:
@@ -433,20 +363,20 @@ def technician_board(
         techs = _technicians(s, branch_id, ids)
         tech_ids = [t.id for t in techs]
         start, end = local_day_bounds(day, branch.timezone)
-        shifts = _shifts(s, tech_ids, day, branch.timezone)
+        roster = roster_on(s, tech_ids, day, branch.timezone)
         by_tech: dict[int, list[Job]] = defaultdict(list)
         for j in _planned_jobs(s, tech_ids, start, end):
             assert j.technician_id is not None
             by_tech[j.technician_id].append(j)
-        absences = _absences(s, tech_ids, start, end)
         rows = []
         for t in techs:
             jobs = by_tech.get(t.id, [])
             current = next((j for j in jobs if j.status in UNDERWAY_STATUSES), None)
             upcoming = [j for j in jobs if j.status in NOT_STARTED_STATUSES and j is not current]
             nxt = upcoming[0] if upcoming else None
-            absent_now = any(a.starts_at <= now < a.ends_at for a in absences.get(t.id, []))
-            shift = shifts.get(t.id)
+            day_of = roster[t.id]
+            absent_now = any(a.starts_at <= now < a.ends_at for a in day_of.absences)
+            shift = day_of.shift
             if absent_now:  # an absent technician is doing nothing now and has nothing next; their jobs need a new one
                 current = nxt = None
             rows.append(
@@ -462,14 +392,15 @@ def technician_board(
                     load_minutes=sum(j.duration_minutes for j in jobs),
                     capacity_minutes=shift.capacity_minutes if shift else 0,
                     skills=tuple(sorted(f"{code}{lvl}" for code, lvl in t.skills.items())),
-                    absent=absent_now or (bool(absences.get(t.id)) and shift is None),
+                    absent=absent_now or (bool(day_of.absences) and shift is None),
                     shift=shift,
                 )
             )
         return rows
 
 
-def _risk(j: Any, now: datetime) -> str:
+def sla_risk(j: Any, now: datetime) -> str:
+    """The one rule of SLA risk: "late" (due, or planned to end after it), "at risk" (due within the lead), or ""."""
     if j.sla_due is None or j.status in CLOSED_STATUSES:
         return ""
     if j.sla_due <= now or (j.planned_end is not None and j.planned_end > j.sla_due):
@@ -546,7 +477,7 @@ def job_queue(
                 technician=j.technician,
                 planned_start=j.planned_start,
                 created_at=j.created_at,
-                risk=_risk(j, now),
+                risk=sla_risk(j, now),
                 version=j.version,
             )
             for j in s.execute(stmt)
@@ -559,6 +490,50 @@ def _notes(notes: Iterable[JobNote]) -> tuple[NoteLine, ...]:
     return tuple(NoteLine(n.author, n.author_kind.value, n.created_at, n.body) for n in notes)
 
 
+def contact_line(s: Session, customer_id: int) -> str | None:
+    """The customer's primary (else first) contact as one line: name · role · phone · email."""
+    contact = s.scalars(
+        select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.primary.desc(), Contact.id)
+    ).first()
+    if contact is None:
+        return None
+    return " · ".join(x for x in (contact.name, contact.role, contact.phone, contact.email) if x)
+
+
+def past_visits(s: Session, j: Job, visits: int = 5) -> tuple[PastVisit, ...]:
+    """The last visits at the job's site (newest first), with who went and their notes."""
+    past_jobs = list(
+        s.scalars(
+            select(Job)
+            .where(Job.site_id == j.site_id, Job.id != j.id, Job.status.in_(VISITED_STATUSES))
+            .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
+            .limit(visits)
+        )
+    )
+    past_techs = {
+        t.id: t.code
+        for t in s.scalars(
+            select(Technician).where(Technician.id.in_([p.technician_id for p in past_jobs if p.technician_id]))
+        )
+    }
+    past_notes: dict[int, list[JobNote]] = defaultdict(list)
+    for n in s.scalars(
+        select(JobNote).where(JobNote.job_id.in_([p.id for p in past_jobs])).order_by(JobNote.created_at)
+    ):
+        past_notes[n.job_id].append(n)
+    return tuple(
+        PastVisit(
+            p.ref,
+            p.status.value,
+            p.summary,
+            past_techs.get(p.technician_id) if p.technician_id else None,
+            p.actual_end,
+            _notes(past_notes.get(p.id, [])),
+        )
+        for p in past_jobs
+    )
+
+
 def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDetail:
     """The job with its customer, site, asset, contract, notes, past visits at the site and history."""
     with db.read() as s:
@@ -568,9 +543,6 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
         customer = s.get(Customer, j.customer_id)
         site = s.get(Site, j.site_id)
         assert customer is not None and site is not None
-        contact = s.scalars(
-            select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.primary.desc(), Contact.id)
-        ).first()
         tech = s.get(Technician, j.technician_id) if j.technician_id else None
         asset_text = warranty = None
         if j.asset_id is not None:
@@ -592,25 +564,6 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
                     f"{k.code} {k.name}: {k.sla_response_hours} h response, covers "
                     f"{', '.join(k.covered_job_types) or 'nothing'}; valid {k.valid_from}..{k.valid_to}"
                 )
-        past_jobs = list(
-            s.scalars(
-                select(Job)
-                .where(Job.site_id == site.id, Job.id != j.id, Job.status.in_(VISITED_STATUSES))
-                .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
-                .limit(visits)
-            )
-        )
-        past_techs = {
-            t.id: t.code
-            for t in s.scalars(
-                select(Technician).where(Technician.id.in_([p.technician_id for p in past_jobs if p.technician_id]))
-            )
-        }
-        past_notes: dict[int, list[JobNote]] = defaultdict(list)
-        for n in s.scalars(
-            select(JobNote).where(JobNote.job_id.in_([p.id for p in past_jobs])).order_by(JobNote.created_at)
-        ):
-            past_notes[n.job_id].append(n)
         notes = s.scalars(select(JobNote).where(JobNote.job_id == j.id).order_by(JobNote.created_at, JobNote.id))
         detail = JobDetail(
             id=j.id,
@@ -624,7 +577,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             window_start=j.window_start,
             window_end=j.window_end,
             sla_due=j.sla_due,
-            risk=_risk(j, now),
+            risk=sla_risk(j, now),
             skills=tuple(sorted(f"{c}{lvl}" for c, lvl in j.skill_requirements().items())),
             technician=f"{tech.code} {tech.name}" if tech else None,
             planned_start=j.planned_start,
@@ -639,11 +592,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
             customer_email=customer.email,
             customer_preferences=dict(customer.preferences or {}),
             customer_notes=customer.notes,
-            contact=(
-                " · ".join(x for x in (contact.name, contact.role, contact.phone, contact.email) if x)
-                if contact
-                else None
-            ),
+            contact=contact_line(s, customer.id),
             site_code=site.code,
             site_name=site.name,
             site_address=", ".join(x for x in (site.address, site.postcode, site.city) if x),
@@ -658,17 +607,7 @@ def job_detail(db: Database, ref: str, now: datetime, visits: int = 5) -> JobDet
                 for name, value in sorted((values or {}).items())
             ),
             links=job_links(s, j),
-            last_visits=tuple(
-                PastVisit(
-                    p.ref,
-                    p.status.value,
-                    p.summary,
-                    past_techs.get(p.technician_id) if p.technician_id else None,
-                    p.actual_end,
-                    _notes(past_notes.get(p.id, [])),
-                )
-                for p in past_jobs
-            ),
+            last_visits=past_visits(s, j, visits),
         )
     return _with_history(db, detail)
 
@@ -711,7 +650,7 @@ def technician_choices(
         techs = _technicians(s, branch_id, None)
         absent: dict[int, AbsenceSpan] = {}
         if now is not None:
-            for tech_id, spans in _absences(s, [t.id for t in techs], now, now + timedelta(seconds=1)).items():
+            for tech_id, spans in absences_on(s, [t.id for t in techs], now, now + timedelta(seconds=1)).items():
                 absent[tech_id] = spans[0]
         zone = ZoneInfo(branch.timezone)
         out = []

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from data.availability import local_day_bounds
@@ -15,9 +15,10 @@ from data.db import Database
 from data.errors import InvalidInput, NotFound
 from data.feed import history
 from data.models.customers import Asset, Contract, Customer, Site
-from data.models.jobs import OPEN_STATUSES, Job, JobStatus
+from data.models.jobs import OPEN_STATUSES, Job, JobStatus, JobType
 from data.models.org import Branch
 from data.models.workforce import Technician
+from data.queries.console import contact_line, past_visits, sla_risk
 from data.queries.links import job_links
 from data.services.jobs import find_job
 
@@ -83,6 +84,13 @@ class JobDetailView:
     events: list[dict[str, Any]] = field(default_factory=list)
     custom_fields: dict[str, Any] = field(default_factory=dict)
     """The company's own fields (``data.custom_fields``)."""
+    customer_phone: str | None = None
+    customer_email: str | None = None
+    contact: str | None = None
+    """The primary contact as one line (``data.queries.console.contact_line``), as the console shows it."""
+    customer_preferences: dict[str, Any] = field(default_factory=dict)
+    last_visits: list[dict[str, Any]] = field(default_factory=list)
+    """The last visits at the site, newest first (``data.queries.console.past_visits``)."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -106,16 +114,97 @@ def parse_statuses(values: Sequence[str] | None) -> list[JobStatus]:
     return result
 
 
+@dataclass(frozen=True)
+class JobFilter:
+    """What the office narrows a job list by; every value is checked by `check_filter`, naming its option."""
+
+    customer: str | None = None
+    site: str | None = None
+    priority: int | None = None
+    job_type: str | None = None
+    search: str | None = None
+    at_risk: datetime | None = None  # now: only jobs whose SLA is late or due within the at-risk lead
+
+
+def _filter_error(option: str, message: str) -> InvalidInput:
+    return InvalidInput(message, record="filter", field=option)
+
+
+def check_filter(session: Session, wanted: JobFilter) -> tuple[int | None, int | None, JobType | None]:
+    """The customer id, site id and job type the filter names; unknown or out-of-range values name the option."""
+    customer_id = site_id = None
+    if wanted.customer is not None:
+        customer_id = session.scalar(select(Customer.id).where(Customer.code == wanted.customer))
+        if customer_id is None:
+            raise _filter_error("--customer", f"no customer {wanted.customer!r} (see `dispatch customers list`)")
+    if wanted.site is not None:
+        site_id = session.scalar(select(Site.id).where(Site.code == wanted.site))
+        if site_id is None:
+            raise _filter_error("--site", f"no site {wanted.site!r} (see `dispatch sites list`)")
+    if wanted.priority is not None and not 1 <= wanted.priority <= 4:
+        raise _filter_error("--priority", f"{wanted.priority} is not a priority (1 emergency to 4)")
+    job_type = None
+    if wanted.job_type is not None:
+        try:
+            job_type = JobType(wanted.job_type)
+        except ValueError:
+            allowed = ", ".join(t.value for t in JobType)
+            raise _filter_error("--type", f"{wanted.job_type!r} is not a job type ({allowed})") from None
+    if wanted.search is not None and not wanted.search.strip():
+        raise _filter_error("--search", "give some text to look for")
+    return customer_id, site_id, job_type
+
+
+def _narrowed(stmt: Any, session: Session, wanted: JobFilter) -> Any:
+    customer_id, site_id, job_type = check_filter(session, wanted)
+    if customer_id is not None:
+        stmt = stmt.where(Job.customer_id == customer_id)
+    if site_id is not None:
+        stmt = stmt.where(Job.site_id == site_id)
+    if wanted.priority is not None:
+        stmt = stmt.where(Job.priority == wanted.priority)
+    if job_type is not None:
+        stmt = stmt.where(Job.type == job_type)
+    if wanted.search is not None:
+        like = f"%{wanted.search.strip().lower()}%"
+        found = (
+            select(Job.id)
+            .join(Customer, Customer.id == Job.customer_id)
+            .join(Site, Site.id == Job.site_id)
+            .where(
+                or_(
+                    func.lower(Job.ref).like(like),
+                    func.lower(Job.summary).like(like),
+                    func.lower(func.coalesce(Job.description, "")).like(like),
+                    func.lower(Customer.name).like(like),
+                    func.lower(Customer.code).like(like),
+                    func.lower(Site.code).like(like),
+                    func.lower(Site.address).like(like),
+                )
+            )
+        )
+        stmt = stmt.where(Job.id.in_(found))
+    if wanted.at_risk is not None:
+        stmt = stmt.where(Job.sla_due.is_not(None), Job.status.in_(list(OPEN_STATUSES)))
+    return stmt
+
+
 def list_jobs(
     db: Database,
     day: date,
     *,
+    day_to: date | None = None,
     branch: str | None = None,
     statuses: Sequence[JobStatus] | None = None,
     unassigned: bool = False,
     technician: str | None = None,
+    wanted: JobFilter | None = None,
 ) -> list[JobListRow]:
-    """The jobs of a local day in each branch's zone: planned that day, or still unplanned and open."""
+    """The jobs of a local day (or the days `day`..`day_to`) in each branch's zone: planned then, or still
+    unplanned and open; narrowed by `wanted`."""
+    last = day_to or day
+    if last < day:
+        raise _filter_error("--to", f"{last.isoformat()} is before --from {day.isoformat()}")
     with db.read() as session:
         branches = list(session.scalars(select(Branch).order_by(Branch.code)))
         if branch is not None:
@@ -126,7 +215,7 @@ def list_jobs(
             return []
         per_branch = []
         for b in branches:
-            start, end = local_day_bounds(day, b.timezone)
+            start, end = local_day_bounds(day, b.timezone)[0], local_day_bounds(last, b.timezone)[1]
             planned = and_(Job.planned_start >= start, Job.planned_start < end)
             unplanned = and_(
                 Job.planned_start.is_(None),
@@ -146,7 +235,12 @@ def list_jobs(
             if tech is None:
                 raise NotFound(f"technician {technician} does not exist")
             stmt = stmt.where(Job.technician_id == tech.id)
+        if wanted is not None:
+            stmt = _narrowed(stmt, session, wanted)
         jobs = list(session.scalars(stmt))
+        if wanted is not None and wanted.at_risk is not None:
+            now = wanted.at_risk
+            jobs = [j for j in jobs if sla_risk(j, now)]
         rows = _rows(session, jobs)
     far = datetime.max.replace(tzinfo=None)
     return sorted(
@@ -257,6 +351,11 @@ def job_detail(db: Database, ref: str) -> JobDetailView:
             follow_up_of=follow.ref if follow else None,
             notes=notes,
             custom_fields=dict(job.custom_fields or {}),
+            customer_phone=customer.phone,
+            customer_email=customer.email,
+            contact=contact_line(session, customer.id),
+            customer_preferences=dict(customer.preferences or {}),
+            last_visits=[asdict(v) for v in past_visits(session, job)],
         )
         job_id = job.id
     detail.events.extend(e.as_dict() for e in history(db, "job", str(job_id)))

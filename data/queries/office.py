@@ -10,7 +10,7 @@ from sqlalchemy import select
 from data.db import Database
 from data.errors import NotFound
 from data.models.customers import Customer
-from data.models.field import InvoiceDraft, InvoiceStatus, Quote, QuoteStatus
+from data.models.field import CreditNote, InvoiceDraft, InvoiceStatus, Quote, QuoteStatus
 from data.models.jobs import Job
 
 
@@ -72,18 +72,57 @@ def list_invoices(
         return [_invoice(inv, ref, code, lines=False) for inv, ref, code in session.execute(query)]
 
 
+def _credit_note(note: CreditNote, invoice_ref: str) -> dict[str, Any]:
+    return {
+        "ref": note.ref,
+        "kind": "credit_note",
+        "invoice": invoice_ref,
+        "issued_on": note.issued_on,
+        "reason": note.reason,
+        "currency": note.currency,
+        "subtotal": note.subtotal,
+        "tax": note.tax,
+        "total": note.total,
+        "created_by": note.created_by,
+    }
+
+
 def invoice_detail(db: Database, ref: str) -> dict[str, Any]:
-    """One invoice with its lines; `ref` is the invoice's or its job's."""
+    """One invoice with its lines and what cancelled it; `ref` is the invoice's, its job's (the newest invoice of
+    the job), or a credit note's (the note, with the invoice it credits)."""
     with db.read() as session:
+        note = session.scalar(select(CreditNote).where(CreditNote.ref == ref))
+        if note is not None:
+            credited = session.get(InvoiceDraft, note.invoice_id)
+            assert credited is not None
+            return _credit_note(note, credited.ref)
         row = session.execute(
             select(InvoiceDraft, Job.ref, Customer.code)
             .join(Job, Job.id == InvoiceDraft.job_id)
             .join(Customer, Customer.id == InvoiceDraft.customer_id)
             .where((InvoiceDraft.ref == ref) | (Job.ref == ref))
+            .order_by(InvoiceDraft.id.desc())
         ).first()
         if row is None:
             raise NotFound(f"no invoice {ref} (nor one for a job {ref}); see `dispatch invoices list`")
-        return _invoice(row[0], row[1], row[2], lines=True)
+        found = _invoice(row[0], row[1], row[2], lines=True)
+        found["void_reason"] = row[0].void_reason
+        credit = session.scalar(select(CreditNote).where(CreditNote.invoice_id == row[0].id))
+        found["credit_note"] = _credit_note(credit, row[0].ref) if credit is not None else None
+        return found
+
+
+def list_credit_notes(db: Database, customer: str | None = None) -> list[dict[str, Any]]:
+    """Credit notes, newest first."""
+    query = (
+        select(CreditNote, InvoiceDraft.ref)
+        .join(InvoiceDraft, InvoiceDraft.id == CreditNote.invoice_id)
+        .order_by(CreditNote.issued_on.desc(), CreditNote.ref.desc())
+    )
+    if customer is not None:
+        query = query.join(Customer, Customer.id == CreditNote.customer_id).where(Customer.code == customer)
+    with db.read() as session:
+        return [_credit_note(note, ref) for note, ref in session.execute(query)]
 
 
 def _quote(quote: Quote, job_ref: str, created_ref: str | None, lines: bool) -> dict[str, Any]:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
-from data.availability import absences_overlapping, local_day_bounds, shift_on
+from data.availability import local_day_bounds
 from data.db import Database
 from data.errors import NotFound
 from data.models.jobs import Job
 from data.models.org import Branch
 from data.models.stock import StockLevel, StockLocation
-from data.models.workforce import Technician
+from data.models.workforce import Technician, TechnicianSkill
+from data.queries.roster import absences_on, roster_on
 from data.services.jobs import find_technician
 
 
@@ -57,29 +60,46 @@ class TechnicianDetailView:
         return asdict(self)
 
 
-def _row(session: Any, tech: Technician, branch: Branch, day: date) -> TechnicianListRow:
-    shift = shift_on(session, tech, day, branch.timezone)
-    start, end = local_day_bounds(day, branch.timezone)
-    absences = absences_overlapping(session, tech.id, start, end)
-    jobs = session.scalars(
-        select(Job.id).where(Job.technician_id == tech.id, Job.planned_start >= start, Job.planned_start < end)
-    ).all()
-    return TechnicianListRow(
-        code=tech.code,
-        name=tech.name,
-        branch=branch.code,
-        status=tech.status.value,
-        skills=dict(sorted(tech.skill_levels().items())),
-        hourly_cost=tech.hourly_cost,
-        home_lat=tech.home_lat,
-        home_lon=tech.home_lon,
-        active=tech.active,
-        shift_start=shift.start if shift else None,
-        shift_end=shift.end if shift else None,
-        absent=absences[0].kind.value if absences else None,
-        jobs=len(jobs),
-        timezone=branch.timezone,
-    )
+def _rows(
+    session: Session, techs: Sequence[Technician], branches: dict[int, Branch], day: date
+) -> list[TechnicianListRow]:
+    """The list rows of `techs` on a local day, a few queries per branch whatever their number."""
+    by_branch: dict[int, list[Technician]] = defaultdict(list)
+    for tech in techs:
+        by_branch[tech.branch_id].append(tech)
+    out: dict[int, TechnicianListRow] = {}
+    for branch_id, members in by_branch.items():
+        branch = branches[branch_id]
+        ids = [t.id for t in members]
+        days = roster_on(session, ids, day, branch.timezone)
+        start, end = local_day_bounds(day, branch.timezone)
+        jobs = dict(
+            session.execute(
+                select(Job.technician_id, func.count(Job.id))
+                .where(Job.technician_id.in_(ids), Job.planned_start >= start, Job.planned_start < end)
+                .group_by(Job.technician_id)
+            ).all()
+        )
+        for tech in members:
+            shift = days[tech.id].shift
+            away = [a for a in days[tech.id].absences if a.starts_at < end]
+            out[tech.id] = TechnicianListRow(
+                code=tech.code,
+                name=tech.name,
+                branch=branch.code,
+                status=tech.status.value,
+                skills=dict(sorted(tech.skill_levels().items())),
+                hourly_cost=tech.hourly_cost,
+                home_lat=tech.home_lat,
+                home_lon=tech.home_lon,
+                active=tech.active,
+                shift_start=shift.start if shift else None,
+                shift_end=shift.end if shift else None,
+                absent=away[0].kind if away else None,
+                jobs=int(jobs.get(tech.id, 0)),
+                timezone=branch.timezone,
+            )
+    return [out[t.id] for t in techs]
 
 
 def roster(session: Session, branch: str | None = None) -> tuple[dict[int, Branch], Select[Any]]:
@@ -97,7 +117,8 @@ def roster(session: Session, branch: str | None = None) -> tuple[dict[int, Branc
 def list_technicians(db: Database, day: date, branch: str | None = None) -> list[TechnicianListRow]:
     with db.read() as session:
         branches, stmt = roster(session, branch)
-        return [_row(session, t, branches[t.branch_id], day) for t in session.scalars(stmt)]
+        techs = session.scalars(stmt.options(selectinload(Technician.skills).joinedload(TechnicianSkill.skill))).all()
+        return _rows(session, techs, branches, day)
 
 
 def technician_detail(db: Database, code: str, day: date) -> TechnicianDetailView:
@@ -106,7 +127,7 @@ def technician_detail(db: Database, code: str, day: date) -> TechnicianDetailVie
         tech = find_technician(session, code)
         branch = session.get(Branch, tech.branch_id)
         assert branch is not None
-        row = _row(session, tech, branch, day)
+        row = _rows(session, [tech], {branch.id: branch}, day)[0]
         start, end = local_day_bounds(day, branch.timezone)
         jobs = session.scalars(
             select(Job)
@@ -130,8 +151,8 @@ def technician_detail(db: Database, code: str, day: date) -> TechnicianDetailVie
                 for s in sorted(tech.shifts, key=lambda s: s.weekday)
             ],
             absences=[
-                {"kind": a.kind.value, "starts_at": a.starts_at, "ends_at": a.ends_at, "note": a.note}
-                for a in absences_overlapping(session, tech.id, start, end)
+                {"kind": a.kind, "starts_at": a.starts_at, "ends_at": a.ends_at, "note": a.note}
+                for a in absences_on(session, [tech.id], start, end).get(tech.id, [])
             ],
             jobs=[
                 {

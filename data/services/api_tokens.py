@@ -130,7 +130,7 @@ def list_tokens(db: Database, technician: str | int | None = None, *, include_re
             stmt = stmt.where(ApiToken.technician_id == find_technician(session, technician).id)
         if not include_revoked:
             stmt = stmt.where(ApiToken.revoked_at.is_(None))
-        return [_info(row, code) for row, code in session.execute(stmt).tuples()]
+        return [_info(row, code) for row, code in session.execute(stmt)]
 
 
 def _info(row: ApiToken, code: str) -> TokenInfo:

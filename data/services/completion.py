@@ -21,7 +21,6 @@ from data.models.field import (
     CompletionReport,
     Expense,
     FieldFile,
-    InvoiceDraft,
     PartReturn,
     PartUsed,
     PhotoRef,
@@ -34,9 +33,9 @@ from data.models.org import Branch
 from data.models.stock import Part, StockLocation, StockLocationKind
 from data.models.workforce import Technician
 from data.services.field_files import file_facts, signature_file, signature_image_payload
-from data.services.invoicing import draft_invoice_in, invoice_payload
+from data.services.invoicing import draft_invoice_in, invoice_for_job, invoice_payload
 from data.services.jobs import JobDraft, change_status_in, create_job_in, find_job
-from data.services.stock import find_part, take_in
+from data.services.stock import find_part, take_in, van_of
 from data.services.timesheets import refresh_for_visit_in
 from data.uow import UnitOfWork
 
@@ -152,7 +151,7 @@ def _existing(uow: UnitOfWork, client_event_id: str | None, job_ref: str | int) 
             record=f"completion of job {job_ref}",
             field="client_event_id",
         )
-    invoice = uow.session.scalar(select(InvoiceDraft).where(InvoiceDraft.job_id == job.id))
+    invoice = invoice_for_job(uow.session, job.id)
     follow = uow.session.get(Job, report.follow_up_job_id) if report.follow_up_job_id else None
     returns = uow.session.scalars(select(PartReturn.id).where(PartReturn.job_id == job.id)).all()
     return CompletionResult(
@@ -168,9 +167,7 @@ def _existing(uow: UnitOfWork, client_event_id: str | None, job_ref: str | int) 
 
 
 def _van_of(uow: UnitOfWork, tech: Technician) -> StockLocation | None:
-    return uow.session.scalar(
-        select(StockLocation).where(StockLocation.technician_id == tech.id, StockLocation.kind == StockLocationKind.VAN)
-    )
+    return van_of(uow.session, tech.id)
 
 
 def _warehouse_for(uow: UnitOfWork, branch_id: int) -> StockLocation | None:
@@ -509,7 +506,7 @@ def visit_summary(database: Database, job_ref: str) -> dict[str, Any]:
         tech = s.get(Technician, report.technician_id)
         branch = s.get(Branch, job.branch_id)
         assert tech is not None and branch is not None
-        invoice = s.scalar(select(InvoiceDraft).where(InvoiceDraft.job_id == job.id))
+        invoice = invoice_for_job(s, job.id)
         day = local_date(report.actual_start, branch.timezone)
         sheet = s.scalar(select(Timesheet).where(Timesheet.technician_id == tech.id, Timesheet.day == day))
         parts = [

@@ -260,9 +260,7 @@ def files_of_job(db: Database, job_ref: str | int) -> list[StoredFile]:
     with db.read() as session:
         job = find_job(session, job_ref)
         rows = session.scalars(select(FieldFile).where(FieldFile.job_id == job.id).order_by(FieldFile.id)).all()
-        photos = dict(
-            session.execute(select(PhotoRef.file_id, PhotoRef.id).where(PhotoRef.job_id == job.id)).tuples().all()
-        )
+        photos = dict(session.execute(select(PhotoRef.file_id, PhotoRef.id).where(PhotoRef.job_id == job.id)).all())
         return [_stored(row, job, photos.get(row.id)) for row in rows]
 
 

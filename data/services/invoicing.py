@@ -15,13 +15,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.errors import InvalidInput
+from data.actor import Actor
+from data.db import Database
+from data.errors import IllegalTransition, InvalidInput, NotFound
 from data.models.customers import Asset, Contract, PriceList
-from data.models.field import CompletionReport, InvoiceDraft, InvoiceLine, LineKind
+from data.models.field import (
+    CANCELLED_INVOICE_STATUSES,
+    VOIDABLE_STATUSES,
+    CompletionReport,
+    CreditNote,
+    InvoiceDraft,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 from data.models.jobs import Job
 from data.models.org import Branch
 from data.models.stock import Part
 from data.models.workforce import Technician
+from data.permissions import Permission
+from data.services.invoice_numbers import SeriesKind, next_ref
 from data.uow import UnitOfWork
 
 CENT = Decimal("0.01")
@@ -267,7 +280,7 @@ def draft_invoice_in(uow: UnitOfWork, job: Job, report: CompletionReport) -> Inv
     )
     priced = price_visit(visit)
     invoice = InvoiceDraft(
-        ref=f"INV-{job.ref}",
+        ref=next_ref(s, branch.id, branch.code, SeriesKind.INVOICE, on.year),
         job_id=job.id,
         customer_id=job.customer_id,
         branch_id=job.branch_id,
@@ -334,4 +347,123 @@ def invoice_payload(invoice: InvoiceDraft, job: Job, technician_code: str | None
 
 
 def invoice_for_job(session: Session, job_id: int) -> InvoiceDraft | None:
-    return session.scalar(select(InvoiceDraft).where(InvoiceDraft.job_id == job_id))
+    """The job's live invoice (not void, not credited); None when it has none."""
+    return session.scalar(
+        select(InvoiceDraft)
+        .where(InvoiceDraft.job_id == job_id, InvoiceDraft.status.not_in(CANCELLED_INVOICE_STATUSES))
+        .order_by(InvoiceDraft.id.desc())
+        .limit(1)
+    )
+
+
+def required_reason(reason: str, record: str) -> str:
+    """The reason a person gives for undoing something: required, at most 300 characters."""
+    text = (reason or "").strip()
+    if not text or len(text) > 300:
+        raise InvalidInput("say why, in at most 300 characters", record=record, field="reason")
+    return text
+
+
+def void_invoice_in(uow: UnitOfWork, invoice: InvoiceDraft, reason: str, at: datetime) -> InvoiceDraft:
+    """Withdraw a draft nobody was billed by: status void, its number kept; emits `invoice.voided`."""
+    record = f"invoice {invoice.ref}"
+    text = required_reason(reason, record)
+    if invoice.status not in VOIDABLE_STATUSES:
+        raise IllegalTransition(
+            f"invoice {invoice.ref} is {invoice.status.value}: only a draft can be voided; "
+            f"credit it instead (`dispatch invoices credit {invoice.ref} --reason ...`)"
+        )
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = at
+    invoice.void_reason = text
+    uow.session.flush()
+    job = uow.session.get(Job, invoice.job_id)
+    assert job is not None
+    uow.emit(
+        "invoice.voided",
+        "invoice",
+        invoice.id,
+        {"ref": invoice.ref, "job_ref": job.ref, "customer_id": invoice.customer_id, "branch_id": invoice.branch_id,
+         "total": invoice.total, "currency": invoice.currency, "reason": text},
+    )  # fmt: skip
+    return invoice
+
+
+def credit_invoice_in(uow: UnitOfWork, invoice: InvoiceDraft, reason: str, on: date) -> CreditNote:
+    """Cancel an invoice in full by a credit note from the branch's credit note series; emits `credit_note.issued`."""
+    record = f"invoice {invoice.ref}"
+    text = required_reason(reason, record)
+    if invoice.status in CANCELLED_INVOICE_STATUSES:
+        raise IllegalTransition(f"invoice {invoice.ref} is already {invoice.status.value}: nothing is left to credit")
+    s = uow.session
+    branch = s.get(Branch, invoice.branch_id)
+    job = s.get(Job, invoice.job_id)
+    assert branch is not None and job is not None
+    note = CreditNote(
+        ref=next_ref(s, branch.id, branch.code, SeriesKind.CREDIT_NOTE, on.year),
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        branch_id=invoice.branch_id,
+        currency=invoice.currency,
+        subtotal=invoice.subtotal,
+        tax=invoice.tax,
+        total=invoice.total,
+        reason=text,
+        issued_on=on,
+        created_by=uow.actor.login,
+    )
+    s.add(note)
+    invoice.status = InvoiceStatus.CREDITED
+    s.flush()
+    tech = s.get(Technician, invoice.technician_id) if invoice.technician_id else None
+    uow.emit("credit_note.issued", "credit_note", note.id, credit_note_payload(note, invoice, job, tech))
+    return note
+
+
+def credit_note_payload(note: CreditNote, invoice: InvoiceDraft, job: Job, tech: Technician | None) -> dict[str, Any]:
+    """What an accounting connector needs: the note, and the credited invoice's lines it cancels."""
+    credited = invoice_payload(invoice, job, tech.code if tech else None)
+    return {
+        "ref": note.ref,
+        "invoice_ref": invoice.ref,
+        "job_ref": job.ref,
+        "customer_id": note.customer_id,
+        "branch_id": note.branch_id,
+        "currency": note.currency,
+        "issued_on": note.issued_on,
+        "reason": note.reason,
+        "lines": credited["lines"],
+        "subtotal": note.subtotal,
+        "tax": note.tax,
+        "total": note.total,
+    }
+
+
+def _find_invoice(session: Session, ref: str) -> InvoiceDraft:
+    invoice = session.scalar(select(InvoiceDraft).where(InvoiceDraft.ref == ref))
+    if invoice is None:
+        raise NotFound(f"no invoice {ref}; see `dispatch invoices list`")
+    return invoice
+
+
+def credit_invoice(db: Database, actor: Actor, ref: str, reason: str, on: date | None = None) -> CreditNote:
+    """The office cancels an issued invoice with a credit note (dated today in the branch's zone by default)."""
+    with UnitOfWork(db, actor) as uow:
+        invoice = _find_invoice(uow.session, ref)
+        for permission in (Permission.ASSIGN, Permission.SEE_MONEY):  # a write, and one about money
+            actor.require_write(f"credit invoice {ref}", permission, invoice.branch_id)
+        branch = uow.session.get(Branch, invoice.branch_id)
+        assert branch is not None
+        today = on or datetime.now(ZoneInfo(branch.timezone)).date()
+        return credit_invoice_in(uow, invoice, reason, today)
+
+
+def cancel_invoice_in(uow: UnitOfWork, invoice: InvoiceDraft, reason: str, at: datetime) -> dict[str, Any]:
+    """Undo a bill: void a draft, credit anything issued. Says which was done."""
+    if invoice.status in VOIDABLE_STATUSES:
+        void_invoice_in(uow, invoice, reason, at)
+        return {"invoice": invoice.ref, "action": "voided", "credit_note": None}
+    branch = uow.session.get(Branch, invoice.branch_id)
+    assert branch is not None
+    note = credit_invoice_in(uow, invoice, reason, at.astimezone(ZoneInfo(branch.timezone)).date())
+    return {"invoice": invoice.ref, "action": "credited", "credit_note": note.ref}

@@ -45,6 +45,7 @@ from data.models.jobs import (
     NoteAuthorKind,
 )
 from data.models.org import Branch, Role
+from data.models.stock import Part
 from data.models.workforce import Skill, Technician, TechnicianStatus
 from data.uow import UnitOfWork
 
@@ -79,6 +80,7 @@ class JobDraft:
     # The company's own fields by name (see data/custom_fields.py); a dict when a person fills in the job (required
     # ones are then checked), None for jobs Dispatch makes itself (follow-ups, maintenance, quotes, CRM cases).
     custom_fields: dict[str, Any] | None = None
+    parts_needed: dict[str, int] = field(default_factory=dict)  # SKU -> quantity the visit needs
 
 
 @dataclass
@@ -147,6 +149,17 @@ def contract_for(session: Session, customer_id: int, job_type: JobType, on: date
     return None
 
 
+def checked_parts(session: Session, parts: dict[str, int], record: str) -> dict[str, int]:
+    """The parts a job needs: known SKUs, positive whole quantities."""
+    known = set(session.scalars(select(Part.sku).where(Part.sku.in_(list(parts))))) if parts else set()
+    for sku, quantity in parts.items():
+        if sku not in known:
+            raise InvalidInput(f"unknown part {sku!r} (see `dispatch parts list`)", record=record, field="parts")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise InvalidInput(f"part {sku}: {quantity!r} is not a positive whole number", record=record, field="parts")
+    return dict(sorted(parts.items()))
+
+
 def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
     record = f"job {draft.ref or draft.summary!r}"
     _check_draft(draft, record)
@@ -199,6 +212,7 @@ def create_job_in(uow: UnitOfWork, draft: JobDraft) -> Job:
         updated_at=created_at,
         updated_by=uow.actor.login,
         custom_fields=custom,
+        parts_needed=checked_parts(s, draft.parts_needed, record),
     )
     job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in draft.skills.items()]
     s.add(job)
@@ -231,6 +245,7 @@ def job_payload(job: Job) -> dict[str, Any]:
         "sla_due": job.sla_due,
         "technician_id": job.technician_id,
         "custom_fields": job.custom_fields,
+        "parts_needed": job.parts_needed,
         "planned_start": job.planned_start,
         "planned_end": job.planned_end,
         "pinned": job.pinned,
@@ -823,6 +838,7 @@ def update_job(
         "window_end",
         "sla_due",
         "custom_fields",
+        "parts_needed",
     }
     unknown = set(changes) - editable - {"skills"}
     with UnitOfWork(db, actor) as uow:
@@ -849,6 +865,8 @@ def update_job(
         for name, value in changes.items():
             if name == "custom_fields":
                 job.custom_fields = merge_custom_fields("jobs", job.custom_fields or {}, value, record)
+            elif name == "parts_needed":
+                job.parts_needed = checked_parts(uow.session, value, record)
             elif name == "skills":
                 skills = skills_by_code(uow.session, list(value), record)
                 job.required_skills = [JobSkill(skill=skills[c], min_level=lvl) for c, lvl in value.items()]

@@ -211,9 +211,7 @@ def unread_counts(db: Database, actor: Actor) -> dict[str, int]:
         marks = dict(
             session.execute(
                 select(MessageRead.thread, MessageRead.last_read_id).where(MessageRead.login == actor.login)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         mine = [Message.author_kind == other]
         if actor.role is Role.TECHNICIAN:
@@ -223,7 +221,7 @@ def unread_counts(db: Database, actor: Actor) -> dict[str, int]:
                 Message.audience == MessageAudience.INTERNAL,
             ]
         counts: dict[str, int] = {}
-        threads = session.execute(select(Message.job_id, Message.technician_id).where(*mine).distinct()).tuples()
+        threads = session.execute(select(Message.job_id, Message.technician_id).where(*mine).distinct())
         for job_id, tech_id in list(threads):
             key = Thread(job_id, tech_id).key
             unread = session.scalar(

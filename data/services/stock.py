@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,40 @@ def ensure_van(session: Session, technician_id: int, technician_code: str, branc
             StockLocation(code=van_code, kind=StockLocationKind.VAN, branch_id=branch_id, technician_id=technician_id)
         )
         session.flush()
+
+
+def van_of(session: Session, technician_id: int) -> StockLocation | None:
+    return session.scalar(
+        select(StockLocation).where(
+            StockLocation.technician_id == technician_id, StockLocation.kind == StockLocationKind.VAN
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    sku: str
+    needed: int
+    in_van: int
+    van: str | None
+
+
+def van_shortfall(db: Database, job_ref: str, technician_code: str) -> list[Shortfall]:
+    """The parts a job needs that the technician's van does not hold enough of (empty: the van has them all)."""
+    from data.services.jobs import find_job, find_technician
+
+    with db.read() as session:
+        job = find_job(session, job_ref)
+        tech = find_technician(session, technician_code)
+        van = van_of(session, tech.id)
+        short = []
+        for sku, needed in sorted((job.parts_needed or {}).items()):
+            part = session.scalar(select(Part).where(Part.sku == sku))
+            row = session.get(StockLevel, (van.id, part.id)) if van is not None and part is not None else None
+            have = row.quantity if row is not None else 0
+            if have < needed:
+                short.append(Shortfall(sku, needed, have, van.code if van else None))
+        return short
 
 
 def level(session: Session, location: StockLocation, part: Part) -> StockLevel:

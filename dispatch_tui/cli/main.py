@@ -73,7 +73,9 @@ COMMANDS: dict[str, CommandEntry] = {
     "integrations": CommandEntry(
         "integrations", "Connectors: configuration check, request preview, OAuth authorisation."
     ),
-    "jobs": CommandEntry("jobs", "Work orders: list, show, create, edit, assign, unassign, status, complete, note."),
+    "jobs": CommandEntry(
+        "jobs", "Work orders: list, show, create, edit, assign, unassign, status, complete, reopen, note."
+    ),
     "maintenance": CommandEntry("maintenance", "Recurring maintenance plans and their jobs."),
     "map": CommandEntry("map", "Maps: import an OpenStreetMap extract as a branch's base layer and road graph."),
     "reminders": CommandEntry(
@@ -105,7 +107,9 @@ COMMANDS: dict[str, CommandEntry] = {
         "records", "Stock locations (warehouse, vans), the quantities counted in them, moves between them."
     ),
     "plans": CommandEntry("records", "Maintenance plans: create, edit, pause (--active no), archive."),
-    "invoices": CommandEntry("invoices", "Invoices drafted on completion: list, show."),
+    "invoices": CommandEntry(
+        "invoices", "Invoices drafted on completion: list, show, credit (a credit note), credit-notes."
+    ),
     "quotes": CommandEntry("quotes", "Quotes for extra work: propose, list, show, accept (a new job), decline."),
 }
 

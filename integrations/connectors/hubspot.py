@@ -1,4 +1,5 @@
-"""HubSpot CRM: a completed job closes its ticket with the resolution and leaves the technician's notes.
+"""HubSpot CRM: a completed job closes its ticket with the resolution and leaves the technician's notes; a reopened
+job moves the ticket back to `reopened_stage`.
 
 Requests use HubSpot's date-versioned CRM paths (`/crm/objects/2026-03/...`). The ticket is upserted
 by a unique custom property (`dispatch_job_ref`), so a repeat changes nothing. A note cannot be
@@ -52,12 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "resolution_property": "dispatch_resolution",
     "pipeline": "0",
     "closed_stage": "4",
+    "reopened_stage": "1",  # where a ticket goes back when its job is reopened (the default pipeline's "New")
     "offer_followup_property": "dispatch_field_followup",
     "offer_response_property": "dispatch_field_response",
     "offer_note_property": "dispatch_field_note",
     "offer_accepted_stage": "",  # e.g. "closedwon": an accepted offer also moves the deal to this stage
 }
-DEFAULT_EVENTS = ("job.completed", "offer.responded")
+DEFAULT_EVENTS = ("job.completed", "job.reopened", "offer.responded")
 
 
 def _hours(ms: str | None) -> float | None:
@@ -120,6 +122,8 @@ class HubSpotConnector:
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
         if event.type == "offer.responded":
             return self.offer_requests(event.payload)
+        if event.type == "job.reopened":
+            return [self.reopen_request(event.payload)]
         if event.type not in ("job.completed", "job.closed"):
             return []
         source = job_source(context.db, event)
@@ -141,14 +145,7 @@ class HubSpotConnector:
         }
         # `[connectors.NAME.mapping.ticket]` writes into the ticket's properties (custom fields, overrides).
         properties = apply_mapping(self.config.mapping("ticket"), dict(source), base=properties)
-        ticket = OutboundRequest(
-            method="POST",
-            url=self._url("tickets/batch/upsert"),
-            headers={"Content-Type": "application/json"},
-            json={"inputs": [{"idProperty": str(self.settings["id_property"]), "id": ref, "properties": properties}]},
-            idempotency_key=f"{self.settings['id_property']}={ref}",
-            description=f"close HubSpot ticket {ref}",
-        )
+        ticket = self._ticket_upsert(ref, properties, f"{self.settings['id_property']}={ref}", "close")
         requests = [ticket]
         bodies = [n["body"] for n in source.get("notes", []) if n.get("body")]
         if report.get("notes"):
@@ -197,6 +194,28 @@ class HubSpotConnector:
                 )
             )
         return requests
+
+    def reopen_request(self, payload: Mapping[str, Any]) -> OutboundRequest:
+        """A mistaken completion undone: the ticket goes back to `reopened_stage`, saying why."""
+        ref = str(payload["ref"])
+        properties = {
+            "hs_pipeline": str(self.settings["pipeline"]),
+            "hs_pipeline_stage": str(self.settings["reopened_stage"]),
+            str(self.settings["resolution_property"]): f"Reopened: {payload.get('reason') or ''}"[:1000],
+        }
+        key = f"{self.settings['id_property']}={ref} reopened {payload.get('at')}"
+        return self._ticket_upsert(ref, properties, key, "reopen")
+
+    def _ticket_upsert(self, ref: str, properties: Mapping[str, Any], key: str, verb: str) -> OutboundRequest:
+        """The ticket of job `ref`, found (or made) by our id property, with these properties."""
+        return OutboundRequest(
+            method="POST",
+            url=self._url("tickets/batch/upsert"),
+            headers={"Content-Type": "application/json"},
+            json={"inputs": [{"idProperty": str(self.settings["id_property"]), "id": ref, "properties": properties}]},
+            idempotency_key=key,
+            description=f"{verb} HubSpot ticket {ref}",
+        )
 
     def offer_requests(self, offer: Mapping[str, Any]) -> list[OutboundRequest]:
         """The technician's answer to one of this portal's deals, as properties of the deal."""

@@ -49,7 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "token_url": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
     "minorversion": "75",
 }
-DEFAULT_EVENTS = ("invoice.drafted",)
+# A reopened job's bill: a voided draft voids the QBO invoice (found by DocNumber); a credit note is a CreditMemo.
+DEFAULT_EVENTS = ("invoice.drafted", "invoice.voided", "credit_note.issued")
 RETRY_FAULTS = frozenset({"SystemFault", "ThrottleFault", "ServiceFault"})
 
 
@@ -123,9 +124,23 @@ class QuickBooksConnector:
         return None
 
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
-        if event.type != "invoice.drafted":
-            return []
-        return self.requests_for(invoice_source(context.db, event), event.seq)
+        if event.type in ("invoice.drafted", "credit_note.issued"):
+            return self.requests_for(invoice_source(context.db, event), event.seq, event.type)
+        if event.type == "invoice.voided":
+            number = str(event.payload["ref"])[:DOC_NUMBER_LIMIT]
+            rid = f"dsp-{request_id(self.name, event.seq, number)}"
+            return [
+                OutboundRequest(
+                    method="POST",
+                    url=f"{self.company}/invoice",
+                    headers={"Content-Type": "application/json", "Accept": "application/json"},
+                    json={"DocNumber": number},  # Id and SyncToken are looked up when sending
+                    params={"requestid": rid, "operation": "void", "minorversion": str(self.settings["minorversion"])},
+                    idempotency_key=rid,
+                    description=f"QuickBooks void of invoice {number}",
+                )
+            ]
+        return []
 
     def invoice_body(self, source: Mapping[str, Any], customer_ref: Mapping[str, str]) -> dict[str, Any]:
         invoice = source["invoice"]
@@ -173,8 +188,11 @@ class QuickBooksConnector:
         # `[connectors.NAME.mapping.invoice]` writes extra or overriding fields of the Invoice.
         return apply_mapping(self.config.mapping("invoice"), dict(source), base=body)
 
-    def requests_for(self, source: Mapping[str, Any], seq: int) -> list[OutboundRequest]:
+    def requests_for(
+        self, source: Mapping[str, Any], seq: int, event_type: str = "invoice.drafted"
+    ) -> list[OutboundRequest]:
         invoice = source["invoice"]
+        credit = event_type == "credit_note.issued"
         customer = source.get("customer") or {}
         known = (customer.get("refs") or {}).get(self.name)
         ref = (
@@ -186,12 +204,13 @@ class QuickBooksConnector:
         return [
             OutboundRequest(
                 method="POST",
-                url=f"{self.company}/invoice",
+                url=f"{self.company}/{'creditmemo' if credit else 'invoice'}",
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
                 json=self.invoice_body(source, ref),
                 params={"requestid": rid, "minorversion": str(self.settings["minorversion"])},
                 idempotency_key=rid,
-                description=f"QuickBooks invoice {invoice['ref']} for {customer.get('name', '?')}",
+                description=f"QuickBooks {'credit memo' if credit else 'invoice'} {invoice['ref']} "
+                f"for {customer.get('name', '?')}",
             )
         ]
 
@@ -261,8 +280,31 @@ class QuickBooksConnector:
     async def send(self, request: OutboundRequest, client: httpx.AsyncClient) -> SendResult:
         return await guarded(lambda: self._send(request, client))
 
+    async def _void_target(self, client: httpx.AsyncClient, number: str) -> dict[str, str] | SendResult | None:
+        """The Id and SyncToken of our invoice `number` in QuickBooks (None: it never got there)."""
+        response = await client.get(
+            f"{self.company}/query",
+            params={
+                "query": f"select Id, SyncToken from Invoice where DocNumber = {_qbo_literal(number)}",
+                "minorversion": str(self.settings["minorversion"]),
+            },
+            headers={"Accept": "application/json"},
+            auth=self.auth,
+        )
+        if (verdict := self._verdict(response, "invoice query")) is not None:
+            return verdict
+        found = ((json_body(response) or {}).get("QueryResponse") or {}).get("Invoice") or []
+        return {"Id": str(found[0]["Id"]), "SyncToken": str(found[0]["SyncToken"])} if found else None
+
     async def _send(self, request: OutboundRequest, client: httpx.AsyncClient) -> SendResult:
         body = request.json
+        if request.params.get("operation") == "void":
+            target = await self._void_target(client, str((body or {}).get("DocNumber")))
+            if isinstance(target, SendResult):
+                return target
+            if target is None:
+                return SendResult(Outcome.DELIVERED, 200, "", message=f"{request.description}: not in QuickBooks")
+            body = target
         customer = (body or {}).get("CustomerRef") or {}
         if str(customer.get("value", "")).startswith(PLACEHOLDER):
             our_id = str(customer["value"])[len(PLACEHOLDER) :]
@@ -278,9 +320,10 @@ class QuickBooksConnector:
         response = await send_request(client, resolved, self.auth)
         if (verdict := self._verdict(response, request.description)) is not None:
             return verdict
-        created = (json_body(response) or {}).get("Invoice") or {}
+        noun = "CreditMemo" if request.url.endswith("/creditmemo") else "Invoice"
+        created = (json_body(response) or {}).get(noun) or {}
         if not created.get("Id"):
-            return malformed(response, "QuickBooks invoice create")
+            return malformed(response, f"QuickBooks {noun}")
         return SendResult(
             Outcome.DELIVERED,
             response.status_code,

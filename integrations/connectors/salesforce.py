@@ -43,13 +43,14 @@ DEFAULTS: dict[str, Any] = {
     "object": "WorkOrder",
     "external_id_field": "Dispatch_Job_Ref__c",
     "completed_status": "Completed",
+    "reopened_status": "In Progress",  # a reopened job's record goes back to this (a Case: e.g. "Working")
     "throttle_seconds": 300.0,
     "offer_followup_field": "Dispatch_Field_Follow_Up__c",
     "offer_response_field": "Dispatch_Field_Response__c",
     "offer_note_field": "Dispatch_Field_Note__c",
     "offer_accepted_stage": "",  # e.g. "Closed Won": an accepted offer also moves the opportunity to this stage
 }
-DEFAULT_EVENTS = ("job.completed", "offer.responded")
+DEFAULT_EVENTS = ("job.completed", "job.reopened", "offer.responded")
 ANSWERS = {"interested": "Interested", "accepted": "Accepted"}  # the response picklist's values
 OBJECTS = ("WorkOrder", "Case")
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -102,7 +103,7 @@ class SalesforceConnector:
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
         if event.type == "offer.responded":
             return self.offer_requests(event.payload)
-        if event.type not in ("job.completed", "job.status_changed", "job.incomplete"):
+        if event.type not in ("job.completed", "job.status_changed", "job.incomplete", "job.reopened"):
             return []
         source = job_source(context.db, event)
         job = source.get("job")
@@ -120,6 +121,9 @@ class SalesforceConnector:
                 return []
         elif event.type == "job.incomplete":
             status = str(self.settings.get("incomplete_status", "On Hold"))
+        elif event.type == "job.reopened":
+            status = str(self.settings["reopened_status"])
+            report = {"resolution_code": "Reopened:", "notes": event.payload.get("reason")}
         else:
             status = str(self.settings["completed_status"])
         record: dict[str, Any] = {"Status": status, "Subject": f"{ref}: {job['summary']}"[:255]}
@@ -143,7 +147,7 @@ class SalesforceConnector:
         bodies = ([str(report["notes"])] if report.get("notes") else []) + [
             str(n["body"]) for n in source.get("notes", []) if n.get("body")
         ]
-        if event.type != "job.status_changed" and bodies:
+        if event.type not in ("job.status_changed", "job.reopened") and bodies:
             note_ids = ",".join(str(n.get("id")) for n in source.get("notes", []))
             marker = hashlib.sha256(f"{ref}|{event.seq}|{note_ids}".encode()).hexdigest()[:12]
             title = f"Dispatch {ref} notes [{marker}]"[:80]

@@ -1,4 +1,5 @@
-"""Xero accounting: a drafted invoice becomes an ACCREC invoice, and payments come back.
+"""Xero accounting: a drafted invoice becomes an ACCREC invoice, and payments come back. A voided draft voids it
+(found by its InvoiceNumber, ours); a credit note becomes an ACCRECCREDIT credit note with the credited lines.
 
 Every write carries `Xero-tenant-id` and an `Idempotency-Key` (at most 128 characters, stable per
 delivery): Xero answers a repeat with the first result instead of a second invoice. The contact is
@@ -58,7 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "invoice_status": "AUTHORISED",
     "line_amount_types": "Exclusive",
 }
-DEFAULT_EVENTS = ("invoice.drafted",)
+# A reopened job's bill: a voided draft voids the Xero invoice; an issued one is cancelled by an ACCRECCREDIT note.
+DEFAULT_EVENTS = ("invoice.drafted", "invoice.voided", "credit_note.issued")
 _MS_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 
 
@@ -154,9 +156,52 @@ class XeroConnector(XeroApp):
     # -- map ---------------------------------------------------------------------------------------
 
     def map(self, event: EventRecord, context: MappingContext) -> list[OutboundRequest]:
-        if event.type != "invoice.drafted":
-            return []
-        return [self.invoice_request(invoice_source(context.db, event), f"dispatch-{self.name}-{event.seq}-invoice")]
+        key = f"dispatch-{self.name}-{event.seq}-{event.type.partition('.')[0]}"
+        if event.type == "invoice.drafted":
+            return [self.invoice_request(invoice_source(context.db, event), key)]
+        if event.type == "invoice.voided":
+            return [self.void_request(event.payload, key)]
+        if event.type == "credit_note.issued":
+            return [self.credit_note_request(invoice_source(context.db, event), key)]
+        return []
+
+    def void_request(self, payload: Mapping[str, Any], key: str) -> OutboundRequest:
+        """Xero finds the invoice by its number (ours): no need to wait for its InvoiceID."""
+        number = str(payload["ref"])
+        return OutboundRequest(
+            method="POST",
+            url=f"{self.base}/Invoices",
+            headers={**self._headers(key), "Content-Type": "application/json"},
+            json={"Invoices": [{"InvoiceNumber": number, "Status": "VOIDED"}]},
+            params={"summarizeErrors": "true"},
+            idempotency_key=key,
+            description=f"Xero void of invoice {number}",
+        )
+
+    def credit_note_request(self, source: Mapping[str, Any], key: str) -> OutboundRequest:
+        """The credit note as an ACCRECCREDIT for the invoice's contact, with the credited invoice's lines."""
+        note = source["invoice"]
+        invoice = self.invoice_request(source, key).json["Invoices"][0]
+        body = {
+            "Type": "ACCRECCREDIT",
+            "Contact": invoice["Contact"],
+            "CreditNoteNumber": str(note["ref"]),
+            "Reference": f"{note['invoice_ref']}: {note.get('reason') or ''}"[:255],
+            "Date": invoice["Date"],
+            "CurrencyCode": invoice["CurrencyCode"],
+            "LineAmountTypes": invoice["LineAmountTypes"],
+            "Status": "AUTHORISED",
+            "LineItems": invoice["LineItems"],
+        }
+        return OutboundRequest(
+            method="PUT",
+            url=f"{self.base}/CreditNotes",
+            headers={**self._headers(key), "Content-Type": "application/json"},
+            json={"CreditNotes": [body]},
+            params={"summarizeErrors": "true"},
+            idempotency_key=key,
+            description=f"Xero credit note {note['ref']} for invoice {note['invoice_ref']}",
+        )
 
     def line_item(self, line: Mapping[str, Any], job_type: str) -> dict[str, Any]:
         kind = str(line["kind"])
@@ -228,10 +273,12 @@ class XeroConnector(XeroApp):
         response = await send_request(client, request, self.auth)
         if (verdict := xero_verdict(response, request.description)) is not None:
             return verdict
-        invoices = (json_body(response) or {}).get("Invoices")
-        if not isinstance(invoices, list) or not invoices or not invoices[0].get("InvoiceID"):
-            return malformed(response, "Xero invoice create")
-        first = invoices[0]
+        credit = request.url.endswith("/CreditNotes")
+        noun, id_key = ("CreditNotes", "CreditNoteID") if credit else ("Invoices", "InvoiceID")
+        documents = (json_body(response) or {}).get(noun)
+        if not isinstance(documents, list) or not documents or not documents[0].get(id_key):
+            return malformed(response, f"Xero {noun}")
+        first = documents[0]
         if first.get("HasErrors"):
             errors = "; ".join(str(e.get("Message")) for e in first.get("ValidationErrors") or [])
             return SendResult(Outcome.FAILED, response.status_code, body_text(response), message=errors)
@@ -239,7 +286,7 @@ class XeroConnector(XeroApp):
             Outcome.DELIVERED,
             response.status_code,
             body_text(response),
-            external_id=str(first["InvoiceID"]),
+            external_id=str(first[id_key]),
             message=request.description,
         )
 

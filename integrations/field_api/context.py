@@ -148,7 +148,7 @@ def previous_visits(session: Session, job: Job) -> list[VisitOut]:
         .where(Job.site_id == job.site_id, Job.id != job.id, Job.status.in_(VISITED_STATUSES))
         .order_by(Job.actual_end.desc().nulls_last(), Job.id.desc())
         .limit(PREVIOUS_VISITS)
-    ).tuples()
+    )
     return [
         VisitOut(
             ref=visit.ref,

@@ -82,7 +82,7 @@ def due_appointments(db: Database, settings: ReminderSettings, now: datetime) ->
                 Job.planned_start > now,
                 Job.planned_start < now + timedelta(days=2),
             )
-        ).tuples()
+        )
         for job_id, start, tz in rows:
             if start is None:
                 continue
@@ -293,7 +293,7 @@ def run_once(
             select(Job.ref, ReminderSent.kind, ReminderSent.channel)
             .join(Job, Job.id == ReminderSent.job_id)
             .where(ReminderSent.status == ReminderStatus.UNKNOWN)
-        ).tuples()
+        )
         report.unknown = [(ref, kind.value, channel.value) for ref, kind, channel in unknown]
     send_due(db, settings, due_appointments(db, settings, now), channels, templates, report)
     on_the_way, cursor = due_on_the_way(db, settings, now)

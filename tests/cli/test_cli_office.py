@@ -111,3 +111,31 @@ def test_an_office_completion_is_a_real_completion_with_report_invoice_timesheet
         sqlite_db, "jobs", "complete", job.ref, "--start", "09:00", "--end", "10:00", "--labour", "5"
     )
     assert code == 2 and "completed" in stderr
+
+
+def test_a_mistaken_office_completion_is_reopened_and_an_issued_invoice_is_credited(sqlite_db: Database) -> None:
+    from data.models.jobs import JobType
+    from data.services.jobs import JobDraft, assign_job, create_job
+    from tests.factories import DISPATCHER, local
+
+    build_world(sqlite_db)
+    job = create_job(sqlite_db, DISPATCHER, JobDraft(JobType.REPAIR, "S2", "Filter", 60, created_at=local(7)))
+    assign_job(sqlite_db, DISPATCHER, job.ref, "T1", local(9))
+    complete = ["jobs", "complete", job.ref, "--date", DAY.isoformat(), "--start", "09:00", "--end", "10:00"]
+    first = json.loads(_ok(sqlite_db, *complete, "--labour", "60", "--json"))["invoice"]
+    assert first == "HEL-2026-000001"
+    reopened = json.loads(_ok(sqlite_db, "jobs", "reopen", job.ref, "--reason", "wrong job", "--json"))
+    assert reopened["status"] == "scheduled" and reopened["invoice"]["action"] == "voided"
+    assert json.loads(_ok(sqlite_db, "invoices", "show", first, "--json"))["status"] == "void"
+    second = json.loads(_ok(sqlite_db, *complete, "--labour", "45", "--json"))["invoice"]
+    assert second == "HEL-2026-000002"
+    credited = json.loads(_ok(sqlite_db, "invoices", "credit", second, "--reason", "price agreed lower", "--json"))
+    assert credited["ref"] == "HEL-CN-2026-000001"
+    shown = json.loads(_ok(sqlite_db, "invoices", "show", second, "--json"))
+    assert shown["status"] == "credited" and shown["credit_note"]["ref"] == credited["ref"]
+    [note] = json.loads(_ok(sqlite_db, "invoices", "credit-notes", "--json"))
+    assert note["invoice"] == second and note["total"] == shown["total"]
+    code, _, stderr = _run(sqlite_db, "invoices", "credit", second, "--reason", "again")
+    assert code == 2 and "already credited" in stderr
+    code, _, stderr = _run(sqlite_db, "jobs", "reopen", "J999", "--reason", "x")
+    assert code == 2 and "J999" in stderr

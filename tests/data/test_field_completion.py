@@ -88,7 +88,7 @@ def test_completion_takes_van_stock_and_drafts_invoice(db: Database) -> None:
     stock_van(db)
     ref = on_site_job(db)
     result = complete_job(db, tech_actor(db, "T1"), ref, report(parts=[PartInput("FLT-01", 2)]))
-    assert result.status is JobStatus.COMPLETED and result.invoice_ref == f"INV-{ref}"
+    assert result.status is JobStatus.COMPLETED and result.invoice_ref == "HEL-2026-000001"
     assert van_qty(db) == 1
     with db.read() as s:
         rep = s.scalar(select(CompletionReport))

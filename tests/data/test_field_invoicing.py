@@ -127,7 +127,7 @@ def _complete(db: Database, site: str, hour: int, job_type: JobType, day_offset:
         db, DISPATCHER, job.ref, CompletionInput(local(hour, day=day), local(hour + 1, day=day), 50, 15, "FIXED", **kw)
     )  # type: ignore[arg-type]
     with db.read() as s:
-        inv = s.scalar(select(InvoiceDraft).where(InvoiceDraft.ref == f"INV-{job.ref}"))
+        inv = s.scalar(select(InvoiceDraft).where(InvoiceDraft.job_id == job.id))
         assert inv is not None
         assert inv.lines is not None
         s.expunge_all()  # keep the loaded lines after the read session ends

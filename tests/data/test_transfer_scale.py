@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from data.db import Database
 from data.feed import tail
@@ -13,7 +14,7 @@ from data.models import Customer, Site
 from data.transfer import importer
 from data.transfer.csv_formats import CUSTOMER_COLUMNS, Entity, FileRejected, _check_utf8
 from data.transfer.importer import ImportRejected, import_file
-from tests.factories import DISPATCHER, build_world
+from tests.factories import DISPATCHER, build_world, statements_during
 
 HEADER = ",".join(CUSTOMER_COLUMNS)
 
@@ -30,27 +31,19 @@ def _file(path: Path, rows: list[str]) -> Path:
     return path
 
 
-class _Statements:
-    def __init__(self) -> None:
-        self.seen = 0
-
-    def count(self, *_args: object) -> None:
-        self.seen += 1
-
-
 def test_queries_do_not_grow_with_the_rows(sqlite_db: Database, tmp_path: Path) -> None:
     build_world(sqlite_db)
     counts = []
     for size in (20, 800):
         path = _file(tmp_path / f"c{size}.csv", [_row(size + i, size + i) for i in range(size)])
-        statements = _Statements()
-        event.listen(sqlite_db.engine, "before_cursor_execute", statements.count)
-        try:
-            report = import_file(sqlite_db, DISPATCHER, Entity.CUSTOMERS, path, dry_run=True)
-        finally:
-            event.remove(sqlite_db.engine, "before_cursor_execute", statements.count)
-        assert report.created == size
-        counts.append(statements.seen)
+        reports: list[Any] = []
+
+        def dry_run(path: Path = path, reports: list[Any] = reports) -> None:
+            reports.append(import_file(sqlite_db, DISPATCHER, Entity.CUSTOMERS, path, dry_run=True))
+
+        seen = statements_during(sqlite_db, dry_run)
+        assert reports[0].created == size
+        counts.append(seen)
     # 40 times the rows, not 40 times the statements: lookups go 500 codes at a time, never one per row
     assert counts[1] <= 2 * counts[0], counts
 

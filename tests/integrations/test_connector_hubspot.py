@@ -186,3 +186,25 @@ def test_a_modification_date_without_a_zone_is_read_as_utc() -> None:
     """A bare date (a date-only property) must compare with the zoned ones, not crash the pull's max()."""
     assert parse_time("2026-11-25") == datetime(2026, 11, 25, tzinfo=UTC)
     assert parse_time("2026-11-25T08:00:00Z") == datetime(2026, 11, 25, 8, tzinfo=UTC)
+
+
+async def test_a_reopened_job_moves_its_ticket_back_with_the_reason(
+    sqlite_db: Database, hubspot: tuple[HubSpotState, HubSpotConnector]
+) -> None:
+    from data.feed import tail
+    from data.services.reopen import reopen_job
+
+    state, connector = hubspot
+    job = completed_job(sqlite_db)
+    async with httpx.AsyncClient(timeout=5) as client:
+        await deliver(connector, connector.map(job.completed, context(sqlite_db, connector.config)), client)
+        assert state.tickets[job.ref]["properties"]["hs_pipeline_stage"] == "4"
+        reopen_job(sqlite_db, ADMIN, job.ref, "completed the wrong job")
+        [reopened] = [e for e in tail(sqlite_db, 0, 10_000) if e.type == "job.reopened"]
+        [sent] = await deliver(connector, connector.map(reopened, context(sqlite_db, connector.config)), client)
+    assert sent.outcome is Outcome.DELIVERED, sent.message
+    properties = state.tickets[job.ref]["properties"]
+    assert (
+        properties["hs_pipeline_stage"] == "1"
+        and properties["dispatch_resolution"] == "Reopened: completed the wrong job"
+    )

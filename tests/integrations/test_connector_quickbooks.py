@@ -68,7 +68,7 @@ async def test_invoice_created_once_with_covered_lines_at_zero(
     assert results[0].outcome is Outcome.DELIVERED and again[0].external_id == results[0].external_id
     assert len(state.invoices) == 1 and len(state.customers) == 1  # customer C1 created, once
     invoice = next(iter(state.invoices.values()))
-    assert invoice["DocNumber"] == f"INV-{job.ref}"
+    assert invoice["DocNumber"] == "HEL-2026-000001"
     covered = [ln for ln in invoice["Line"] if "covered:" in ln["Description"]]
     assert covered and all(ln["Amount"] == 0 for ln in covered)  # the part under warranty
     assert any("warranty" in ln["Description"] for ln in covered)
@@ -173,3 +173,40 @@ async def test_check_reports_the_company(qbo: tuple[QuickBooksState, QuickBooksC
         state.inject("401")
         with pytest.raises(TokenRefreshError, match="authentication refused"):
             await connector.check(client)
+
+
+async def test_a_credit_note_becomes_a_credit_memo_and_a_voided_draft_voids_the_qbo_invoice(
+    sqlite_db: Database, qbo: tuple[QuickBooksState, QuickBooksConnector]
+) -> None:
+    from data.feed import tail
+    from data.services.invoicing import credit_invoice
+    from data.services.reopen import reopen_job
+    from tests.factories import ADMIN
+
+    state, connector = qbo
+    assert {"invoice.voided", "credit_note.issued"} <= connector.subscribes()
+    job = completed_job(sqlite_db)
+    async with httpx.AsyncClient(timeout=2) as client:
+        await deliver(connector, connector.map(job.drafted, context(sqlite_db, connector.config)), client)
+        [invoice] = state.invoices.values()
+        reopen_job(sqlite_db, ADMIN, job.ref, "completed the wrong job")
+        [voided] = [e for e in tail(sqlite_db, 0, 10_000) if e.type == "invoice.voided"]
+        [sent] = await deliver(connector, connector.map(voided, context(sqlite_db, connector.config)), client)
+        assert sent.outcome is Outcome.DELIVERED, sent.message
+        assert invoice["Balance"] == 0.0 and invoice["SyncToken"] == "1"
+        from data.services.completion import CompletionInput, complete_from_office
+        from tests.factories import local
+
+        again = complete_from_office(
+            sqlite_db, ADMIN, job.ref, CompletionInput(local(13), local(14), 60, 10, "FIXED")
+        ).invoice_ref
+        assert again == "HEL-2026-000002"
+        credit_invoice(sqlite_db, ADMIN, again, "price agreed lower")
+        events = list(tail(sqlite_db, 0, 10_000))
+        [drafted] = [e for e in events if e.type == "invoice.drafted" and e.payload["ref"] == again]
+        [noted] = [e for e in events if e.type == "credit_note.issued"]
+        await deliver(connector, connector.map(drafted, context(sqlite_db, connector.config)), client)
+        [memo_sent] = await deliver(connector, connector.map(noted, context(sqlite_db, connector.config)), client)
+    assert memo_sent.outcome is Outcome.DELIVERED, memo_sent.message
+    [memo] = state.credit_memos.values()
+    assert memo["DocNumber"] == "HEL-CN-2026-000001" and memo["CustomerRef"] == invoice["CustomerRef"]

@@ -143,3 +143,25 @@ async def test_pull_follows_next_records_url_and_is_idempotent(
     with sqlite_db.read() as s:
         assert s.scalar(select(func.count()).select_from(Customer).where(Customer.name.like("Account %"))) == 3
         assert s.scalar(select(func.count()).select_from(Contact).where(Contact.role == "Owner")) == 5
+
+
+async def test_a_reopened_job_puts_its_work_order_back_in_progress_with_the_reason(
+    sqlite_db: Database, state: SalesforceState, fake: tuple[SalesforceState, str], tmp_path: Path
+) -> None:
+    from data.feed import tail
+    from data.services.reopen import reopen_job
+    from tests.factories import ADMIN
+
+    connector = make(fake[1], tmp_path)
+    assert "job.reopened" in connector.subscribes()
+    job = completed_job(sqlite_db)
+    async with httpx.AsyncClient(timeout=2) as client:
+        await deliver(connector, connector.map(job.completed, context(sqlite_db, connector.config)), client)
+        reopen_job(sqlite_db, ADMIN, job.ref, "completed the wrong job")
+        [reopened] = [e for e in tail(sqlite_db, 0, 10_000) if e.type == "job.reopened"]
+        requests = connector.map(reopened, context(sqlite_db, connector.config))
+        assert len(requests) == 1  # the record only: the technician's notes went with the completion
+        [sent] = await deliver(connector, requests, client)
+    assert sent.outcome is Outcome.DELIVERED, sent.message
+    [order] = state.records["WorkOrder"].values()
+    assert order["Status"] == "In Progress" and order["Description"] == "Reopened: completed the wrong job"

@@ -86,7 +86,7 @@ async def test_invoice_sent_once_despite_faults(
     assert results[0].outcome is Outcome.DELIVERED and again[0].external_id == results[0].external_id
     assert len(state.invoices) == 1 and len(state.contacts) == 1
     invoice = next(iter(state.invoices.values()))
-    assert invoice["InvoiceNumber"] == f"INV-{job.ref}" and invoice["Reference"] == job.ref
+    assert invoice["InvoiceNumber"] == "HEL-2026-000001" and invoice["Reference"] == job.ref
     covered = [li for li in invoice["LineItems"] if "covered:" in li["Description"]]
     assert covered and all(li["UnitAmount"] == 0 and li["LineAmount"] == 0 for li in covered)
     assert any(li.get("ItemCode") == "FLT-01" for li in invoice["LineItems"])
@@ -237,3 +237,52 @@ async def test_leave_pulled_as_absences_once(
     ]
     # Helsinki midnight of the first day to midnight after the last: two whole local days.
     assert (rows[0].ends_at - rows[0].starts_at).days == 2
+
+
+def _undone(db: Database, credit: bool) -> list[EventRecord]:
+    """The job reopened: its invoice voided (a draft) or, once sent, credited by a credit note."""
+    from data.feed import tail
+    from data.services.invoicing import credit_invoice
+
+    with db.read() as s:
+        ref = s.scalars(select(InvoiceDraft.ref)).one()
+    if credit:
+        credit_invoice(db, ADMIN, ref, "price agreed lower")
+        return [e for e in tail(db, 0, 10_000) if e.type == "credit_note.issued"]
+    from data.services.reopen import reopen_job
+
+    job_ref = next(e.payload["job_ref"] for e in tail(db, 0, 10_000) if e.type == "invoice.drafted")
+    reopen_job(db, ADMIN, job_ref, "completed the wrong job")
+    return [e for e in tail(db, 0, 10_000) if e.type == "invoice.voided"]
+
+
+async def test_a_voided_draft_voids_the_xero_invoice_and_a_credit_note_becomes_an_accreccredit(
+    sqlite_db: Database, state: XeroState, fake: tuple[XeroState, str], tmp_path: Path
+) -> None:
+    connector = accounting(fake[1], tmp_path)
+    assert {"invoice.voided", "credit_note.issued"} <= connector.subscribes()
+    job = completed_job(sqlite_db)
+    async with httpx.AsyncClient(timeout=2) as client:
+        await deliver(connector, connector.map(job.drafted, context(sqlite_db, connector.config)), client)
+        [noted] = _undone(sqlite_db, credit=True)
+        [sent] = await deliver(connector, connector.map(noted, context(sqlite_db, connector.config)), client)
+    assert sent.outcome is Outcome.DELIVERED, sent.message
+    [note] = state.credit_notes.values()
+    [invoice] = state.invoices.values()
+    assert note["Type"] == "ACCRECCREDIT" and note["CreditNoteNumber"] == "HEL-CN-2026-000001"
+    assert note["Contact"] == {"ContactID": invoice["Contact"]["ContactID"]} or note["Contact"]["Name"]
+    assert note["LineItems"] == invoice["LineItems"] and note["Reference"].startswith(invoice["InvoiceNumber"])
+
+
+async def test_reopening_a_job_voids_its_invoice_in_xero(
+    sqlite_db: Database, state: XeroState, fake: tuple[XeroState, str], tmp_path: Path
+) -> None:
+    connector = accounting(fake[1], tmp_path)
+    job = completed_job(sqlite_db)
+    async with httpx.AsyncClient(timeout=2) as client:
+        await deliver(connector, connector.map(job.drafted, context(sqlite_db, connector.config)), client)
+        [voided] = _undone(sqlite_db, credit=False)
+        [sent] = await deliver(connector, connector.map(voided, context(sqlite_db, connector.config)), client)
+    assert sent.outcome is Outcome.DELIVERED, sent.message
+    [invoice] = state.invoices.values()
+    assert invoice["Status"] == "VOIDED" and invoice["InvoiceNumber"] == "HEL-2026-000001"

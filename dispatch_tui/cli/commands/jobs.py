@@ -16,11 +16,12 @@ from data.db import Database
 
 if TYPE_CHECKING:
     from data.services.completion import ExpenseInput, PartInput
+    from integrations.checks import Answerer, Verdict
 from data.errors import AlreadyAssigned, InvalidInput
 from data.models.customers import Site
 from data.models.jobs import Job, JobStatus, JobType
 from data.models.org import Branch
-from data.queries.jobs import JobDetailView, JobListRow, job_detail, list_jobs, parse_statuses
+from data.queries.jobs import JobDetailView, JobFilter, JobListRow, job_detail, list_jobs, parse_statuses
 from data.services.jobs import (
     JobDraft,
     add_note,
@@ -39,7 +40,8 @@ from dispatch_tui.cli.context import actor, db, err, fail, handles_errors, label
 from dispatch_tui.cli.dates import DATE_HELP, now, parse_day, parse_moment
 
 jobs_app = typer.Typer(
-    help="Work orders: list, show, create, edit, assign, unassign, status, complete, note.", no_args_is_help=True
+    help="Work orders: list, show, create, edit, assign, unassign, status, complete, reopen, note.",
+    no_args_is_help=True,
 )
 DEFAULT_TZ = "Europe/Helsinki"
 
@@ -113,22 +115,45 @@ def jobs_table(rows: list[JobListRow], title: str, width: int) -> Table:
 @handles_errors
 def list_command(
     day: str | None = typer.Option(None, "--date", help=f"Local day: {DATE_HELP}; default today."),
+    day_from: str | None = typer.Option(None, "--from", help="First day of a range (instead of --date)."),
+    day_to: str | None = typer.Option(None, "--to", help="Last day of the range (default: --from or --date)."),
     branch: str | None = typer.Option(None, "--branch", help="Only this branch code."),
     status: list[str] | None = typer.Option(None, "--status", help="Only these statuses (repeat or comma-separate)."),
     unassigned: bool = typer.Option(False, "--unassigned", help="Only jobs without a technician."),
     technician: str | None = typer.Option(None, "--technician", help="Only this technician's jobs."),
+    customer: str | None = typer.Option(None, "--customer", help="Only this customer's jobs (code)."),
+    site: str | None = typer.Option(None, "--site", help="Only jobs at this site (code)."),
+    priority: int | None = typer.Option(None, "--priority", help="Only this priority (1-4)."),
+    job_type: str | None = typer.Option(None, "--type", help="Only install, repair, maintenance or inspection."),
+    at_risk: bool = typer.Option(False, "--at-risk", help="Only open jobs whose SLA is late or due soon."),
+    search: str | None = typer.Option(
+        None, "--search", help="Text in the ref, summary, description, customer or site."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """The day's jobs: planned that day, plus open jobs nobody has planned yet."""
+    """The day's jobs (or a range's): planned then, plus open jobs nobody has planned yet."""
     database = db()
-    when = parse_day(day, branch_zone(database, branch))
+    tz = branch_zone(database, branch)
+    if day is not None and day_from is not None:
+        raise InvalidInput("give --date or --from, not both", record="filter", field="--from")
+    first = parse_day(day_from, tz, "--from") if day_from else parse_day(day, tz)
+    last = parse_day(day_to, tz, "--to") if day_to else None
+    wanted = JobFilter(customer, site, priority, job_type, search, now(tz) if at_risk else None)
     rows = list_jobs(
-        database, when, branch=branch, statuses=parse_statuses(status), unassigned=unassigned, technician=technician
+        database,
+        first,
+        day_to=last,
+        branch=branch,
+        statuses=parse_statuses(status),
+        unassigned=unassigned,
+        technician=technician,
+        wanted=wanted,
     )
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
-    out.print(jobs_table(rows, f"Jobs {when.isoformat()} ({len(rows)}; * = pinned)", out.width))
+    span = first.isoformat() if last is None or last == first else f"{first.isoformat()}..{last.isoformat()}"
+    out.print(jobs_table(rows, f"Jobs {span} ({len(rows)}; * = pinned)", out.width))
 
 
 def _print_detail(d: JobDetailView) -> None:
@@ -136,6 +161,13 @@ def _print_detail(d: JobDetailView) -> None:
     tz = j.timezone
     out.print(f"[bold]{j.ref}[/] {j.summary}  [dim]({j.type}, priority {j.priority}, {j.status}, v{j.version})[/]")
     out.print(f"customer  {j.customer} ({d.customer_code})")
+    reach = " · ".join(x for x in (d.customer_phone, d.customer_email) if x)
+    if reach:
+        out.print(f"phone     {reach}", markup=False)
+    if d.contact:
+        out.print(f"contact   {d.contact}", markup=False)
+    for name, value in d.customer_preferences.items():
+        out.print(f"prefers   {name}: {value}", markup=False)
     out.print(f"site      {d.site_code} {j.address}  ({j.lat:.5f}, {j.lon:.5f})")
     if d.access_notes:
         out.print(f"access    {d.access_notes}", markup=False)
@@ -162,6 +194,13 @@ def _print_detail(d: JobDetailView) -> None:
         out.print(f"follows   {d.follow_up_of}")
     for link in d.links:
         out.print(f"linked    {link}", markup=False)
+    if d.last_visits:
+        out.print("[bold]last visits here[/]")
+        for v in d.last_visits:
+            ended = v["finished_at"].astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d") if v["finished_at"] else "-"
+            said = "; ".join(n["body"] for n in v["notes"]) if v["notes"] else ""
+            out.print(f"  {ended} {v['ref']} {v['status']} {v['technician'] or '-'}: {v['summary']} {said}".rstrip(),
+                      markup=False)  # fmt: skip
     if d.notes:
         out.print("[bold]notes[/]")
         for n in d.notes:
@@ -207,12 +246,20 @@ def create_command(
     custom: str | None = typer.Option(
         None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
     ),
+    parts: str | None = typer.Option(None, "--parts", help="Parts the visit needs, e.g. 'FLT-01:2;VLV-3:1'."),
+    credit_override: str | None = typer.Option(
+        None, "--credit-override", help="Create it although the credit check refused or did not answer: why."
+    ),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
-    """Create a job; prints its ref."""
+    """Create a job; prints its ref. A customer on credit hold (asked of the accounting system, see
+    docs/integrations.md) is refused unless --credit-override says why."""
     database = db()
     who = actor()
+    from integrations.checks import credit_for_site
+
+    credit = _decided(credit_for_site(database, _answerer(), site), credit_override, "--credit-override")
     tz = site_zone(database, site)
     when = parse_day(day, tz)
     draft = JobDraft(
@@ -230,14 +277,49 @@ def create_command(
         sla_due=parse_moment(sla_due, when, tz, "--sla-due") if sla_due else None,
         ref=ref,
         custom_fields=_custom(custom) if custom else {},
+        parts_needed=_parts(parts) if parts else {},
     )
     job = create_job(database, who, draft)
+    if credit:
+        add_note(database, who, job.ref, credit)
     warnings = schedule_warnings(job, now(tz))
     if as_json:
         print_json({"ref": job.ref, "id": job.id, "sla_due": job.sla_due, "version": job.version, "warnings": warnings})
     else:
         out.print(f"created {job.ref}")
     _warn(warnings)
+
+
+def _answerer() -> Answerer | None:
+    from integrations.checks import answerer  # httpx and the connectors: only for the commands that ask
+    from integrations.config import load_config
+
+    return answerer(load_config())
+
+
+def _decided(verdict: Verdict, override: str | None, option: str) -> str | None:
+    """None when the check let the work go ahead; the note to keep when the dispatcher overrode it; else exit 2."""
+    for warning in verdict.warnings:
+        err.print(labelled("warning", warning, "yellow"))
+    if verdict.ok:
+        return None
+    if override is None or not override.strip():
+        decide = "decide" if verdict.unavailable else "go ahead anyway"
+        raise fail(f"{verdict.message}; to {decide} pass {option} REASON")
+    return f"{verdict.message}; went ahead: {override.strip()} ({option})"
+
+
+def _parts(text: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for item in (p.strip() for p in text.split(";")):
+        if not item:
+            continue
+        sku, _, quantity = item.partition(":")
+        try:
+            found[sku.strip()] = int(quantity or "1")
+        except ValueError:
+            raise InvalidInput(f"'{item}' is not SKU:quantity", record="option", field="--parts") from None
+    return found
 
 
 def _custom(text: str) -> dict[str, str]:
@@ -267,6 +349,7 @@ def edit_command(
     custom: str | None = typer.Option(
         None, "--custom-fields", help="The company's own fields, e.g. 'po_number=4500123;segment=retail'."
     ),
+    parts: str | None = typer.Option(None, "--parts", help="Parts the visit needs, e.g. 'FLT-01:2' ('' for none)."),
     day: str | None = typer.Option(None, "--date", help=f"Day for bare HH:MM times ({DATE_HELP}; default today)."),
     expected_version: int | None = typer.Option(
         None, "--expected-version", help="Change it only if still at this version (exit 3 if someone changed it)."
@@ -291,6 +374,8 @@ def edit_command(
         changes["skills"] = parse_skills(skills)
     if custom is not None:
         changes["custom_fields"] = _custom(custom)
+    if parts is not None:
+        changes["parts_needed"] = _parts(parts)
     if not changes:
         raise fail("name something to change: --window-start, --window-end, --duration, --priority, --summary, ...")
     job = update_job(database, actor(), ref, changes, expected_version)
@@ -366,6 +451,30 @@ def complete_command(
     )
 
 
+@jobs_app.command("reopen")
+@handles_errors
+def reopen_command(
+    ref: str = typer.Argument(..., help="Job ref."),
+    reason: str = typer.Option(..., "--reason", help="Why the completion was a mistake."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
+) -> None:
+    """Undo a mistaken completion: the invoice is voided (or credited if issued), van parts go back, the job is
+    scheduled again; emits job.reopened (and invoice.voided or credit_note.issued)."""
+    from data.services.reopen import reopen_job
+
+    done = reopen_job(db(), actor(), ref, reason)
+    if as_json:
+        print_json(
+            {"ref": done.job_ref, "status": done.status, "invoice": done.invoice, "parts_returned": done.parts_returned,
+             "follow_up_cancelled": done.follow_up_cancelled}
+        )  # fmt: skip
+        return
+    bill = done.invoice
+    said = "" if bill is None else f"; invoice {bill['invoice']} {bill['action']}"
+    said += f" by {bill['credit_note']}" if bill and bill["credit_note"] else ""
+    out.print(f"{done.job_ref} reopened: {done.status.value}{said}", highlight=False)
+
+
 @jobs_app.command("assign")
 @handles_errors
 def assign_command(
@@ -385,13 +494,22 @@ def assign_command(
         "--reassign",
         help="Move an assigned job whoever assigned it (without it or --expected-version: exit 3).",
     ),
+    parts_override: str | None = typer.Option(
+        None, "--parts-override", help="Assign it although the van lacks its parts and they cannot be had: why."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
     """Assign (or move) a job to a technician; exit 2 if they cannot take it, 3 on a conflicting change.
 
-    A job already assigned moves only with --expected-version N (the version you saw) or --reassign."""
+    A job already assigned moves only with --expected-version N (the version you saw) or --reassign. A job whose
+    parts the van lacks asks the stock system; if they cannot be had (or it does not answer), --parts-override."""
     database = db()
     who = actor()
+    from integrations.checks import parts_for_assignment
+
+    parts_note = _decided(
+        parts_for_assignment(database, _answerer(), ref, technician), parts_override, "--parts-override"
+    )
     tz = job_zone(database, ref)
     moment = parse_moment(start, parse_day(day, tz), tz, "--start") if start else None
     try:
@@ -409,6 +527,8 @@ def assign_command(
     except AlreadyAssigned as e:
         raise fail(f"{e.holder}; to move it pass --expected-version {e.version} or --reassign", e.exit_code) from None
     job = result.job
+    if parts_note:
+        add_note(database, who, job.ref, parts_note)
     if as_json:
         print_json(
             {

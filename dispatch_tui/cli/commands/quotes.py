@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 import typer
@@ -13,7 +14,7 @@ from data.queries.office import list_quotes, quote_detail
 from data.services.jobs import parse_skills
 from data.services.quotes import QuoteInput, QuoteLineInput, accept_quote, decline_quote, propose_quote
 from dispatch_tui.cli.commands.jobs import job_zone
-from dispatch_tui.cli.context import actor, db, handles_errors, out, print_json
+from dispatch_tui.cli.context import actor, db, fail, handles_errors, out, print_json
 from dispatch_tui.cli.dates import DATE_HELP, parse_day, parse_moment
 from dispatch_tui.cli.records import print_fields, print_rows
 
@@ -23,12 +24,17 @@ quotes_app = typer.Typer(
 COLUMNS = ["ref", "job", "summary", "status", "total", "currency", "created_job"]
 
 
-def parse_line(text: str, index: int) -> QuoteLineInput:
-    """'Replace valve;1;85.00' or 'Valve;2;40;part': description; quantity; unit price; kind (default labour)."""
+def parse_line(text: str, index: int, price_of: Callable[[str], Decimal] | None = None) -> QuoteLineInput:
+    """'Replace valve;1;85.00' or 'Valve;2;40;part': description; quantity; unit price; kind (default labour).
+    A price of '?' is asked of the accounting system (`price_of`), the description naming the SKU or item."""
     field = f"--line {index + 1}"
     parts = [p.strip() for p in text.split(";")]
     if len(parts) not in (3, 4) or not parts[0]:
         raise InvalidInput(f"'{text}' is not 'description;quantity;unit price[;kind]'", record="option", field=field)
+    if parts[2] == "?":
+        if price_of is None:
+            raise InvalidInput("give the price: nothing answers price quotes", record="option", field=field)
+        parts[2] = str(price_of(parts[0]))
     try:
         quantity, price = Decimal(parts[1]), Decimal(parts[2])
     except InvalidOperation:
@@ -43,6 +49,16 @@ def parse_line(text: str, index: int) -> QuoteLineInput:
     return QuoteLineInput(parts[0], quantity, price, kind)
 
 
+def _remote_price(item: str) -> Decimal:
+    from integrations.checks import Verdict, answerer, remote_price
+    from integrations.config import load_config
+
+    price = remote_price(answerer(load_config()), item)
+    if isinstance(price, Verdict):
+        raise fail(f"{price.message}; give the price on the --line instead of '?'")
+    return price
+
+
 @quotes_app.command("propose")
 @handles_errors
 def propose_command(
@@ -54,13 +70,10 @@ def propose_command(
     skills: str | None = typer.Option(None, "--skills", help="Skills the new job needs, e.g. 'hvac:2'."),
     as_json: bool = typer.Option(False, "--json", help="Print what was done as JSON for scripts."),
 ) -> None:
-    """Propose extra work to the job's customer; prints the quote's ref and total."""
-    quote = propose_quote(
-        db(),
-        actor(),
-        job,
-        QuoteInput(summary, [parse_line(t, i) for i, t in enumerate(lines)], duration, job_type, parse_skills(skills)),
-    )
+    """Propose extra work to the job's customer; prints the quote's ref and total. A line priced '?' (e.g.
+    'FLT-01;2;?;part') takes the accounting system's price quote for that item, or stops if it cannot answer."""
+    priced = [parse_line(t, i, _remote_price) for i, t in enumerate(lines)]
+    quote = propose_quote(db(), actor(), job, QuoteInput(summary, priced, duration, job_type, parse_skills(skills)))
     if as_json:
         print_json({"ref": quote.ref, "total": quote.total, "currency": quote.currency, "status": quote.status})
         return

@@ -8,12 +8,13 @@ from __future__ import annotations
 import typer
 
 from data.services.record_kinds import KINDS
+from dispatch_tui.cli.customer_profile import add_customer_profile
 from dispatch_tui.cli.main import COMMANDS
 from dispatch_tui.cli.records import record_group
 from dispatch_tui.cli.stock_moves import add_stock_moves
 
-EXTRA_COMMANDS = {"stock": add_stock_moves}
-"""Commands a kind has besides add|edit|list|show|archive."""
+EXTRA_COMMANDS = {"stock": add_stock_moves, "customers": add_customer_profile}
+"""Commands a kind has besides add|edit|list|show|archive (a `show` here replaces the generic one)."""
 
 
 def register(app: typer.Typer) -> None:

@@ -67,6 +67,7 @@ class QuickBooksState(FakeVendor):
     ids: Any = field(default_factory=lambda: itertools.count(101))
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credit_memos: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_request_id: dict[str, tuple[int, Any]] = field(default_factory=dict)
 
@@ -176,6 +177,16 @@ def build_app(state: QuickBooksState) -> Starlette:
         if again is not None:
             return again
         body = state.received[-1]["json"]
+        if request.query_params.get("operation") == "void":
+            found = state.invoices.get(str((body or {}).get("Id")))
+            if found is None or found["SyncToken"] != (body or {}).get("SyncToken"):
+                return fault("ValidationFault", "5010", "Stale Object Error", "Id or SyncToken does not match")
+            found.update(Balance=0.0, TotalAmt=0.0, SyncToken=str(int(found["SyncToken"]) + 1), PrivateNote="Voided")
+            payload = {"Invoice": found}
+            if rid is not None:
+                state.by_request_id[rid] = (200, payload)
+            return JSONResponse(payload)
+        credit = request.url.path.endswith("/creditmemo")
         problem = validate_invoice(body, state)
         if problem is not None:
             return fault("ValidationFault", "2010", "Request has invalid or unsupported property", problem)
@@ -184,8 +195,8 @@ def build_app(state: QuickBooksState) -> Starlette:
             str((body.get("TxnTaxDetail") or {}).get("TotalTax", 0))
         )
         invoice = {**body, "Id": iid, "TotalAmt": float(total), "Balance": float(total), "SyncToken": "0"}
-        state.invoices[iid] = invoice
-        payload = {"Invoice": invoice, "time": "2026-11-25T10:00:00.000-08:00"}
+        (state.credit_memos if credit else state.invoices)[iid] = invoice
+        payload = {"CreditMemo" if credit else "Invoice": invoice, "time": "2026-11-25T10:00:00.000-08:00"}
         if rid is not None:
             state.by_request_id[rid] = (200, payload)
         if (lost := await state.after_effect()) is not None:
@@ -216,6 +227,10 @@ def build_app(state: QuickBooksState) -> Starlette:
         if (early := await guard(request)) is not None:
             return early
         text = request.query_params.get("query", "")
+        by_number = re.fullmatch(r"select Id, SyncToken from Invoice where DocNumber = '((?:[^'\\]|\\.)*)'", text)
+        if by_number is not None:
+            hits = [i for i in state.invoices.values() if i.get("DocNumber") == by_number.group(1)]
+            return JSONResponse({"QueryResponse": {"Invoice": hits} if hits else {}})
         match = re.fullmatch(r"select Id, DisplayName from Customer where DisplayName = '((?:[^'\\]|\\.)*)'", text)
         if match is None:
             return fault("ValidationFault", "4000", "Error parsing query", text)
@@ -248,6 +263,7 @@ def build_app(state: QuickBooksState) -> Starlette:
             Route(f"{base}/companyinfo/{{realm}}", company_info, methods=["GET"]),
             Route("/oauth2/v1/tokens/bearer", state.token_endpoint, methods=["POST"]),
             Route(f"{base}/invoice", create_invoice, methods=["POST"]),
+            Route(f"{base}/creditmemo", create_invoice, methods=["POST"]),
             Route(f"{base}/customer", create_customer, methods=["POST"]),
             Route(f"{base}/query", query, methods=["GET"]),
             Route(f"{base}/cdc", cdc, methods=["GET"]),

@@ -56,6 +56,7 @@ class XeroState(FakeVendor):
     ids: Any = field(default_factory=lambda: itertools.count(1))
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     timesheets: dict[str, dict[str, Any]] = field(default_factory=dict)
     leave: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by employeeID
     employees: set[str] = field(default_factory=set)
@@ -119,6 +120,17 @@ def build_app(state: XeroState) -> Starlette:
         body = state.received[-1]["json"]
         created = []
         for inv in (body or {}).get("Invoices") or []:
+            if request.method == "POST" and "Type" not in inv and inv.get("Status") == "VOIDED":
+                found = next(
+                    (i for i in state.invoices.values() if i["InvoiceNumber"] == inv.get("InvoiceNumber")), None
+                )
+                if found is None:
+                    return _validation(f"Invoice number {inv.get('InvoiceNumber')} could not be found")
+                if found.get("Payments"):
+                    return _validation("Invoice not of valid status for modification: it has payments")
+                found["Status"] = "VOIDED"
+                created.append(found)
+                continue
             if inv.get("Type") != "ACCREC":
                 return _validation("Invoice Type must be ACCREC or ACCPAY")
             contact = inv.get("Contact") or {}
@@ -162,6 +174,30 @@ def build_app(state: XeroState) -> Starlette:
             state.by_key[key] = (200, payload)
         if (lost := await state.after_effect()) is not None:
             return lost
+        return JSONResponse(payload)
+
+    async def put_credit_notes(request: Request) -> Response:
+        if (early := await guard(request)) is not None:
+            return early
+        key, again = replayed(request)
+        if again is not None:
+            return again
+        created = []
+        for note in (state.received[-1]["json"] or {}).get("CreditNotes") or []:
+            if note.get("Type") not in ("ACCRECCREDIT", "ACCPAYCREDIT"):
+                return _validation("Credit note Type must be ACCRECCREDIT or ACCPAYCREDIT")
+            contact = note.get("Contact") or {}
+            if not (contact.get("ContactID") in state.contacts or contact.get("Name")):
+                return _validation("A Contact must be specified")
+            if not note.get("LineItems"):
+                return _validation("At least one line item is required")
+            nid = state.uuid()
+            record = {**note, "CreditNoteID": nid, "HasErrors": False}
+            state.credit_notes[nid] = record
+            created.append(record)
+        payload = {"Id": str(uuid.uuid4()), "Status": "OK", "CreditNotes": created}
+        if key is not None:
+            state.by_key[key] = (200, payload)
         return JSONResponse(payload)
 
     async def list_rows(request: Request) -> Response:
@@ -235,6 +271,7 @@ def build_app(state: XeroState) -> Starlette:
             Route("/connect/token", state.token_endpoint, methods=["POST"]),
             Route("/api.xro/2.0/Invoices", put_invoices, methods=["PUT", "POST"]),
             Route("/api.xro/2.0/Invoices", list_rows, methods=["GET"]),
+            Route("/api.xro/2.0/CreditNotes", put_credit_notes, methods=["PUT"]),
             Route("/api.xro/2.0/Contacts", list_rows, methods=["GET"]),
             Route("/payroll.xro/2.0/Timesheets", post_timesheet, methods=["POST"]),
             Route("/payroll.xro/2.0/Timesheets/{tid}/Approve", approve, methods=["POST"]),
