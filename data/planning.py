@@ -60,6 +60,7 @@ from optimizer.model import Technician as OptTechnician
 from optimizer.network import Network
 from optimizer.road_travel import RoadTravel
 from optimizer.solver import SolutionProgress, solve
+from optimizer.solver_process import SolveRunner, call_here
 from optimizer.travel import TravelProvider
 
 # A live position older than this is not trusted as "where the technician is now".
@@ -385,9 +386,17 @@ class Suggestion:
 
 
 def suggest_for_job(
-    db: Database, job_ref: str, day: date | None = None, now: datetime | None = None, k: int = 5
+    db: Database,
+    job_ref: str,
+    day: date | None = None,
+    now: datetime | None = None,
+    k: int = 5,
+    *,
+    run: SolveRunner = call_here,
 ) -> list[Suggestion]:
-    """Who can take this job: the k cheapest feasible insertions into the branch's current day."""
+    """Who can take this job: the k cheapest feasible insertions into the branch's current day.
+
+    `run` calls the search (here, or in a `SolverProcess` so that the caller's threads go on)."""
     with db.read() as session:
         job = session.scalar(select(Job).where(Job.ref == job_ref))
         if job is None:
@@ -402,8 +411,8 @@ def suggest_for_job(
     planning = load_day(db, day, branch_code, now)
     if not any(j.id == job_ref for j in planning.problem.jobs):
         raise InvalidInput(f"is not open for planning on {day.isoformat()}", record=f"job {job_ref}", field="status")
-    options = plan_suggest.suggest(
-        live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
+    options = run(
+        plan_suggest.suggest, live_problem(planning, job_ref), planning.current, job_ref, k, one_per_technician=True
     )
     with db.read() as session:
         wanted = [o.technician_id for o in options]
@@ -442,10 +451,14 @@ def live_problem(planning: PlanningDay, keep_hard: str) -> Problem:
 
 
 def solve_warm(
-    planning: PlanningDay, time_limit: float, on_progress: Callable[[SolutionProgress], None] | None = None
+    planning: PlanningDay,
+    time_limit: float,
+    on_progress: Callable[[SolutionProgress], None] | None = None,
+    run: SolveRunner = call_here,
 ) -> Plan:
     """Optimise the day from the plan as it stands, pricing moves of appointments customers were told."""
-    return solve(
+    return run(
+        solve,
         planning.problem,
         time_limit=time_limit,
         warm_start=planning.current,
@@ -499,23 +512,25 @@ def replan_day(
     now: datetime | None = None,
     time_limit: float = 5.0,
     scope: str = "minimal",
+    run: SolveRunner = call_here,
 ) -> tuple[PlanningDay, Plan, plan_diff.PlanDiff]:
     """Re-plan the rest of the day after a change, keeping started work and told appointments.
 
     ``scope="minimal"`` (the default) after an absence moves only the absent technician's jobs;
-    ``scope="branch"`` re-optimises the whole branch's day."""
+    ``scope="branch"`` re-optimises the whole branch's day. `run` calls the search (here, or in a
+    `SolverProcess`)."""
     if scope not in SCOPES:
         raise InvalidInput(f"is {scope!r}; use one of {', '.join(SCOPES)}", record="re-plan", field="scope")
     planning = load_day(db, day, branch_code, now)
     if change is None:
-        new_plan = solve_warm(planning, time_limit)
+        new_plan = solve_warm(planning, time_limit, run=run)
     elif scope == "minimal" and isinstance(change, plan_replan.TechnicianAbsent):
         problem, left_out = _minimal_problem(planning, change.technician_id)
-        new_plan = plan_replan.replan(problem, planning.current, change, time_limit=time_limit)
+        new_plan = run(plan_replan.replan, problem, planning.current, change, time_limit=time_limit)
         new_plan.unassigned = [*new_plan.unassigned, *left_out]
     else:
         # Started work comes from the jobs' real statuses (load_day), not from planned times.
-        new_plan = plan_replan.replan(planning.problem, planning.current, change, time_limit=time_limit)
+        new_plan = run(plan_replan.replan, planning.problem, planning.current, change, time_limit=time_limit)
     return planning, new_plan, plan_diff.diff(planning.current, new_plan)
 
 

@@ -256,7 +256,7 @@ def _planning() -> Any:
 def suggestions_for(ctx: ConsoleContext, job_ref: str, k: int = 5) -> list[Suggestion]:
     """The scheduler's ranked places for a job on the viewed day, cheapest first (via `data.planning`)."""
     planning = _planning()
-    found = planning.suggest_for_job(ctx.db, job_ref, day=ctx.day, now=ctx.now(), k=k)
+    found = planning.suggest_for_job(ctx.db, job_ref, day=ctx.day, now=ctx.now(), k=k, run=ctx.solve)
     return [
         Suggestion(
             technician=s.technician,
@@ -291,7 +291,7 @@ def propose_replan(ctx: ConsoleContext, technician: str | None = None, time_limi
         day = planning.load_day(ctx.db, ctx.day, ctx.branch.code, ctx.now())
         change = TechnicianAbsent(technician, max(0, day.offset(ctx.now())))
     day_plan, new_plan, diff = planning.replan_day(
-        ctx.db, ctx.day, ctx.branch.code, change, now=ctx.now(), time_limit=time_limit
+        ctx.db, ctx.day, ctx.branch.code, change, now=ctx.now(), time_limit=time_limit, run=ctx.solve
     )
     from data.services.solves import record_solve
 

@@ -1,10 +1,12 @@
 """The dispatch console: views on single keys and a `:` line, dispatch keys, live updates from the feed.
 
 The app owns what every view shares: who is at the keyboard (title bar), the live feed (coalesced into
-one `EventsArrived` per tick for each view), the dispatch keys (each one data-service call in a
-thread, refusals shown in place) and the one-step undo. It holds no selection of its own: a key acts
-on what the screen on view (`self.screen`) draws under its cursor (`job_target` / `technician_target`
-of `screens.base`), so a hidden view refreshing its rows never changes what a key acts on.
+one `EventsArrived` per tick for each view), which keys are offered, and navigation between views. What
+the dispatch keys and `:` commands do lives in `dispatch_tui.handlers` (mixed in here): each runs its
+service call or query in a thread worker and answers by message, refusals shown in place. It holds no
+selection of its own: a key acts on what the screen on view (`self.screen`) draws under its cursor
+(`job_target` / `technician_target` of `screens.base`), so a hidden view refreshing its rows never
+changes what a key acts on.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time as clock
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,19 +32,15 @@ from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from data.errors import DispatchError
 from data.feed import EventRecord
-from data.models.jobs import TRANSITIONS, JobStatus
-from data.models.workforce import AbsenceKind
-from data.queries.console import technician_choices
 from data.queries.first_run import company_progress
-from data.services.jobs import parse_skills
 from data.services.messages import unread_counts
 from dispatch_tui import actions
 from dispatch_tui.alerts import Alert, FeedAlerts, Logged, Severity, has_messages
 from dispatch_tui.commands_palette import ActionsProvider
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.feed_source import FeedSource
+from dispatch_tui.handlers.command_line import CommandLineKeys
 from dispatch_tui.keymap import ACTION_NEEDS, READ_ONLY_REFUSALS, WRITE_ACTIONS, bindings
 from dispatch_tui.messages import (
     AlertRaised,
@@ -58,24 +56,14 @@ from dispatch_tui.messages import (
     UnreadCounted,
     ViewRefreshed,
 )
-from dispatch_tui.screens.base import JobTarget, job_target, technician_target
 from dispatch_tui.screens.first_run import FirstRunScreen
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.job_detail import JobDetailScreen
-from dispatch_tui.screens.messages_log import MessagesScreen
-from dispatch_tui.screens.pickers import Choice, CommandPrompt, Confirm, PickList, TextPrompt
-from dispatch_tui.screens.replan import ReplanScreen
-from dispatch_tui.screens.slots import SlotsScreen
-from dispatch_tui.screens.suggestions import SuggestionsScreen
-from dispatch_tui.screens.technicians import TechniciansScreen
 from dispatch_tui.views import VIEWS
-from dispatch_tui.widgets.command_line import CommandError, parse_command
 from dispatch_tui.widgets.status_line import StatusLine
 from integrations.logs import crash_message, record_crash
 from optimizer.native_log import set_stderr_redirect
 
-SLOT_DAYS = 5
-"""`:slots` offers windows over this many days from the viewed day."""
 TICK_SECONDS = 0.25
 """Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
 A batch arriving after a quiet spell is applied at once (leading edge); later ones wait for the tick."""
@@ -83,7 +71,7 @@ A batch arriving after a quiet spell is applied at once (leading edge); later on
 JOB_ACTIONS = frozenset({"assign", "unassign", "move", "pin", "status", "suggest", "note", "open_job"})
 
 
-class DispatchApp(App[None]):
+class DispatchApp(CommandLineKeys):
     """`DispatchApp(context, feed)`: the console on one database, as one user."""
 
     CSS_PATH = "app.tcss"
@@ -146,10 +134,6 @@ class DispatchApp(App[None]):
 
     # Set-up.
 
-    @property
-    def read_only(self) -> bool:
-        return self.ctx.read_only
-
     def on_mount(self) -> None:
         self.theme = self.start_theme
         if self.user_keymap:
@@ -169,6 +153,8 @@ class DispatchApp(App[None]):
             self.run_worker(self.feed.run(self.post_message), name="feed", group="feed")
         for task in self.background:
             self.run_worker(task(self.stop_background), group="background")
+        if self.ctx.solver is not None:  # warm before the first `s` or `R`, on another core
+            self.run_worker(self.ctx.solver.start, thread=True, group="background", exit_on_error=False)
         self.set_interval(1.0, self._update_freshness)
         self._count_unread()
         self._check_first_run()
@@ -323,27 +309,6 @@ class DispatchApp(App[None]):
             return self.size.width
         return lines.first().message_room()
 
-    # What the keys act on: asked of the screen on view, never remembered from another one.
-
-    def job_target(self) -> JobTarget | None:
-        """The job under the cursor of the screen on view, at the newest version this console knows."""
-        target = job_target(self.screen) if self.screen_stack else None  # none while closing
-        if target is None:
-            return None
-        own = self._written.get(target.ref)
-        if own is not None and (target.version is None or own > target.version):
-            return JobTarget(target.ref, own)
-        return target
-
-    @property
-    def selected_job(self) -> str | None:
-        target = self.job_target()
-        return target.ref if target else None
-
-    @property
-    def selected_technician(self) -> str | None:
-        return technician_target(self.screen) if self.screen_stack else None
-
     def _from_screen_on_view(self, message: JobSelected | TechnicianSelected) -> bool:
         """Hidden views re-announce their cursor after live updates; only the visible one's choice is followed."""
         sender = getattr(message, "_sender", None)
@@ -472,13 +437,6 @@ class DispatchApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self._role_refusal))
 
-    def action_command_line(self) -> None:
-        def run(text: str | None) -> None:
-            if text:
-                self.run_worker(self.run_command(text), group="command")
-
-        self.push_screen(CommandPrompt(), run)
-
     def set_day(self, day: date) -> None:
         self.ctx.day = day
         self._reload_views()
@@ -490,317 +448,14 @@ class DispatchApp(App[None]):
             if callable(reload):
                 reload()
 
-    async def run_command(self, text: str) -> None:
-        try:
-            command = parse_command(text)
-        except CommandError as e:
-            self.notice(str(e), "error")
-            return
-        name, args = command.name, command.args
-        if name == "view":
-            self.action_view(args[0])
-        elif name == "job":
-            self.open_job(args[0].upper())
-        elif name == "tech":
-            self.action_view("technicians")
-            screen = self.views.get("technicians")
-            if isinstance(screen, TechniciansScreen):
-                screen.focus_technician(args[0].upper())
-        elif name == "assign":
-            start = self._parse_time(args[2]) if len(args) > 2 else None
-            if isinstance(start, str):
-                self.notice(start, "error")
-                return
-            ref, code = args[0].upper(), args[1].upper()
-            await self.perform(lambda: actions.assign(self.ctx, ref, code, start))
-        elif name == "unassign":
-            ref = args[0].upper()
-            await self.perform(lambda: actions.unassign(self.ctx, ref))
-        elif name == "replan":
-            self.action_replan()
-        elif name == "branch":
-            self.ctx.switch_branch(args[0].upper())
-            try:
-                _ = self.ctx.branch
-            except DispatchError as e:
-                self.notice(self.ctx.told(e), "error")
-                return
-            self._reload_views()
-        elif name == "day":
-            try:
-                self.set_day(date.fromisoformat(args[0]))
-            except ValueError:
-                self.notice(f"':day {args[0]}': give a date as YYYY-MM-DD", "error")
-        elif name == "slots":
-            await self.show_slots(args[0].upper(), args[1] if len(args) > 1 else "", args[2] if len(args) > 2 else "60")
-        elif name in ("depend", "crew", "visits"):
-            await self._link_command(name, args)
-        elif name == "undo":
-            await self.action_undo()
-        elif name == "help":
-            self.action_help()
-        elif name == "messages":
-            self.push_screen(MessagesScreen(self.messages, self.ctx.zone))
-        elif name == "quit":
-            self.exit()
-
-    # Dispatch by keyboard: each action is one service call in a thread; refusals come back as text.
-
-    async def perform(self, call: Callable[[], actions.Outcome]) -> str | None:
-        """Run one action; on success remember its undo and say what happened, else return the refusal."""
-        try:
-            outcome = await asyncio.to_thread(call)
-        except DispatchError as e:
-            told = self.ctx.told(e)
-            self.notice(told, "error")
-            return told
-        had_undo = self.undo_step is not None
-        self.undo_step = outcome.undo
-        if outcome.job is not None:
-            self._written[outcome.job[0]] = outcome.job[1]
-        self.notice(outcome.text + (f" · u: {outcome.undo.description}" if outcome.undo else ""), "ok")
-        if had_undo != (self.undo_step is not None):
-            self._refresh_keys()
-        return None
-
-    def _parse_time(self, text: str) -> datetime | str | None:
-        """'HH:MM' on the viewed day in the branch's zone; '' is None; anything else is a message."""
-        text = text.strip()
-        if not text:
-            return None
-        try:
-            clock = time.fromisoformat(text if len(text) > 2 else f"{text}:00")
-        except ValueError:
-            return f"'{text}' is not a time: use HH:MM, e.g. 10:30"
-        return datetime.combine(self.ctx.day, clock, self.ctx.zone)
-
-    async def _choices(self, ref: str) -> list[Choice]:
-        ctx = self.ctx
-        rows = await asyncio.to_thread(technician_choices, ctx.db, ctx.branch.id, ref, ctx.now())
-        return [
-            Choice(
-                c.code,
-                f"{c.code:<6} {c.name:<22} {c.skills}" + (f"  ({c.unavailable})" if c.unavailable else ""),
-                dim=not c.qualified,
-            )
-            for c in rows
-        ]
-
-    async def action_assign(self) -> None:
-        await self._pick_technician(move=False)
-
-    async def action_move(self) -> None:
-        await self._pick_technician(move=True)
-
-    def _need_job(self) -> JobTarget | None:
-        target = self.job_target()
-        if target is None:
-            self.notice("no job under the cursor here (2 opens the jobs queue, or :job REF)", "warning")
-        return target
-
-    async def _pick_technician(self, move: bool) -> None:
-        target = self._need_job()
-        if target is None:
-            return
-        ref, version = target.ref, target.version
-        try:
-            choices = await self._choices(ref)
-            state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
-        except DispatchError as e:
-            self.notice(self.ctx.told(e), "error")
-            return
-
-        async def submit(code: str, start_text: str) -> str | None:
-            start = self._parse_time(start_text)
-            if isinstance(start, str):
-                return start
-            return await self.perform(lambda: actions.assign(self.ctx, ref, code, start, version))
-
-        default_start = ""
-        if move and state.planned_start is not None:
-            default_start = self.ctx.local(state.planned_start).strftime("%H:%M")
-        title = f"{'Move' if move else 'Assign'} {ref} to (qualified first)"
-        self.push_screen(
-            PickList(
-                title,
-                choices,
-                submit,
-                extra_label="start HH:MM (empty: next free slot)",
-                extra_default=default_start,
-                highlight=state.technician,
-            )
-        )
-
-    async def action_unassign(self) -> None:
-        """Unassign at once when undo puts it all back (stated in the status line); ask first when the
-        technician has already been sent the job, which undo cannot take back."""
-        target = self._need_job()
-        if target is None:
-            return
-        try:
-            state = await asyncio.to_thread(actions.job_state, self.ctx, target.ref)
-        except DispatchError as e:
-            self.notice(self.ctx.told(e), "error")
-            return
-
-        def unassign() -> actions.Outcome:
-            return actions.unassign(self.ctx, target.ref, target.version)
-
-        if state.status != JobStatus.DISPATCHED.value or state.technician is None:
-            await self.perform(unassign)
-            return
-        at = self.ctx.local(state.planned_start).strftime("%H:%M") if state.planned_start else "no time"
-        question = (
-            f"Unassign {state.ref} from {state.technician} ({at})? {state.technician} has already been sent it; "
-            "the job goes back to the queue as new."
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(self.perform(unassign), group="action")
-
-        self.push_screen(Confirm(question), answered)
-
-    async def action_pin(self) -> None:
-        target = self._need_job()
-        if target is not None:
-            await self.perform(lambda: actions.toggle_pin(self.ctx, target.ref, target.version))
-
-    async def action_status(self) -> None:
-        target = self._need_job()
-        if target is None:
-            return
-        ref, version = target.ref, target.version
-        try:
-            state = await asyncio.to_thread(actions.job_state, self.ctx, ref)
-        except DispatchError as e:
-            self.notice(self.ctx.told(e), "error")
-            return
-        allowed = sorted(TRANSITIONS[JobStatus(state.status)], key=lambda s: list(JobStatus).index(s))
-        if not allowed:
-            self.notice(f"{ref} is {state.status}: final, no further status", "warning")
-            return
-
-        async def submit(value: str, _extra: str) -> str | None:
-            return await self.perform(lambda: actions.set_status(self.ctx, ref, JobStatus(value), version))
-
-        choices = [Choice(s.value, s.value.replace("_", " ")) for s in allowed]
-        self.push_screen(PickList(f"{ref} is {state.status}: new status", choices, submit, filterable=False))
-
-    async def action_note(self) -> None:
-        target = self._need_job()
-        if target is None:
-            return
-        ref = target.ref
-
-        async def submit(body: str) -> str | None:
-            return await self.perform(lambda: actions.add_note(self.ctx, ref, body))
-
-        self.push_screen(TextPrompt(f"Note on {ref}", placeholder="what the next person should know", submit=submit))
-
-    async def action_absent(self) -> None:
-        code = self.selected_technician
-        if not code:
-            self.notice("select a technician first (1 opens the technicians view)", "warning")
-            return
-        end_of_day = self.ctx.day_bounds()[1] - timedelta(minutes=1)
-
-        async def submit(kind: str, until_text: str) -> str | None:
-            until = self._parse_time(until_text) if until_text.strip() else end_of_day
-            if isinstance(until, str):
-                return until
-            assert until is not None
-            return await self.perform(lambda: actions.mark_absent(self.ctx, code, AbsenceKind(kind), until))
-
-        choices = [Choice(k.value, k.value) for k in AbsenceKind]
-        self.push_screen(
-            PickList(
-                f"{code} is absent from now: why?",
-                choices,
-                submit,
-                extra_label="until HH:MM (empty: end of day)",
-                filterable=False,
-            )
-        )
-
-    def action_suggest(self) -> None:
-        """Open the suggestions dialog at once; the scheduler answers into it from a thread worker."""
-        target = self._need_job()
-        if target is None:
-            return
-        ref, ctx = target.ref, self.ctx
-
-        async def choose(s: actions.Suggestion) -> str | None:
-            return await self.perform(lambda: actions.assign(ctx, ref, s.technician, s.start))
-
-        self.notice(f"asking the scheduler where {ref} could go...")
-        self.push_screen(SuggestionsScreen(ref, lambda: actions.suggestions_for(ctx, ref), ctx.zone, choose))
-
-    async def _link_command(self, name: str, args: tuple[str, ...]) -> None:
-        """`:depend B A [GAP]`, `:crew J N`, `:visits J DAYS`: the job's links, one service call each."""
-        numbers = args[2:] if name == "depend" else args[1:]
-        if not all(n.isdigit() for n in numbers[:1]):
-            self.notice(f"':{name} {' '.join(args)}': {numbers[0]} is not a whole number", "error")
-            return
-        ref = args[0].upper()
-        if name == "depend":
-            after = None if args[1] == "-" else args[1].upper()
-            gap = int(args[2]) if len(args) > 2 else 0
-            await self.perform(lambda: actions.set_dependency(self.ctx, ref, after, gap))
-        elif name == "crew":
-            await self.perform(lambda: actions.set_crew_size(self.ctx, ref, int(args[1])))
-        else:
-            await self.perform(lambda: actions.split_into_visits(self.ctx, ref, int(args[1])))
-
-    async def show_slots(self, site: str, skills: str, minutes: str) -> None:
-        """The windows a calling customer at ``site`` can be promised over the coming days, cheapest first."""
-        if not minutes.isdigit():
-            self.notice(f"':slots {site} {skills} {minutes}': minutes on site as a whole number, e.g. 60", "error")
-            return
-        self.notice(f"pricing windows at {site}...")
-        ctx = self.ctx
-        try:
-            needed = parse_skills(skills, record="slots", field="SKILLS")
-            offers = await asyncio.to_thread(
-                ctx.queries.slot_offers, ctx.db, site, needed, int(minutes), SLOT_DAYS, first_day=ctx.day, now=ctx.now()
-            )
-        except DispatchError as e:
-            self.notice(self.ctx.told(e), "error")
-            return
-        self.notice(f"{len(offers)} window(s) at {site}")
-        self.push_screen(SlotsScreen(site, offers, ctx.zone))
-
-    def action_replan(self) -> None:
-        """Open the re-plan dialog at once; the proposal is computed in a thread worker, then y applies."""
-        ctx = self.ctx
-        technician = self.selected_technician if isinstance(self.screen, TechniciansScreen) else None
-
-        async def apply(proposal: actions.ReplanProposal) -> str | None:
-            return await self.perform(lambda: actions.apply_replan(ctx, proposal))
-
-        self.notice("re-planning the rest of the day...")
-        title = f"Re-plan {ctx.branch.code} {ctx.day:%a %d %b} from {ctx.local(ctx.now()):%H:%M}"
-        compute = lambda: actions.propose_replan(ctx, technician)  # noqa: E731 - one call, named for the dialog
-        self.push_screen(ReplanScreen(title, compute, ctx.zone, None if self.read_only else apply))
-
-    async def action_undo(self) -> None:
-        step = self.undo_step
-        if step is None:
-            self.notice("nothing to undo", "warning")
-            return
-        self.undo_step = None
-        refusal = await self.perform(step.call)
-        if refusal is None:
-            self.undo_step = None
-            self.notice(f"undone: {step.description}", "ok")
-        self._refresh_keys()
-
     async def action_quit(self) -> None:
         self.stop_background.set()
         self.exit()
 
     def on_unmount(self) -> None:
         self.stop_background.set()
+        if self.ctx.solver is not None:
+            self.ctx.solver.close()
         set_stderr_redirect(self._stderr_redirect)
 
     def _handle_exception(self, error: Exception) -> None:

@@ -24,6 +24,7 @@ from data.permissions import Permission
 from data.queries import console as console_queries
 from data.queries import free as free_queries
 from data.queries.console import BranchInfo
+from optimizer.solver_process import SolverProcess, SolveRunner, call_here
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,18 @@ class ConsoleContext:
     followed_technician: str | None = None
     followed_job: str | None = None
     """The technician and job last under the cursor of the view on screen: the map opens on them."""
+    solver: SolverProcess | None = None
+    """The warm solver process searches run in (the real console); None runs them in the calling thread."""
+
+    @property
+    def solve(self) -> SolveRunner:
+        """How suggestions and re-plans call the optimizer: in the solver process when there is one."""
+        return self.solver.run if self.solver is not None else call_here
+
+    def cancel_solve(self) -> None:
+        """End the search under way in the solver process (Esc on its dialog); nothing in-thread can be ended."""
+        if self.solver is not None:
+            self.solver.cancel()
 
     def now(self) -> datetime:
         return self.clock()

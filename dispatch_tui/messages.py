@@ -13,13 +13,17 @@ a hidden screen re-announcing its cursor after a live refresh changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 
 from data.feed import EventRecord
 from data.queries.first_run import Progress
+from dispatch_tui.actions import Outcome, UndoStep
 from dispatch_tui.alerts import Alert
 
 
@@ -143,3 +147,34 @@ class FirstRunChecked(Message):
     def __init__(self, progress: Progress) -> None:
         super().__init__()
         self.progress = progress
+
+
+class ActionSucceeded(Message, bubble=False):
+    """A key's service call (run in a thread worker) is done; `undoing` is the undo step it carried out.
+
+    The app records the undo and says what happened, then passes a copy to the dialog that asked, if any."""
+
+    def __init__(self, outcome: Outcome, undoing: UndoStep | None = None, reply_to: MessagePump | None = None) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.undoing = undoing
+        self.reply_to = reply_to
+
+
+class ActionRefused(Message, bubble=False):
+    """A key's call was refused or failed; `text` is what to show in place (the console stays up)."""
+
+    def __init__(self, text: str, reply_to: MessagePump | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.reply_to = reply_to
+
+
+class ReadAnswered(Message, bubble=False):
+    """A read behind a key (a job's state, the picker's technicians) came back from its worker: `then(answer)`
+    runs on the app's loop (it opens the dialog the read was for)."""
+
+    def __init__(self, answer: Any, then: Callable[[Any], None]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.then = then

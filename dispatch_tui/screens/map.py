@@ -102,7 +102,7 @@ class MapScreen(TargetScreen):
         """Ask for a job, technician, customer or address; centre on what matches and select it."""
         state = self.canvas.state
 
-        async def check(text: str) -> str | None:
+        def check(text: str) -> str | None:
             if state is None or state.find(text) is None:
                 return f"no job, technician, customer or address on the map matches {text!r}"
             return None
@@ -114,7 +114,7 @@ class MapScreen(TargetScreen):
             self.show(hit)
 
         self.app.push_screen(
-            TextPrompt("Find on the map", placeholder="job ref, technician, customer or address", submit=check), found
+            TextPrompt("Find on the map", placeholder="job ref, technician, customer or address", check=check), found
         )
 
     def show(self, hit: MapHit) -> None:

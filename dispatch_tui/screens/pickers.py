@@ -1,12 +1,14 @@
 """Small modal dialogs for dispatch by keyboard: pick from a filtered list, type a line, the `:` prompt.
 
-A dialog that makes a change takes a `submit` coroutine that performs it and returns the service's
-refusal text (or None): a refusal is shown in place, in red, and the dialog stays open to try again.
+A dialog that makes a change takes a `submit` callable that starts it in a worker and returns at once: a
+message for input it cannot take ("not a time"), or None when the change is under way. The answer arrives
+as `ActionSucceeded` (the dialog closes) or `ActionRefused` (shown in place, in red; the dialog stays open
+to try again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -14,14 +16,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message_pump import MessagePump
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from dispatch_tui.messages import ActionRefused, ActionSucceeded
 from dispatch_tui.widgets.command_line import CommandLine
 
-Submit = Callable[[str, str], Awaitable[str | None]]
-"""(chosen value, text of the extra field) -> refusal message, or None when done."""
+Submit = Callable[[str, str, MessagePump], str | None]
+"""(chosen value, text of the extra field, the dialog to answer) -> what is wrong with the input, or None when
+the change has started (its answer is posted to the dialog)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class PickList(ModalScreen[str | None]):
         self.filterable = filterable
         self.highlight_value = highlight
         self.busy = False
+        self.chosen: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -98,37 +104,40 @@ class PickList(ModalScreen[str | None]):
         self._fill(event.value)
 
     @on(Input.Submitted)
-    async def _enter(self, _event: Input.Submitted) -> None:
-        await self._choose()
+    def _enter(self, _event: Input.Submitted) -> None:
+        self._choose()
 
     @on(OptionList.OptionSelected)
-    async def _selected(self, _event: OptionList.OptionSelected) -> None:
-        await self._choose()
+    def _selected(self, _event: OptionList.OptionSelected) -> None:
+        self._choose()
 
-    async def _choose(self) -> None:
+    def _choose(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is None or self.busy:
             return
         value = options.get_option_at_index(options.highlighted).id or ""
         extra = self.query_one("#extra", Input).value if self.extra_label else ""
-        self.busy = True
         error_box = self.query_one("#error", Static)
+        wrong = self.submit(value, extra, self)
+        if wrong:
+            error_box.update(Text(wrong, style="bold red"))
+            return
+        self.busy, self.chosen = True, value
         error_box.update("working...")
-        try:
-            refusal = await self.submit(value, extra)
-        finally:
-            self.busy = False
-        if refusal:
-            error_box.update(Text(refusal, style="bold red"))
-        else:
-            self.dismiss(value)
+
+    def on_action_succeeded(self, _message: ActionSucceeded) -> None:
+        self.dismiss(self.chosen)
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.busy = False
+        self.query_one("#error", Static).update(Text(message.text, style="bold red"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
 class TextPrompt(ModalScreen[str | None]):
-    """One line of text (a note, a filter name); with `submit`, a refusal is shown in place."""
+    """One line of text (a note, a filter name, a search); what `check` or `submit` refuses is shown in place."""
 
     DEFAULT_CSS = """
     TextPrompt { align: center middle; }
@@ -143,12 +152,17 @@ class TextPrompt(ModalScreen[str | None]):
         title: str,
         *,
         placeholder: str = "",
-        submit: Callable[[str], Awaitable[str | None]] | None = None,
+        check: Callable[[str], str | None] | None = None,
+        submit: Callable[[str, MessagePump], None] | None = None,
     ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
+        self.check = check
+        """What is wrong with the text, at once (None: nothing); shown in place, the prompt stays."""
         self.submit = submit
+        """Starts the change in a worker; the prompt closes on its `ActionSucceeded`."""
+        self.value: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -159,17 +173,27 @@ class TextPrompt(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         if not value:
             self.dismiss(None)
             return
-        if self.submit is not None:
-            refusal = await self.submit(value)
-            if refusal:
-                self.query_one("#error", Static).update(Text(refusal, style="bold red"))
-                return
-        self.dismiss(value)
+        wrong = self.check(value) if self.check is not None else None
+        if wrong:
+            self.query_one("#error", Static).update(Text(wrong, style="bold red"))
+            return
+        if self.submit is None:
+            self.dismiss(value)
+            return
+        self.value = value
+        self.submit(value, self)  # the answer comes as ActionSucceeded / ActionRefused
+        self.query_one("#error", Static).update("working...")
+
+    def on_action_succeeded(self, _message: ActionSucceeded) -> None:
+        self.dismiss(self.value)
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.query_one("#error", Static).update(Text(message.text, style="bold red"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import cast
 
@@ -10,9 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message_pump import MessagePump
 from textual.widgets import Label, LoadingIndicator, Static
 
 from dispatch_tui.actions import ReplanProposal
+from dispatch_tui.messages import ActionRefused, ActionSucceeded
 from dispatch_tui.screens.solver_call import Answered, Failed, SolverDialog
 
 
@@ -60,13 +62,15 @@ class ReplanScreen(SolverDialog[ReplanProposal, bool]):
         title: str,
         compute: Callable[[], ReplanProposal],
         zone: tzinfo,
-        apply: Callable[[ReplanProposal], Awaitable[str | None]] | None,
+        apply: Callable[[ReplanProposal, MessagePump], None] | None,
+        cancel: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(compute)
+        super().__init__(compute, cancel)
         self.title_text = title
         self.proposal: ReplanProposal | None = None
         self.zone = zone
         self.apply = apply
+        self.applying = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -99,19 +103,26 @@ class ReplanScreen(SolverDialog[ReplanProposal, bool]):
         self.query_one("#hint", Static).update(Text(hint, style="dim"))
         self.refresh_bindings()
 
-    def on_failed(self, message: Failed) -> None:
-        super().on_failed(message)
+    def on_failed(self, _message: Failed) -> None:
+        # SolverDialog.on_failed runs too (Textual calls each class's handler): it shows the error.
         self.query_one("#hint", Static).update(Text("n close", style="dim"))
 
-    async def action_apply(self) -> None:
+    def action_apply(self) -> None:
+        """Apply in a worker; the answer closes the dialog or shows the refusal here."""
         proposal = self.proposal
-        if self.apply is None or proposal is None or proposal.empty:
+        if self.apply is None or proposal is None or proposal.empty or self.applying:
             return
-        refusal = await self.apply(proposal)
-        if refusal:
-            self.query_one("#error", Static).update(Text(refusal, style="bold red"))
-        else:
-            self.dismiss(True)
+        self.applying = True
+        self.query_one("#hint", Static).update(Text("applying the re-plan...", style="dim"))
+        self.apply(proposal, self)
+
+    def on_action_succeeded(self, _message: ActionSucceeded) -> None:
+        self.dismiss(True)
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.applying = False
+        self.query_one("#error", Static).update(Text(message.text, style="bold red"))
+        self.query_one("#hint", Static).update(Text("n close", style="dim"))
 
     def action_discard(self) -> None:
         self.dismiss(False)

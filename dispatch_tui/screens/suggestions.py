@@ -6,7 +6,7 @@ The dialog opens at once with a progress indicator while the scheduler works in 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import cast
 
@@ -14,11 +14,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message_pump import MessagePump
 from textual.widgets import Label, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dispatch_tui.actions import Suggestion
-from dispatch_tui.messages import Notice
+from dispatch_tui.messages import ActionRefused, ActionSucceeded, Notice
 from dispatch_tui.screens.solver_call import Answered, SolverDialog
 from dispatch_tui.widgets.keyed_table import fit
 
@@ -43,13 +44,15 @@ class SuggestionsScreen(SolverDialog[list[Suggestion], Suggestion | None]):
         job_ref: str,
         compute: Callable[[], list[Suggestion]],
         zone: tzinfo,
-        choose: Callable[[Suggestion], Awaitable[str | None]],
+        choose: Callable[[Suggestion, MessagePump], None],
+        cancel: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(compute)
+        super().__init__(compute, cancel)
         self.job_ref = job_ref
         self.suggestions: list[Suggestion] = []
         self.zone = zone
         self.choose = choose
+        self.chosen: Suggestion | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -84,18 +87,23 @@ class SuggestionsScreen(SolverDialog[list[Suggestion], Suggestion | None]):
             self.query_one("#none", Static).update(text)
         self.app.post_message(Notice(f"{len(self.suggestions)} place(s) for {self.job_ref}"))
 
-    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        await self.action_pick(int(event.option.id or 0))
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_pick(int(event.option.id or 0))
 
-    async def action_pick(self, index: int) -> None:
-        if not 0 <= index < len(self.suggestions):
+    def action_pick(self, index: int) -> None:
+        """Assign the chosen place in a worker; the answer closes the dialog or shows the refusal here."""
+        if not 0 <= index < len(self.suggestions) or self.chosen is not None:
             return
-        chosen = self.suggestions[index]
-        refusal = await self.choose(chosen)
-        if refusal:
-            self.query_one("#error", Static).update(Text(refusal, style="bold red"))
-        else:
-            self.dismiss(chosen)
+        self.chosen = self.suggestions[index]
+        self.query_one("#error", Static).update(Text("assigning...", style="dim"))
+        self.choose(self.chosen, self)
+
+    def on_action_succeeded(self, _message: ActionSucceeded) -> None:
+        self.dismiss(self.chosen)
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.chosen = None
+        self.query_one("#error", Static).update(Text(message.text, style="bold red"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -252,7 +252,7 @@ async def test_slots_command_lists_windows_to_promise(world_db: Database) -> Non
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         await app.run_command(":slots S1 plumbing1 45")
-        await pilot.pause()
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, SlotsScreen)
         assert screen.offers and {o.technician for o in screen.offers} == {"T2"}  # the only plumber
@@ -261,6 +261,7 @@ async def test_slots_command_lists_windows_to_promise(world_db: Database) -> Non
         await app.run_command(":slots S1 plumbing1 soon")
         assert "minutes on site" in app.status_text
         await app.run_command(":slots S9")
+        await settle(app, pilot)
         assert "S9" in app.status_text
 
 
@@ -271,14 +272,18 @@ async def test_command_line_links_jobs(world_db: Database) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(app, pilot)
         await app.run_command(":depend J-HVAC J-PLUMB 30")
+        await settle(app, pilot)
         assert "J-HVAC starts at least 30 min after J-PLUMB ends" in app.status_text
         await app.run_command(":crew J-ELEC 2")
+        await settle(app, pilot)
         assert "needs a crew of 2" in app.status_text
         await app.run_command(":visits J-ELEC 2")
+        await settle(app, pilot)
         assert "J-ELEC takes 2 days" in app.status_text
         await app.run_command(":crew J-ELEC many")
         assert "not a whole number" in app.status_text
         await app.run_command(":depend J-HVAC -")
+        await settle(app, pilot)
         assert "waits for no job" in app.status_text
     links = job_detail(world_db, "J-ELEC", NOW).links
     assert links[0] == "crew of 2: -, -" and links[1].startswith("day 1 of 2")

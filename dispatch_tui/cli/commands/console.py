@@ -19,6 +19,7 @@ from data.models.base import utcnow
 from data.queries.console import branch_info
 from dispatch_tui.cli.context import EXIT_BAD_INPUT, STATE, actor, db, fail, handles_errors
 from dispatch_tui.context import ConsoleContext
+from optimizer.solver_process import SolverProcess
 
 DEMO_SPEEDUP = 20.0
 """The demo's day runs 20 times faster than the wall clock: an eight-hour shift in 24 minutes."""
@@ -66,6 +67,7 @@ def open_console(
         raise fail(e.message, e.exit_code) from None
     except ValueError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from None
+    ctx.solver = SolverProcess()  # searches off the console's GIL (see optimizer.solver_process)
     app = DispatchApp(ctx, LiveFeed(ctx.db), keymap=keys, background=background, theme=theme)
     if theme not in app.available_themes:
         raise fail(f"--theme {theme}: not a theme (known: {', '.join(sorted(app.available_themes))})", EXIT_BAD_INPUT)
@@ -135,6 +137,7 @@ def open_demo_console(
     info = branch_info(database, None)
     day = start.astimezone(ZoneInfo(info.timezone)).date()
     ctx = ConsoleContext(database, who, info.code, day, simulated_now, recorded=on_demo_clock)
+    ctx.solver = SolverProcess()
     simulator = FieldSimulator(database, speedup=speedup, start=start)
     background: list[Background] = [lambda stop: simulator.run(stop, 1.0)]
     worker = _delivery_worker(database, demo_integrations_config(url))
