@@ -64,9 +64,11 @@ from dispatch_tui.widgets.status_line import StatusLine
 from integrations.logs import crash_message, record_crash
 from optimizer.native_log import set_stderr_redirect
 
-TICK_SECONDS = 0.25
-"""Live events are applied at most this often (4 Hz): one repaint per tick, never one per event.
-A batch arriving after a quiet spell is applied at once (leading edge); later ones wait for the tick."""
+TICK_SECONDS = 0.1
+"""Live events are handed to the views at most this often (10 Hz), never one by one. A batch arriving
+after a quiet spell is applied at once (leading edge); later ones wait for the tick. A tick is cheap:
+the view on screen re-reads only the rows touched and draws only the lines that changed (hidden views
+only mark them), and batches arriving while it reads coalesce into its next read."""
 
 JOB_ACTIONS = frozenset({"assign", "unassign", "move", "pin", "status", "suggest", "note", "open_job"})
 

@@ -1,9 +1,10 @@
 """Messages that carry live data and selections between the feed, the app and the screens.
 
 Flow: `FeedSource` posts `EventsArrived` (raw batches) and `FeedStateChanged` to the app. The app
-coalesces raw batches and, once per tick (about 3 Hz), posts ONE `EventsArrived` with everything new
-to each view screen, visible or not. A screen applies it as keyed updates of the rows/blocks the
-events touch (see `touched_jobs` / `touched_technicians`), never as a full reload per event.
+coalesces raw batches and, once per tick (10 Hz at most), posts ONE `EventsArrived` with everything new
+to each view screen, visible or not. The view on screen applies it as keyed updates of the rows/blocks
+the events touch (see `touched_jobs` / `touched_technicians`), never as a full reload per event; a
+hidden one only marks them stale and reads them once it is shown (`screens.base.LiveScreen`).
 
 Screens post `JobSelected` / `TechnicianSelected` whenever their cursor lands on a job or technician:
 the app only re-checks which keys to offer. What a key acts on is asked of the screen on view

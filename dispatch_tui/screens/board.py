@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from data.queries.board import BoardDay, board_day, technicians_of_jobs
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, Notice, ViewRefreshed
-from dispatch_tui.screens.base import JobTarget, TargetScreen
+from dispatch_tui.messages import EventsArrived, Notice
+from dispatch_tui.screens.base import JobTarget, LiveScreen
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.schedule_board import ScheduleBoard
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -28,28 +30,26 @@ LEGEND = (
 )
 
 
-class BoardScreen(TargetScreen):
+class BoardScreen(LiveScreen):
     TITLE = "Schedule board"
     CSS_PATH = "board.tcss"
-    BINDINGS = [Binding("r", "reload", "Reload", id="board.reload", show=False)]
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="board.reload", show=False),
+        Binding("slash", "search", "Search", key_display="/", id="board.search"),
+    ]
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="board")
         self.ctx = ctx
-        self._dirty_techs: set[int] = set()
-        self._dirty_jobs: set[int] = set()
-        self._full = True
-        self._busy = False
         self._follow: str | None = None
         """A job chosen in another view, to put the cursor on once the day is drawn."""
-        self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static("", id="board-summary", markup=False)
         yield ScheduleBoard(ascii_only=self.ctx.ascii_only, id="board")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def board(self) -> ScheduleBoard:
@@ -58,9 +58,8 @@ class BoardScreen(TargetScreen):
     def on_mount(self) -> None:
         self.board.now = self.ctx.now()
         self.set_interval(NOW_TICK_SECONDS, self._tick)
-        self.set_interval(FULL_REFRESH_SECONDS, self.action_reload)
+        self.refresh_every(FULL_REFRESH_SECONDS)
         self.board.focus()
-        self._kick()
 
     def job_target(self) -> JobTarget | None:
         job = self.board.selected_job()
@@ -92,50 +91,30 @@ class BoardScreen(TargetScreen):
         self.board.now = self.ctx.now()
 
     def action_reload(self) -> None:
-        self._full = True
-        self._kick()
+        self.reload()
 
-    def reload(self) -> None:
-        """Re-read the whole day (the app calls this when the viewed day or branch changes)."""
-        self.action_reload()
-
-    def on_events_arrived(self, message: EventsArrived) -> None:
+    def stale_keys(self, message: EventsArrived) -> set[tuple[str, int]]:
         events = [e for e in message.events if e.type != "technician.position"]
         if not events:
-            return
+            return set()
         touched = EventsArrived(events)
-        self._dirty_techs |= {int(x) for x in touched.touched_technicians if x.isdigit()}
-        self._dirty_jobs |= {int(x) for x in touched.touched_jobs if x.isdigit()}
-        self._kick()
+        techs = {("technician", int(x)) for x in touched.touched_technicians if x.isdigit()}
+        return techs | {("job", int(x)) for x in touched.touched_jobs if x.isdigit()}
 
-    def _kick(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self.run_worker(self._drain(), group="board-refresh")
-
-    async def _drain(self) -> None:
-        """Read and apply what changed, one read at a time, until nothing is pending."""
-        try:
-            while self._full or self._dirty_techs or self._dirty_jobs:
-                ctx = self.ctx
-                if self._full or (self.board.board is not None and self.board.board.day != ctx.day):
-                    self._full = False
-                    self._dirty_techs.clear()
-                    self._dirty_jobs.clear()
-                    day = await asyncio.to_thread(board_day, ctx.db, ctx.branch_code, ctx.day)
-                    self.board.board = day
-                    self._show_summary(day)
-                    self.loaded.set()
-                    self._land()
-                else:
-                    techs, jobs = set(self._dirty_techs), set(self._dirty_jobs)
-                    self._dirty_techs.clear()
-                    self._dirty_jobs.clear()
-                    rows = await asyncio.to_thread(self._rows_for, techs, jobs)
-                    self.board.update_technicians(rows.technicians)
-                self.app.post_message(ViewRefreshed())
-        finally:
-            self._busy = False
+    async def read(self, keys: set[Hashable] | None) -> None:
+        """The whole day, or the rows of the technicians and jobs these keys name."""
+        ctx = self.ctx
+        if keys is None or (self.board.board is not None and self.board.board.day != ctx.day):
+            day = await asyncio.to_thread(board_day, ctx.db, ctx.branch_code, ctx.day)
+            self.board.board = day
+            self._show_summary(day)
+            self.loaded.set()
+            self._land()
+            return
+        techs = {k[1] for k in keys if isinstance(k, tuple) and k[0] == "technician"}
+        jobs = {k[1] for k in keys if isinstance(k, tuple) and k[0] == "job"}
+        rows = await asyncio.to_thread(self._rows_for, techs, jobs)
+        self.board.update_technicians(rows.technicians)
 
     def _rows_for(self, technician_ids: set[int], job_ids: set[int]) -> BoardDay:
         """The rows these events touch: named technicians, whoever holds the jobs now, and who held them."""

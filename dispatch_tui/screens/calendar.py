@@ -7,13 +7,14 @@ from datetime import date, timedelta
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from data.queries.board import CalendarData, calendar_range
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import Notice, ViewRefreshed
 from dispatch_tui.screens.base import TargetScreen
 from dispatch_tui.widgets.calendar_grid import CalendarGrid, month_grid_start, week_start
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
@@ -27,6 +28,7 @@ class CalendarScreen(TargetScreen):
         Binding("left_square_bracket", "shift(-1)", "Previous", key_display="[", id="calendar.previous"),
         Binding("right_square_bracket", "shift(1)", "Next", key_display="]", id="calendar.next"),
         Binding("o", "toggle_scope", "Branch/tech", id="calendar.scope"),
+        Binding("slash", "search", "Search", key_display="/", id="calendar.search"),
     ]
 
     def __init__(self, ctx: ConsoleContext, technician_code: str | None = None) -> None:
@@ -43,7 +45,7 @@ class CalendarScreen(TargetScreen):
         yield Static("", id="calendar-summary", markup=False)
         yield CalendarGrid(id="calendar")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def grid(self) -> CalendarGrid:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
 
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, ViewRefreshed
-from dispatch_tui.screens.base import TargetScreen
+from dispatch_tui.messages import EventsArrived
+from dispatch_tui.screens.base import LiveScreen
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.keyed_table import Column, KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -29,53 +30,44 @@ COLUMNS = (
 )
 STATUS_STYLE = {"delivered": "green", "pending": "yellow", "failed": "bold red", "dead": "bold red"}
 SHOWN = 300
+RELOAD_SECONDS = 5.0
 
 
-class DeliveriesScreen(TargetScreen):
+class DeliveriesScreen(LiveScreen):
     """The newest deliveries; refreshed when events arrive (the worker's work follows the event log)."""
 
     TITLE = "Deliveries"
-    AUTO_FOCUS = "DataTable"
-    BINDINGS = [Binding("r", "reload", "Reload", id="deliveries.reload")]
+    ROWS_ARE = "deliveries"
+    AUTO_FOCUS = "KeyedTable"
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="deliveries.reload"),
+        Binding("slash", "search", "Search", key_display="/", id="deliveries.search"),
+    ]
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="deliveries")
         self.ctx = ctx
-        self._busy = False
-        self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield KeyedTable(COLUMNS, id="deliveries")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(KeyedTable).set_order(lambda key: -int(key))
-        self.set_interval(5.0, self.reload)
-        self.reload()
-
-    def reload(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self.run_worker(self._load(), group="refresh")
+        self.refresh_every(RELOAD_SECONDS)
 
     def action_reload(self) -> None:
         self.reload()
 
-    def on_events_arrived(self, _message: EventsArrived) -> None:
-        self.reload()
+    def stale_keys(self, message: EventsArrived) -> tuple[str, ...]:
+        return ("newest",) if message.events else ()  # the worker's work follows the event log
 
-    async def _load(self) -> None:
-        try:
-            rows = await asyncio.to_thread(list_deliveries, self.ctx.db, limit=SHOWN)
-            if not self.is_attached or not self.query(KeyedTable):
-                return
+    async def read(self, keys: set[Hashable] | None) -> None:
+        rows = await asyncio.to_thread(list_deliveries, self.ctx.db, limit=SHOWN)
+        if self.is_attached and self.query(KeyedTable):
             self.query_one(KeyedTable).put({str(d.id): self._row(d) for d in rows}, replace_all=True)
-            self.app.post_message(ViewRefreshed())
-            self.loaded.set()
-        finally:
-            self._busy = False
 
     def _row(self, d: DeliveryView) -> tuple[Text, ...]:
         nxt = self.ctx.shown(d.next_attempt_at).strftime("%H:%M") if d.next_attempt_at else "-"

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from data.errors import DispatchError
 from data.queries.console import JobDetail
@@ -24,6 +24,7 @@ from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, ViewR
 from dispatch_tui.screens.base import JobTarget, TargetScreen
 from dispatch_tui.widgets.crm_offers import render_crm_offers
 from dispatch_tui.widgets.field_report import render_field_report
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
 
@@ -53,7 +54,7 @@ class JobDetailScreen(TargetScreen):
         with VerticalScroll(id="detail"):
             yield Static("loading...", id="body", markup=False, classes="section")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.action_reload()

@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import tomllib
+from collections.abc import Hashable
 from datetime import datetime
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input
 
 from data.paths import config_file
 from data.queries.console import JobRow
 from dispatch_tui.alerts import job_became
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, Notice, OpenJob, ViewRefreshed
-from dispatch_tui.screens.base import JobTarget, TargetScreen
+from dispatch_tui.messages import AlertRaised, EventsArrived, JobSelected, Notice, OpenJob
+from dispatch_tui.screens.base import FilterBox, FilteredScreen, JobTarget
 from dispatch_tui.widgets.job_table import JobTable
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.keyed_table import KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -54,107 +55,79 @@ class SavedFilters:
         self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-class JobsScreen(TargetScreen):
+class JobsScreen(FilteredScreen):
     TITLE = "Jobs"
+    ROWS_ARE = "jobs"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="jobs.filter"),
         Binding("f", "next_saved_filter", "Saved filter", id="jobs.saved_filter"),
         Binding("F", "save_filter", "Save filter", id="jobs.save_filter"),
         Binding("escape", "clear_filter", "Clear", show=False),
     ]
+    AUTO_FOCUS = "KeyedTable"
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="jobs")
         self.ctx = ctx
         self.saved = SavedFilters(ctx.config_dir)
-        self._dirty: set[int] = set()
-        self._full = True
-        self._busy = False
         self._ref_of: dict[int, str] = {}
         self._saved_index = -1
         self._risk_due: dict[int, datetime] = {}
         """Job id -> when the clock alone next changes its risk; that row is re-read then, and moves up."""
-        self.loaded = asyncio.Event()
-
-    AUTO_FOCUS = "DataTable"
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        box = Input(placeholder="filter jobs (ref, customer, skill, status...); Enter keeps it", id="filter")
-        box.display = False
-        yield box
+        yield FilterBox("filter jobs (ref, customer, skill, status...); Enter keeps it")
         yield JobTable(self.ctx.zone, id="jobs")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> JobTable:
         return self.query_one(JobTable)
 
     def on_mount(self) -> None:
-        self.set_interval(FULL_REFRESH_SECONDS, self.reload)
+        self.refresh_every(FULL_REFRESH_SECONDS)
         self.set_interval(RISK_CHECK_SECONDS, self.check_risk)
-        self._kick()
 
     def check_risk(self) -> None:
-        """Re-read the jobs the clock has just made at risk or late, so they move to the top at once."""
+        """Re-read the jobs the clock has just made at risk or late, so they move to the top at once
+        (and are announced, even while the queue is hidden: a read of those few rows only)."""
         now = self.ctx.now()
         due = {job_id for job_id, at in self._risk_due.items() if at <= now}
         if due:
             for job_id in due:
                 del self._risk_due[job_id]
-            self._dirty |= due
-            self._kick()
+            self.mark_stale(due, urgent=True)
 
-    def reload(self) -> None:
-        self._full = True
-        self._kick()
+    def stale_keys(self, message: EventsArrived) -> set[int]:
+        return {int(x) for x in message.touched_jobs if x.isdigit()}
 
-    def on_events_arrived(self, message: EventsArrived) -> None:
-        ids = {int(x) for x in message.touched_jobs if x.isdigit()}
-        if ids:
-            self._dirty |= ids
-            self._kick()
-
-    def _kick(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self.run_worker(self._drain(), group="refresh")
-
-    async def _drain(self) -> None:
-        try:
-            while self._full or self._dirty:
-                full, ids = self._full, None if self._full else set(self._dirty)
-                self._full = False
-                self._dirty.clear()
-                ctx = self.ctx
-                now = ctx.now()
-                rows = await asyncio.to_thread(ctx.queries.job_queue, ctx.db, ctx.branch.id, ctx.day, now, ids)
-                if not self.is_attached or not self.query(KeyedTable):
-                    return  # the console is closing
-                if ids is not None:
-                    present = {r.id for r in rows}
-                    self.table.drop_refs(self._ref_of.pop(i) for i in ids - present if i in self._ref_of)
-                    for gone in ids - present:
-                        self._risk_due.pop(gone, None)
-                self._ref_of.update({r.id: r.ref for r in rows})
-                if full:
-                    self._risk_due.clear()
-                for r in rows:
-                    changes = r.risk_changes_at(now)
-                    if changes is None:
-                        self._risk_due.pop(r.id, None)
-                    else:
-                        self._risk_due[r.id] = changes
-                if self.loaded.is_set():  # what was late at start is the top of the queue, not an alert
-                    self._announce_risen(rows)
-                self.table.show(rows, now, replace_all=full)
-                self.app.post_message(ViewRefreshed(full))
-                self._announce_cursor()  # the selected job's version may have moved on
-                if full:
-                    self.loaded.set()
-        finally:
-            self._busy = False
+    async def read(self, keys: set[Hashable] | None) -> None:
+        ids = None if keys is None else {k for k in keys if isinstance(k, int)}
+        ctx = self.ctx
+        now = ctx.now()
+        rows = await asyncio.to_thread(ctx.queries.job_queue, ctx.db, ctx.branch.id, ctx.day, now, ids)
+        if not self.is_attached or not self.query(KeyedTable):
+            return  # the console is closing
+        if ids is not None:
+            present = {r.id for r in rows}
+            self.table.drop_refs(self._ref_of.pop(i) for i in ids - present if i in self._ref_of)
+            for gone in ids - present:
+                self._risk_due.pop(gone, None)
+        self._ref_of.update({r.id: r.ref for r in rows})
+        if ids is None:
+            self._risk_due.clear()
+        for r in rows:
+            changes = r.risk_changes_at(now)
+            if changes is None:
+                self._risk_due.pop(r.id, None)
+            else:
+                self._risk_due[r.id] = changes
+        if self.loaded.is_set():  # what was late at start is the top of the queue, not an alert
+            self._announce_risen(rows)
+        self.table.show(rows, now, replace_all=ids is None)
+        self._announce_cursor()  # the selected job's version may have moved on
 
     def _announce_risen(self, rows: list[JobRow]) -> None:
         for row in rows:
@@ -168,14 +141,13 @@ class JobsScreen(TargetScreen):
         row = self.table.job(ref) if ref else None
         self.app.post_message(JobSelected(ref, row.version if row else None))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        ref = event.row_key.value
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        ref = event.key
         row = self.table.job(ref) if ref else None
         self.app.post_message(JobSelected(ref, row.version if row else None))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.app.post_message(OpenJob(event.row_key.value))
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        self.app.post_message(OpenJob(event.key))
 
     def on_screen_resume(self) -> None:
         self._announce_cursor()
@@ -186,33 +158,6 @@ class JobsScreen(TargetScreen):
             return None
         row = self.table.job(ref)
         return JobTarget(ref, row.version if row else None)
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.display = False
-        self.table.set_filter("")
-        self.table.focus()
-
-    def apply_filter(self, text: str) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = text
-        box.display = bool(text)
-        self.table.set_filter(text)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.table.set_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            event.input.display = bool(event.value)
-            self.table.focus()
 
     def action_next_saved_filter(self) -> None:
         try:

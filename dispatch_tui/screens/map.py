@@ -6,13 +6,13 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
 
 from data.queries.board import MapHit, map_state
 from dispatch_tui.context import ConsoleContext
 from dispatch_tui.messages import EventsArrived, TechnicianSelected, ViewRefreshed
 from dispatch_tui.screens.base import TargetScreen
 from dispatch_tui.screens.pickers import TextPrompt
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.map_canvas import MapCanvas
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.title_bar import TitleBar
@@ -29,13 +29,15 @@ class MapScreen(TargetScreen):
         super().__init__(name="map")
         self.ctx = ctx
         self._reload_pending = False
+        self._reload_on_view = False
+        """Jobs changed while the map was hidden: it reads them once it is looked at again."""
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield MapCanvas(ascii_only=self.ctx.ascii_only, id="map")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def canvas(self) -> MapCanvas:
@@ -51,6 +53,9 @@ class MapScreen(TargetScreen):
         if self.ctx.followed_technician is not None and self.ctx.followed_technician != canvas.selected:
             canvas.selected = self.ctx.followed_technician
         canvas.selected_job = self.ctx.followed_job
+        if self._reload_on_view:
+            self._reload_on_view = False
+            self.reload()
 
     def reload(self) -> None:
         """Re-read the map (the app calls this when the viewed day or branch changes)."""
@@ -77,7 +82,15 @@ class MapScreen(TargetScreen):
                 jobs_changed = True
         if jobs_changed and not self._reload_pending:
             self._reload_pending = True
-            self.set_timer(RELOAD_AFTER_JOB_EVENTS_SECONDS, lambda: self.run_worker(self._load(), group="map-load"))
+            self.set_timer(RELOAD_AFTER_JOB_EVENTS_SECONDS, self._reload_after_jobs)
+
+    def _reload_after_jobs(self) -> None:
+        """Hidden, the map reads nothing: it only notes that it must, when looked at."""
+        if self.is_current:
+            self.reload()
+        else:
+            self._reload_pending = False
+            self._reload_on_view = True
 
     def on_map_canvas_technician_chosen(self, message: MapCanvas.TechnicianChosen) -> None:
         self.app.post_message(TechnicianSelected(message.code))

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input
 
 from dispatch_tui.context import ConsoleContext
-from dispatch_tui.messages import EventsArrived, Notice, OpenJob, TechnicianSelected, ViewRefreshed
-from dispatch_tui.screens.base import TargetScreen
+from dispatch_tui.messages import EventsArrived, Notice, OpenJob, TechnicianSelected
+from dispatch_tui.screens.base import FilterBox, FilteredScreen
+from dispatch_tui.widgets.key_bar import KeyBar
 from dispatch_tui.widgets.keyed_table import KeyedTable
 from dispatch_tui.widgets.status_line import StatusLine
 from dispatch_tui.widgets.technician_table import SORTS, TechnicianTable
@@ -21,92 +22,68 @@ FULL_REFRESH_SECONDS = 30.0
 """Lateness grows with the clock even without events; re-read everything this often (cheap: diffed)."""
 
 
-class TechniciansScreen(TargetScreen):
+class TechniciansScreen(FilteredScreen):
     TITLE = "Technicians"
+    ROWS_ARE = "technicians"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="technicians.filter"),
         Binding("o", "sort", "Sort", id="technicians.sort"),
         Binding("f", "free_now", "Free now", id="technicians.free"),
         Binding("escape", "clear_filter", "Clear", show=False),
     ]
+    AUTO_FOCUS = "KeyedTable"
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(name="technicians")
         self.ctx = ctx
-        self._dirty: set[int] = set()
-        self._full = True
-        self._busy = False
-        self.loaded = asyncio.Event()
         self.free_order: list[str] | None = None
         """Codes free now or soonest (soonest first) while the free-now filter is on; None when off."""
         self._free_now_count = 0
-
-    AUTO_FOCUS = "DataTable"
+        self._follow: str | None = None
+        """A technician chosen elsewhere (a search, `:tech`), to put the cursor on once the rows are read."""
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        box = Input(placeholder="filter technicians (text in any column), Enter to keep", id="filter")
-        box.display = False
-        yield box
+        yield FilterBox("filter technicians (text in any column), Enter to keep")
         yield TechnicianTable(self.ctx.zone, self.ctx.ascii_only, id="technicians")
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> TechnicianTable:
         return self.query_one(TechnicianTable)
 
     def on_mount(self) -> None:
-        self.set_interval(FULL_REFRESH_SECONDS, self.reload)
-        self._kick()
+        self.refresh_every(FULL_REFRESH_SECONDS)
 
-    def reload(self) -> None:
-        self._full = True
-        self._kick()
+    def stale_keys(self, message: EventsArrived) -> set[int]:
+        return {int(x) for x in message.touched_technicians if x.isdigit()}
 
-    def on_events_arrived(self, message: EventsArrived) -> None:
-        ids = {int(x) for x in message.touched_technicians if x.isdigit()}
-        if ids:
-            self._dirty |= ids
-            self._kick()
-
-    def _kick(self) -> None:
-        if not self._busy:
-            self._busy = True
-            self.run_worker(self._drain(), group="refresh")
-
-    async def _drain(self) -> None:
-        """Read and apply the changed rows, one read at a time, until nothing is pending."""
-        try:
-            while self._full or self._dirty:
-                full, ids = self._full, None if self._full else set(self._dirty)
-                self._full = False
-                self._dirty.clear()
-                ctx = self.ctx
-                rows = await asyncio.to_thread(
-                    ctx.queries.technician_board, ctx.db, ctx.branch.id, ctx.day, ctx.now(), ids
-                )
-                if not self.is_attached or not self.query(KeyedTable):
-                    return  # the console is closing
-                self.table.show(rows, replace_all=full)
-                if full and self.free_order is not None:
-                    await self._read_free()
-                self.app.post_message(ViewRefreshed(full))
-                if full:
-                    self.loaded.set()
-                    self._announce_cursor()
-        finally:
-            self._busy = False
+    async def read(self, keys: set[Hashable] | None) -> None:
+        ids = None if keys is None else {k for k in keys if isinstance(k, int)}
+        ctx = self.ctx
+        rows = await asyncio.to_thread(ctx.queries.technician_board, ctx.db, ctx.branch.id, ctx.day, ctx.now(), ids)
+        if not self.is_attached or not self.query(KeyedTable):
+            return  # the console is closing
+        self.table.show(rows, replace_all=ids is None)
+        if ids is None and self.free_order is not None:
+            await self._read_free()
+        if ids is None:
+            self._announce_cursor()
+            if self._follow is not None:
+                self.loaded.set()
+                code, self._follow = self._follow, None
+                self.focus_technician(code)
 
     def _announce_cursor(self) -> None:
         code = self.table.cursor_key()
         self.app.post_message(TechnicianSelected(code))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.app.post_message(TechnicianSelected(event.row_key.value))
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        self.app.post_message(TechnicianSelected(event.key))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        row = self.table.technician(event.row_key.value or "")
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        row = self.table.technician(event.key)
         if row is not None and (row.current_job or row.next_job):
             self.app.post_message(OpenJob(row.current_job or row.next_job or ""))
 
@@ -115,27 +92,6 @@ class TechniciansScreen(TargetScreen):
 
     def technician_target(self) -> str | None:
         return self.table.cursor_key()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.display = False
-        self.table.set_filter("")
-        self.table.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.table.set_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            event.input.display = bool(event.value)
-            self.table.focus()
 
     async def action_free_now(self) -> None:
         """Toggle: only technicians free now or later today, the soonest free first."""
@@ -165,11 +121,13 @@ class TechniciansScreen(TargetScreen):
         self.app.post_message(Notice(f"technicians sorted by {nxt}"))
 
     def focus_technician(self, code: str) -> None:
-        """Put the cursor on a technician (clearing a filter that hides them)."""
-        if code not in self.table.rows and self.table.filter_text:
+        """Put the cursor on a technician (clearing a filter that hides them); once loaded, if not yet."""
+        if not self.loaded.is_set():
+            self._follow = code
+            return
+        if not self.table.is_shown(code) and self.table.filter_text:
             self.action_clear_filter()
-        if code in self.table.rows:
-            self.table.move_cursor(row=self.table.get_row_index(code), animate=False)
+        if self.table.move_cursor_to(code):
             self.app.post_message(TechnicianSelected(code))
         else:
             self.app.post_message(Notice(f"no technician {code} in {self.ctx.branch.code}", "warning"))

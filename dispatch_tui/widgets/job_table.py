@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from rich.text import Text
 
@@ -87,6 +88,20 @@ class JobTable(KeyedTable):
         if any(before.get(r.ref) not in (None, r.urgency()) for r in rows):
             self.resort()
         return touched
+
+    def sort_value(self, key: str, column: str) -> Any:
+        """Times and numbers sort as such (no time last), not as their text ("5m" before "3h")."""
+        row = self._records.get(key)
+        if row is None:
+            return super().sort_value(key, column)
+        if column == "p":
+            return row.priority
+        if column in ("sla", "window", "age"):
+            at = {"sla": row.sla_due, "window": row.window_start, "age": row.created_at}[column]
+            if column == "age" and at is not None:
+                return -at.timestamp()  # youngest first, as the numbers read: 5m before 3h
+            return at.timestamp() if at is not None else float("inf")
+        return super().sort_value(key, column)
 
     def drop_refs(self, refs: Iterable[str]) -> int:
         refs = list(refs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.text import Text
 
@@ -98,9 +99,8 @@ class TechnicianTable(KeyedTable):
     """Technicians keyed by code; the owner passes rows, the sort column and the time zone."""
 
     def __init__(self, zone: tzinfo, ascii_only: bool = False, *, id: str | None = None) -> None:
-        super().__init__(COLUMNS, id=id)
+        super().__init__(COLUMNS, ascii_only=ascii_only, id=id)
         self.zone = zone
-        self.ascii_only = ascii_only
         self.sort_by = "code"
         self._records: dict[str, TechnicianRow] = {}
 
@@ -118,6 +118,15 @@ class TechnicianTable(KeyedTable):
         self.sort_by = sort
         records = self._records
         self.set_order(lambda code: sort_key(sort, records[code]) if code in records else (code,))
+
+    def sort_value(self, key: str, column: str) -> Any:
+        """Lateness and load sort by their numbers (the most late, the most loaded last), not their text."""
+        row = self._records.get(key)
+        if row is not None and column == "late":
+            return row.late_minutes if row.late_minutes is not None else -(10**9)
+        if row is not None and column == "load":
+            return row.load_ratio
+        return super().sort_value(key, column)
 
     def technician(self, code: str) -> TechnicianRow | None:
         return self._records.get(code)

@@ -156,7 +156,7 @@ async def test_a_job_the_clock_puts_at_risk_moves_up_the_queue_without_waiting_f
         assert isinstance(screen, JobsScreen)
 
         def order() -> list[str | None]:
-            return [screen.table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(screen.table.row_count)]
+            return screen.table.shown_keys
 
         assert order()[-1] == "J-LATER"
         app.ctx.clock = lambda: local(10, 50)  # 1 h 55 min before its SLA: at risk from 10:45

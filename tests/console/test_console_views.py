@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 from rich.console import Console
-from textual.coordinate import Coordinate
 
 from data.db import Database
 from dispatch_tui.commands_palette import ActionsProvider
@@ -59,9 +58,9 @@ async def test_technicians_sort_and_filter(world_db: Database) -> None:
         table = app.screen.query_one(TechnicianTable)
         await pilot.press("o", "o", "o")  # code -> status -> late -> load
         assert table.sort_by == "load"
-        assert table.coordinate_to_cell_key(Coordinate(0, 0)).row_key.value == "T2"  # the only loaded technician
+        assert table.key_at(0) == "T2"  # the only loaded technician
         await pilot.press("slash", "h", "v", "a", "c")
-        assert sorted(str(r.value) for r in table.rows) == ["T1", "T3"]
+        assert sorted(table.rows) == ["T1", "T3"]
         await pilot.press("escape")
         assert table.row_count == 3
 
@@ -73,7 +72,7 @@ async def test_jobs_queue_puts_late_then_at_risk_then_unassigned_first(world_db:
         screen = app.screen
         assert isinstance(screen, JobsScreen)
         table = screen.table
-        order = [table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)]
+        order = table.shown_keys
         assert order == ["J-ELEC", "J-HVAC", "J-PLUMB"]  # SLA passed, SLA within 2 h, planned
         elec = cells(table, "J-ELEC")
         assert elec[1:5] == ["1", "late", "10:00", "-"]
@@ -89,14 +88,14 @@ async def test_jobs_filter_and_saved_filters(world_db: Database, tmp_path: Path)
         await settle(app, pilot)
         table = app.screen.query_one(JobTable)
         await pilot.press("slash", *"plumb", "enter")
-        assert [r.value for r in table.rows] == ["J-PLUMB"]
+        assert table.shown_keys == ["J-PLUMB"]
         await pilot.press("F", *"water", "enter")
         await settle(app, pilot)
         assert SavedFilters(tmp_path).load() == {"water": "plumb"}
         await pilot.press("escape")
         assert table.row_count == 3
         await pilot.press("f")
-        assert [r.value for r in table.rows] == ["J-PLUMB"]
+        assert table.shown_keys == ["J-PLUMB"]
         assert "filter 'water'" in app.status_text
     assert (tmp_path / "filters.toml").read_text().startswith("[jobs]")
 
@@ -237,7 +236,7 @@ async def test_free_now_filter_keeps_the_free_soonest_first(world_db: Database) 
         assert isinstance(screen, TechniciansScreen)
         await pilot.press("f")
         await pilot.pause()
-        order = [str(screen.table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(3)]
+        order = screen.table.shown_keys[:3]
         assert screen.free_order == order
         assert order == ["T1", "T2", "T3"]  # at 10:30 all free (T2 until J-PLUMB at 11:00)
         assert "3 free now, 0 free later today" in app.status_text
