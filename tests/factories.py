@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from data.actor import Actor
 from data.db import Database
@@ -31,6 +31,7 @@ from data.models import (
     TechnicianSkill,
     User,
 )
+from data.services.crm_sync import link_external
 from data.services.users import os_login
 
 TZ = "Europe/Helsinki"
@@ -157,3 +158,11 @@ def statements_during(db: Database, call: Callable[[], Any]) -> int:
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     return seen
+
+
+def link_customer(db: Database, code: str = "C1", system: str = "crm", external_id: str = "CO1") -> None:
+    """Customer `code` is known to the outside `system` as `external_id` (what a pull would have recorded)."""
+    with db.read() as s:
+        customer_id = s.scalar(select(Customer.id).where(Customer.code == code))
+    assert customer_id is not None
+    link_external(db, ADMIN, "customer", customer_id, system, external_id)

@@ -6,22 +6,16 @@ import io
 from decimal import Decimal
 
 from rich.console import Console
-from sqlalchemy import select
 
 from data.db import Database
-from data.models import Customer
 from data.services.crm_offers import PulledOffer, upsert_offers
-from data.services.crm_sync import link_external
 from dispatch_tui.screens.job_detail import JobDetailScreen
 from tests.console.conftest import make_app, settle
-from tests.factories import ADMIN
+from tests.factories import ADMIN, link_customer
 
 
 async def test_job_detail_lists_the_customers_open_crm_offers(world_db: Database) -> None:
-    with world_db.read() as s:
-        customer_id = s.scalar(select(Customer.id).where(Customer.code == "C1"))
-    assert customer_id is not None
-    link_external(world_db, ADMIN, "customer", customer_id, "crm", "CO1")
+    link_customer(world_db)
     upsert_offers(
         world_db,
         ADMIN,

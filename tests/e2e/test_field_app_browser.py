@@ -28,16 +28,15 @@ from sqlalchemy import func, select
 from data.db import Database
 from data.feed import tail
 from data.file_store import file_store_for
-from data.models import Customer, Job, JobStatus
+from data.models import Job, JobStatus
 from data.models.field import CompletionReport, FieldFile, PhotoRef, Quote
 from data.models.offers import CrmOffer, OfferResponse
 from data.services.crm_offers import PulledOffer, upsert_offers
-from data.services.crm_sync import link_external
 from data.services.jobs import assign_job
 from integrations.config import parse_config
 from integrations.delivery.worker import Worker
 from integrations.field_api import create_app
-from tests.factories import ADMIN, DISPATCHER
+from tests.factories import ADMIN, DISPATCHER, link_customer
 from tests.integrations.test_field_api_world import FieldWorld, at, build_field_world
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -369,10 +368,7 @@ def test_a_crm_offer_is_answered_on_the_phone_and_becomes_a_quote(served: Served
     then arrives; accepting it on site with a price proposes a quote, whose ref the card then shows."""
     world, db = served.world, served.world.db
     ref = world.jobs["t1_morning"]
-    with db.read() as s:
-        customer_id = s.scalar(select(Customer.id).where(Customer.code == "C1"))
-    assert customer_id is not None
-    link_external(db, ADMIN, "customer", customer_id, "crm", "CO1")
+    link_customer(db)
     upsert_offers(
         db,
         ADMIN,

@@ -11,15 +11,14 @@ from sqlalchemy import func, select
 
 from data.db import Database
 from data.feed import EventRecord
-from data.models import Absence, Customer
+from data.models import Absence
 from data.models.field import InvoiceDraft, InvoiceStatus
 from data.models.payments import Payment
-from data.services.crm_sync import link_external
 from integrations.connector import Outcome
 from integrations.connectors.xero import XeroConnector
 from integrations.connectors.xero_payroll import XeroPayrollConnector
 from integrations.mapping import MappingError
-from tests.factories import ADMIN, build_world
+from tests.factories import ADMIN, build_world, link_customer
 from tests.integrations.fakes.server import serve
 from tests.integrations.fakes.world import closed_timesheet, completed_job, connector_config, context, deliver
 from tests.integrations.fakes.xero import ANNUAL_LEAVE, CALENDAR, RATES, SICK_LEAVE, TENANT, XeroState, build_app
@@ -98,10 +97,7 @@ async def test_known_contact_is_referenced_by_id(
     connector = accounting(fake[1], tmp_path)
     job = completed_job(sqlite_db)
     contact_id = state.add_contact("Somebody Else Oy")
-    with sqlite_db.read() as s:
-        customer_id = s.scalar(select(Customer.id).where(Customer.code == "C1"))
-    assert customer_id is not None
-    link_external(sqlite_db, ADMIN, "customer", customer_id, "xero", contact_id)
+    link_customer(sqlite_db, system="xero", external_id=contact_id)
     requests = connector.map(job.drafted, context(sqlite_db, connector.config))
     assert requests[0].json["Invoices"][0]["Contact"] == {"ContactID": contact_id}
 

@@ -18,16 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from data.feed import tail
-from data.models import Customer
 from data.models.deliveries import Delivery, DeliveryStatus
 from data.models.field import Quote
 from data.models.offers import CrmOffer
 from data.services.crm_offers import PulledOffer, upsert_offers
-from data.services.crm_sync import link_external
 from integrations.config import parse_config
 from integrations.delivery.worker import Worker
 from integrations.registry import build_connector
-from tests.factories import ADMIN
+from tests.factories import ADMIN, link_customer
 from tests.integrations.fake_receiver import Clock
 from tests.integrations.fakes import hubspot, salesforce
 from tests.integrations.fakes.dynamics365 import TENANT, running
@@ -131,13 +129,6 @@ def world(sqlite_db: Any) -> Iterator[FieldWorld]:
     yield from field_world(sqlite_db)
 
 
-def link_c1(world: FieldWorld) -> None:
-    with world.db.read() as s:
-        customer_id = s.scalar(select(Customer.id).where(Customer.code == "C1"))
-    assert customer_id is not None
-    link_external(world.db, ADMIN, "customer", customer_id, "crm", "CO1")
-
-
 def integrations(vendor: Vendor, tmp_path: Path) -> Any:
     access = "" if vendor.kind == "dynamics365" else "token-0"
     table = {
@@ -201,7 +192,7 @@ async def test_an_offer_pulled_from_the_crm_shows_on_the_job_and_its_acceptance_
 def test_answers_move_forward_only_and_a_repeat_sends_nothing_new(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
     upsert_offers(world.db, ADMIN, "crm", [PulledOffer("D1", "deal", None, "Filters for a year")])
-    link_c1(world)  # the customer is known to the CRM by its ref
+    link_customer(world.db)  # the customer is known to the CRM by its ref
     counts = upsert_offers(world.db, ADMIN, "crm", [PulledOffer("D1", "deal", "CO1", "Filters for a year")])
     assert counts.created == 1
     offer_id = world.client.get(f"/v1/jobs/{ref}", headers=world.auth()).json()["offers"][0]["id"]
@@ -225,7 +216,7 @@ def test_answers_move_forward_only_and_a_repeat_sends_nothing_new(world: FieldWo
 
 def test_an_offer_closed_in_the_crm_leaves_the_job_unless_answered_there(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
-    link_c1(world)
+    link_customer(world.db)
     upsert_offers(world.db, ADMIN, "crm", [PulledOffer("D2", "deal", "CO1", "Spare remote", amount=None)])
     assert len(world.client.get(f"/v1/jobs/{ref}", headers=world.auth()).json()["offers"]) == 1
     closed = upsert_offers(world.db, ADMIN, "crm", [PulledOffer("D2", "deal", "CO1", "Spare remote", open=False)])
@@ -237,7 +228,7 @@ def test_an_offer_closed_in_the_crm_leaves_the_job_unless_answered_there(world: 
 
 def test_an_offer_answer_travels_in_an_offline_batch(world: FieldWorld) -> None:
     ref = world.jobs["t1_morning"]
-    link_c1(world)
+    link_customer(world.db)
     upsert_offers(world.db, ADMIN, "crm", [PulledOffer("D4", "deal", "CO1", "Service plan")])
     offer_id = world.client.get(f"/v1/jobs/{ref}", headers=world.auth()).json()["offers"][0]["id"]
     when = datetime.now(UTC) - timedelta(minutes=5)
