@@ -29,21 +29,15 @@ class AbsenceSpan:
 
 @dataclass(frozen=True)
 class RosterDay:
-    """One technician's local day: the shift (None when not rostered), the absences touching the day, and
-    when the break may start (None when the working day has none)."""
+    """One technician's local day: the shift (None when not rostered), the absences touching the day, what
+    they leave of the shift (None when not rostered or away all of it), and when the break may start (None when
+    that working day has none)."""
 
     technician_id: int
     shift: Shift | None
     absences: tuple[AbsenceSpan, ...]
+    working: tuple[datetime, datetime] | None
     break_window: tuple[datetime, datetime] | None
-
-    @property
-    def working(self) -> tuple[datetime, datetime] | None:
-        """The shift less the absences that cut it (None when not rostered or away all of it)."""
-        if self.shift is None:
-            return None
-        start, end, _back = working_span(self.shift, [(a.starts_at, a.ends_at) for a in self.absences])
-        return (start, end) if start < end else None
 
 
 def absences_on(
@@ -74,9 +68,10 @@ def roster_on(session: Session, technician_ids: Collection[int], day: date, tz: 
     for tid in ids:
         shift = shifts.get(tid)
         away = tuple(absences.get(tid, ()))
-        window = None
+        working = window = None
         if shift is not None:
             start, end, _back = working_span(shift, [(a.starts_at, a.ends_at) for a in away])
-            window = break_window(start, end, shift.break_minutes) if start < end else None
-        out[tid] = RosterDay(tid, shift, away, window)
+            if start < end:
+                working, window = (start, end), break_window(start, end, shift.break_minutes)
+        out[tid] = RosterDay(tid, shift, away, working, window)
     return out
